@@ -1,0 +1,116 @@
+#include "base/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+namespace berth {
+
+Result<void> MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return InvalidArgument("cannot create a directory with an empty path");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Ok();
+    return FailedPrecondition(path + " exists and is not a directory");
+  }
+  size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    BERTH_TRY(MakeDirs(path.substr(0, slash), mode));
+  }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return Error::FromErrno(errno, "create directory " + path);
+  }
+  return Ok();
+}
+
+namespace {
+
+std::string RandomSuffix() {
+  static thread_local std::mt19937_64 engine{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string suffix(12, '0');
+  for (char& c : suffix) c = kHex[engine() % 16];
+  return suffix;
+}
+
+Result<void> WriteAll(int fd, std::string_view content, const std::string& path) {
+  while (!content.empty()) {
+    ssize_t n = ::write(fd, content.data(), content.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno(errno, "write " + path);
+    }
+    content.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string temp = path + ".tmp-" + RandomSuffix();
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(temp, O_WRONLY | O_CREAT | O_EXCL, mode));
+  auto cleanup_on_error = [&](Error error) {
+    ::unlink(temp.c_str());
+    return error;
+  };
+  if (auto written = WriteAll(fd.get(), content, temp); !written) {
+    return cleanup_on_error(std::move(written).error());
+  }
+  if (::fchmod(fd.get(), mode) != 0) return cleanup_on_error(Error::FromErrno(errno, "chmod " + temp));
+  if (::fsync(fd.get()) != 0) return cleanup_on_error(Error::FromErrno(errno, "fsync " + temp));
+  fd.reset();
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return cleanup_on_error(Error::FromErrno(errno, "rename " + temp + " to " + path));
+  }
+  BERTH_ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+  if (::fsync(dir_fd.get()) != 0) return Error::FromErrno(errno, "fsync directory " + dir);
+  return Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  std::string content;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno(errno, "read " + path);
+    }
+    if (n == 0) break;
+    if (content.size() + static_cast<size_t>(n) > max_bytes) {
+      return InvalidArgument(path + " is larger than the limit of " + std::to_string(max_bytes) +
+                             " bytes");
+    }
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  return content;
+}
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return Error::FromErrno(errno, "open " + path);
+  return UniqueFd(fd);
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string JoinPath(std::string_view base, std::string_view relative) {
+  while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  std::string joined(base);
+  if (joined.empty()) return std::string(relative);
+  if (joined.back() != '/') joined += '/';
+  joined += relative;
+  return joined;
+}
+
+}  // namespace berth

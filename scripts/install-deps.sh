@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages only, everything berth's build, tests, benchmarks and demo use.
+# Idempotent: packages already present are left alone and nothing is downloaded twice.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # gRPC + Protobuf (CRI stubs are generated at build time)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # daemon libraries
+  libseccomp-dev libapparmor-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev
+  nlohmann-json3-dev libmnl-dev libnftables-dev libboost-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  docker-registry busybox-static apache2-utils openssl zstd python3 curl
+  iproute2 nftables util-linux procps psmisc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# docker-registry's package starts a system instance on :5000; the tests run their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"
