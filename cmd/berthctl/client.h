@@ -1,0 +1,41 @@
+// berthctl's connection to a CRI endpoint.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cri_api.h"
+
+namespace berthctl {
+
+inline constexpr char kDefaultEndpoint[] = "unix:///run/berth/berth.sock";
+
+struct GlobalOptions {
+  std::string endpoint = kDefaultEndpoint;
+  int timeout_seconds = 10;
+  std::string output = "table";  // table or json
+};
+
+class Client {
+ public:
+  explicit Client(const GlobalOptions& options);
+
+  runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
+  runtime::v1::ImageService::Stub& images() { return *images_; }
+  // A context carrying the --timeout deadline; one per call.
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+ private:
+  std::chrono::seconds timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+};
+
+// Prints "berthctl: <what>: <gRPC code name>: <message>" to stderr and returns exit code 1.
+int ReportRpcError(const std::string& what, const grpc::Status& status);
+
+}  // namespace berthctl

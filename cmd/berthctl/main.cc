@@ -1,0 +1,29 @@
+// berthctl: a small CRI client for demos, scripts and tests.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "cmd/berthctl/client.h"
+#include "cmd/berthctl/runtime_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"berthctl talks to a CRI runtime (berthd by default) over its gRPC socket."};
+  app.require_subcommand(1);
+  berthctl::GlobalOptions options;
+  if (const char* endpoint = std::getenv("BERTH_ENDPOINT"); endpoint != nullptr && *endpoint) {
+    options.endpoint = endpoint;
+  }
+  app.add_option("--endpoint,-r", options.endpoint,
+                 "CRI endpoint, unix:///path (env BERTH_ENDPOINT)")
+      ->capture_default_str();
+  app.add_option("--timeout,-t", options.timeout_seconds, "per-call timeout in seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--output,-o", options.output, "output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+
+  int exit_code = 0;
+  berthctl::AddRuntimeCommands(app, options, &exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

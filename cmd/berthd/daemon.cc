@@ -1,0 +1,51 @@
+#include "cmd/berthd/daemon.h"
+
+#include <chrono>
+
+#include "base/file_util.h"
+#include "base/lock_file.h"
+#include "base/logging.h"
+#include "base/signals.h"
+#include "base/version.h"
+#include "cri/image_service.h"
+#include "cri/runtime_service.h"
+#include "cri/server.h"
+#include "runtime/host_features.h"
+#include "store/metadata_store.h"
+
+namespace berth {
+namespace {
+
+// In-flight RPCs get this long to finish at shutdown before they are cancelled.
+constexpr std::chrono::seconds kShutdownGrace(10);
+
+}  // namespace
+
+Result<void> RunDaemon(const Config& config) {
+  BERTH_TRY(MakeDirs(config.root, 0711));
+  BERTH_TRY(MakeDirs(config.state, 0711));
+  BERTH_ASSIGN_OR_RETURN(LockFile root_lock,
+                         LockFile::Acquire(config.root + "/berthd.lock", "root " + config.root));
+  BERTH_ASSIGN_OR_RETURN(LockFile state_lock,
+                         LockFile::Acquire(config.state + "/berthd.lock", "state " + config.state));
+  BERTH_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(config.root + "/metadata.db"));
+
+  HostFeatures host = ProbeHostFeatures();
+  spdlog::info("host kernel={} cgroups={} apparmor={} selinux={} seccomp={}", host.kernel_release,
+               CgroupLayoutName(host.cgroup_layout), host.apparmor_enabled, host.selinux_enabled,
+               host.seccomp_available);
+
+  cri::RuntimeService runtime_service(config, host);
+  cri::ImageService image_service;
+  BERTH_ASSIGN_OR_RETURN(auto server,
+                         cri::CriServer::Start(config.listen, {&runtime_service, &image_service}));
+  spdlog::info("berthd {} serving unix://{} root={} state={}", kBerthVersion, config.listen,
+               config.root, config.state);
+
+  spdlog::info("received {}, shutting down", WaitForTerminationSignal());
+  server->Shutdown(kShutdownGrace);
+  spdlog::info("berthd stopped");
+  return Ok();
+}
+
+}  // namespace berth

@@ -1,0 +1,39 @@
+// berthd's configuration: defaults, the YAML file (/etc/berth/berth.yaml) and flag overrides.
+// Every key is documented with its default in config/berth.example.yaml and in the README.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+
+namespace berth {
+
+inline constexpr char kDefaultConfigPath[] = "/etc/berth/berth.yaml";
+
+struct Config {
+  // Persistent data: metadata DB, content store, snapshots, bundles.
+  std::string root = "/var/lib/berth";
+  // Runtime state that does not survive a reboot: pinned namespaces, monitor sockets, locks.
+  std::string state = "/run/berth";
+  // The CRI socket.
+  std::string listen = "/run/berth/berth.sock";
+  std::string log_level = "info";
+  // Only cgroupfs for now; "systemd" is refused at start with a clear message.
+  std::string cgroup_driver = "cgroupfs";
+};
+
+// Parses YAML text; `source` names it in error messages. Unknown keys and wrong types are
+// InvalidArgument (a typo in berth.yaml must not be silently ignored).
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source);
+
+// Loads `path`. A missing file gives the defaults when `missing_ok` (the default path), and an
+// error otherwise (a path the user named explicitly).
+Result<Config> LoadConfig(const std::string& path, bool missing_ok);
+
+// Checks values that do not depend on the host: absolute paths, known enum values.
+Result<void> ValidateConfig(const Config& config);
+
+// The effective configuration as YAML, in the same shape as the file (for `Status` verbose info).
+std::string ConfigToJson(const Config& config);
+
+}  // namespace berth

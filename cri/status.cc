@@ -1,0 +1,42 @@
+#include "base/version.h"
+#include "cri/runtime_service.h"
+
+namespace berth::cri {
+namespace {
+
+void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool ready,
+                  const char* reason, const char* message) {
+  auto* condition = response->mutable_status()->add_conditions();
+  condition->set_type(type);
+  condition->set_status(ready);
+  condition->set_reason(reason);
+  condition->set_message(message);
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::StatusRequest* request,
+                                    runtime::v1::StatusResponse* response) {
+  AddCondition(response, "RuntimeReady", true, "", "");
+  // Pods need a network; until the built-in network lands, say so instead of pretending.
+  AddCondition(response, "NetworkReady", false, "NetworkPluginNotReady",
+               "berth: the pod network (built-in bridge or CNI) is not implemented in this build");
+
+  // Report only what works: kubelet uses a feature only when the runtime reports it.
+  auto* handler = response->add_runtime_handlers();
+  handler->set_name(kDefaultRuntimeHandler);
+  handler->mutable_features()->set_recursive_read_only_mounts(false);
+  handler->mutable_features()->set_user_namespaces(false);
+  response->mutable_features()->set_supplemental_groups_policy(false);
+  response->mutable_features()->set_user_namespaces_host_network(false);
+
+  if (request->verbose()) {
+    auto& info = *response->mutable_info();
+    info["version"] = kBerthVersion;
+    info["config"] = ConfigToJson(config_);
+    info["host"] = HostFeaturesToJson(host_);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace berth::cri

@@ -1,0 +1,165 @@
+#include "test/integration/berthd_fixture.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace berth::testing {
+namespace {
+
+std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  for (const auto& arg : argv) pointers.push_back(const_cast<char*>(arg.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Waits for `pid` up to `timeout`; returns its wait status or -1 when it is still running.
+int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return status;
+    if (done < 0) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  char* made = ::mkdtemp(buffer.data());
+  if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  CommandResult result;
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return result;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipe_fds[1], 1);
+    ::dup2(pipe_fds[1], 2);
+    auto pointers = ArgvPointers(argv);
+    ::execv(pointers[0], pointers.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) result.output.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string BerthdBinary() { return BERTHD_BINARY; }
+std::string BerthctlBinary() { return BERTHCTL_BINARY; }
+
+BerthdProcess::BerthdProcess() : dir_("berthd-it") {}
+
+BerthdProcess::~BerthdProcess() {
+  if (running()) Stop();
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "---- berthd log (%s) ----\n%s---- end of berthd log ----\n",
+                 log_path().c_str(), ReadLog().c_str());
+  }
+}
+
+std::vector<std::string> BerthdProcess::Command(const std::vector<std::string>& extra_args) const {
+  std::vector<std::string> argv = {BerthdBinary(), "--root",   root(),
+                                   "--state",      state(),  "--listen",
+                                   socket_path(),  "--log-level", "debug"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return argv;
+}
+
+bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
+  auto argv = Command(extra_args);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    auto pointers = ArgvPointers(argv);
+    ::execv(pointers[0], pointers.data());
+    ::_exit(127);
+  }
+  channel_ = grpc::CreateChannel(endpoint(), grpc::InsecureChannelCredentials());
+  runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
+  images_ = runtime::v1::ImageService::NewStub(channel_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;  // exited during start-up; the log says why
+    }
+    runtime::v1::VersionResponse response;
+    if (runtime_->Version(CallContext(1).get(), {}, &response).ok()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Kill();
+  return false;
+}
+
+int BerthdProcess::Stop() {
+  if (!running()) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = WaitFor(pid_, std::chrono::seconds(20));
+  if (status == -1) {
+    Kill();
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void BerthdProcess::Kill() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string BerthdProcess::ReadLog() const {
+  std::ifstream file(log_path());
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+runtime::v1::RuntimeService::Stub& BerthdProcess::runtime() { return *runtime_; }
+runtime::v1::ImageService::Stub& BerthdProcess::images() { return *images_; }
+
+std::unique_ptr<grpc::ClientContext> CallContext(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+}  // namespace berth::testing

@@ -1,0 +1,85 @@
+// Integration fixture: a real berthd under a temporary root/state/socket, talked to over the real
+// gRPC socket. Its log is printed when the test that used it failed.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cri_api.h"
+
+namespace berth::testing {
+
+// Skips the current test, saying why, when not running as root.
+#define BERTH_REQUIRE_ROOT()                                                          \
+  do {                                                                                \
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (run the integration tests as root)"; \
+  } while (0)
+
+// A temporary directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "berth-it");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs argv to completion (no shell), capturing its output.
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+class BerthdProcess {
+ public:
+  BerthdProcess();
+  ~BerthdProcess();
+  BerthdProcess(const BerthdProcess&) = delete;
+  BerthdProcess& operator=(const BerthdProcess&) = delete;
+
+  // Starts berthd with --root/--state/--listen under the temp dir plus `extra_args`, and waits
+  // until the socket answers. Returns false (with the reason in the log) when it did not come up.
+  bool Start(const std::vector<std::string>& extra_args = {});
+  // SIGTERM, then waits; returns berthd's exit status (or -1 if it had to be killed).
+  int Stop();
+  // SIGKILL without any shutdown, as a crash would.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+
+  std::string root() const { return dir_.path() + "/root"; }
+  std::string state() const { return dir_.path() + "/state"; }
+  std::string socket_path() const { return dir_.path() + "/berth.sock"; }
+  std::string endpoint() const { return "unix://" + socket_path(); }
+  std::string log_path() const { return dir_.path() + "/berthd.log"; }
+  std::string ReadLog() const;
+  // The berthd command line this fixture uses (for tests that start a second one by hand).
+  std::vector<std::string> Command(const std::vector<std::string>& extra_args = {}) const;
+
+  runtime::v1::RuntimeService::Stub& runtime();
+  runtime::v1::ImageService::Stub& images();
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+};
+
+// A client context with a deadline, for one call.
+std::unique_ptr<grpc::ClientContext> CallContext(int seconds = 10);
+
+std::string BerthdBinary();
+std::string BerthctlBinary();
+
+}  // namespace berth::testing

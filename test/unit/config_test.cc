@@ -1,0 +1,105 @@
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "config/config.h"
+#include "gtest/gtest.h"
+
+namespace berth {
+namespace {
+
+std::string SourceFile(const std::string& relative) {
+  std::ifstream file(std::string(BERTH_SOURCE_DIR) + "/" + relative);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+TEST(ConfigTest, EmptyFileMeansDefaults) {
+  auto config = ParseConfig("", "test.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->root, "/var/lib/berth");
+  EXPECT_EQ(config->state, "/run/berth");
+  EXPECT_EQ(config->listen, "/run/berth/berth.sock");
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->cgroup_driver, "cgroupfs");
+}
+
+TEST(ConfigTest, ReadsKeys) {
+  auto config = ParseConfig("root: /srv/berth\nlisten: /tmp/b.sock\nlog_level: debug\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->root, "/srv/berth");
+  EXPECT_EQ(config->listen, "/tmp/b.sock");
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->state, "/run/berth");
+}
+
+TEST(ConfigTest, UnknownKeyIsAnErrorNamingIt) {
+  auto config = ParseConfig("roots: /srv\n", "/etc/berth/berth.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(config.error().message(), "/etc/berth/berth.yaml: unknown key \"roots\"");
+}
+
+TEST(ConfigTest, WrongTypeAndBadYamlAreErrors) {
+  auto list = ParseConfig("root: [a, b]\n", "t.yaml");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.error().message().find("\"root\" must be a string"), std::string::npos);
+  auto broken = ParseConfig("root: [unclosed\n", "t.yaml");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message().find("not valid YAML"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("- a\n- b\n", "t.yaml").ok());
+}
+
+TEST(ConfigTest, Validation) {
+  Config config;
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.root = "relative/dir";
+  auto relative = ValidateConfig(config);
+  ASSERT_FALSE(relative.ok());
+  EXPECT_NE(relative.error().message().find("root must be an absolute path"), std::string::npos);
+  config = Config{};
+  config.log_level = "chatty";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  config = Config{};
+  config.cgroup_driver = "systemd";
+  auto systemd = ValidateConfig(config);
+  ASSERT_FALSE(systemd.ok());
+  EXPECT_NE(systemd.error().message().find("not supported yet"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFile) {
+  EXPECT_TRUE(LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/true).ok());
+  auto named = LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/false);
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(named.error().code(), ErrorCode::kNotFound);
+}
+
+// The shipped example documents every key with its default: it must parse to exactly the
+// defaults.
+TEST(ConfigTest, ExampleConfigIsTheDefaults) {
+  auto example = LoadConfig(std::string(BERTH_SOURCE_DIR) + "/config/berth.example.yaml", false);
+  ASSERT_TRUE(example.ok()) << example.error().message();
+  EXPECT_EQ(ConfigToJson(*example), ConfigToJson(Config{}));
+}
+
+// Every key of the example config appears in the README's configuration reference.
+TEST(ConfigTest, ReadmeDocumentsEveryKey) {
+  std::string example = SourceFile("config/berth.example.yaml");
+  std::string readme = SourceFile("README.md");
+  ASSERT_FALSE(readme.empty());
+  std::regex key_line("^([a-z_]+):", std::regex::multiline);
+  int keys = 0;
+  for (std::sregex_iterator it(example.begin(), example.end(), key_line), end; it != end; ++it) {
+    std::string key = (*it)[1];
+    ++keys;
+    EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
+        << "README.md does not document config key " << key;
+  }
+  EXPECT_EQ(keys, 5);
+}
+
+}  // namespace
+}  // namespace berth
