@@ -19,6 +19,70 @@ Result<std::string> ReadString(const YAML::Node& node, const std::string& key,
   return node.as<std::string>();
 }
 
+Result<std::vector<std::string>> ReadStringList(const YAML::Node& node, const std::string& key,
+                                                const std::string& source) {
+  if (!node.IsSequence()) return InvalidArgument(source + ": key \"" + key + "\" must be a list");
+  std::vector<std::string> values;
+  for (const auto& item : node) {
+    BERTH_ASSIGN_OR_RETURN(std::string value, ReadString(item, key + "[]", source));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+Result<RegistryAuth> ReadRegistryAuth(const YAML::Node& node, const std::string& key,
+                                      const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"" + key + "\" must be a mapping");
+  RegistryAuth auth;
+  const std::pair<const char*, std::string RegistryAuth::*> fields[] = {
+      {"username", &RegistryAuth::username},
+      {"password", &RegistryAuth::password},
+      {"auth", &RegistryAuth::auth},
+      {"identity_token", &RegistryAuth::identity_token},
+      {"registry_token", &RegistryAuth::registry_token},
+  };
+  for (const auto& entry : node) {
+    std::string field = entry.first.as<std::string>();
+    bool known = false;
+    for (const auto& [name, member] : fields) {
+      if (field != name) continue;
+      known = true;
+      BERTH_ASSIGN_OR_RETURN(auth.*member, ReadString(entry.second, key + "." + field, source));
+    }
+    if (!known) return InvalidArgument(source + ": unknown key \"" + key + "." + field + "\"");
+  }
+  return auth;
+}
+
+Result<RegistryConfig> ReadRegistries(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"registries\" must be a mapping");
+  RegistryConfig registries;
+  for (const auto& entry : node) {
+    std::string key = entry.first.as<std::string>();
+    if (key == "mirrors" || key == "auths") {
+      if (!entry.second.IsMap()) {
+        return InvalidArgument(source + ": key \"registries." + key + "\" must be a mapping");
+      }
+      for (const auto& host : entry.second) {
+        std::string name = "registries." + key + "." + host.first.as<std::string>();
+        if (key == "mirrors") {
+          BERTH_ASSIGN_OR_RETURN(registries.mirrors[host.first.as<std::string>()],
+                                 ReadStringList(host.second, name, source));
+        } else {
+          BERTH_ASSIGN_OR_RETURN(registries.auths[host.first.as<std::string>()],
+                                 ReadRegistryAuth(host.second, name, source));
+        }
+      }
+    } else if (key == "insecure") {
+      BERTH_ASSIGN_OR_RETURN(registries.insecure,
+                             ReadStringList(entry.second, "registries.insecure", source));
+    } else {
+      return InvalidArgument(source + ": unknown key \"registries." + key + "\"");
+    }
+  }
+  return registries;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
@@ -45,6 +109,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   };
   for (const auto& entry : document) {
     std::string key = entry.first.as<std::string>();
+    if (key == "registries") {
+      BERTH_ASSIGN_OR_RETURN(config.registries, ReadRegistries(entry.second, source));
+      continue;
+    }
     const StringKey* known = nullptr;
     for (const auto& candidate : kStringKeys) {
       if (key == candidate.name) known = &candidate;
@@ -90,6 +158,12 @@ std::string ConfigToJson(const Config& config) {
       {"listen", config.listen},       {"log_level", config.log_level},
       {"cgroup_driver", config.cgroup_driver},
   };
+  // Credentials are never printed: only which hosts have some.
+  nlohmann::ordered_json auth_hosts = nlohmann::ordered_json::array();
+  for (const auto& [host, auth] : config.registries.auths) auth_hosts.push_back(host);
+  json["registries"] = {{"mirrors", config.registries.mirrors},
+                        {"insecure", config.registries.insecure},
+                        {"auths", auth_hosts}};
   return json.dump();
 }
 

@@ -2,13 +2,34 @@
 // Every key is documented with its default in config/berth.example.yaml and in the README.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
 namespace berth {
 
 inline constexpr char kDefaultConfigPath[] = "/etc/berth/berth.yaml";
+
+// Credentials for one registry host, the same fields as the CRI's AuthConfig. Never logged.
+struct RegistryAuth {
+  std::string username;
+  std::string password;
+  std::string auth;            // base64("username:password"), as in a docker config.json
+  std::string identity_token;  // OAuth2 refresh token exchanged at the token service
+  std::string registry_token;  // a bearer token sent as it is
+};
+
+struct RegistryConfig {
+  // Registry host ("docker.io", "registry.local:5000") -> endpoints tried in order before the
+  // host itself, each "scheme://host[:port]" (a bare host means https).
+  std::map<std::string, std::vector<std::string>> mirrors;
+  // Hosts ("host[:port]") that may be reached over plain HTTP or HTTPS without verification.
+  std::vector<std::string> insecure;
+  // Registry host -> credentials, used when a pull request carries none.
+  std::map<std::string, RegistryAuth> auths;
+};
 
 struct Config {
   // Persistent data: metadata DB, content store, snapshots, bundles.
@@ -20,6 +41,8 @@ struct Config {
   std::string log_level = "info";
   // Only cgroupfs for now; "systemd" is refused at start with a clear message.
   std::string cgroup_driver = "cgroupfs";
+  // Registry mirrors, insecure hosts and credentials for image pulls.
+  RegistryConfig registries;
 };
 
 // Parses YAML text; `source` names it in error messages. Unknown keys and wrong types are

@@ -70,6 +70,35 @@ TEST(ConfigTest, Validation) {
   EXPECT_NE(systemd.error().message().find("not supported yet"), std::string::npos);
 }
 
+TEST(ConfigTest, Registries) {
+  auto config = ParseConfig(
+      "registries:\n"
+      "  mirrors:\n"
+      "    docker.io: [\"http://127.0.0.1:5000\", \"https://mirror.example\"]\n"
+      "  insecure: [\"127.0.0.1:5000\"]\n"
+      "  auths:\n"
+      "    registry.example: {username: me, password: secret}\n",
+      "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  const auto& registries = config->registries;
+  ASSERT_EQ(registries.mirrors.at("docker.io").size(), 2u);
+  EXPECT_EQ(registries.mirrors.at("docker.io")[0], "http://127.0.0.1:5000");
+  EXPECT_EQ(registries.insecure, std::vector<std::string>{"127.0.0.1:5000"});
+  EXPECT_EQ(registries.auths.at("registry.example").password, "secret");
+  // Credentials never reach the printed configuration.
+  std::string json = ConfigToJson(*config);
+  EXPECT_EQ(json.find("secret"), std::string::npos) << json;
+  EXPECT_NE(json.find("registry.example"), std::string::npos);
+
+  auto typo = ParseConfig("registries:\n  mirror: {}\n", "t.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message().find("registries.mirror"), std::string::npos);
+  auto bad_auth = ParseConfig("registries:\n  auths:\n    h: {user: x}\n", "t.yaml");
+  ASSERT_FALSE(bad_auth.ok());
+  EXPECT_NE(bad_auth.error().message().find("registries.auths.h.user"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("registries:\n  insecure: h\n", "t.yaml").ok());
+}
+
 TEST(ConfigTest, MissingFile) {
   EXPECT_TRUE(LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/true).ok());
   auto named = LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/false);
@@ -98,7 +127,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 5);
+  EXPECT_EQ(keys, 6);
 }
 
 }  // namespace
