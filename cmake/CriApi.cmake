@@ -70,3 +70,16 @@ foreach(_name IN LISTS _signal_names)
   string(APPEND _wrapper "#pragma pop_macro(\"${_name}\")\n")
 endforeach()
 file(CONFIGURE OUTPUT "${_gen}/cri_api.h" CONTENT "${_wrapper}" @ONLY)
+
+# berth's own admin API (cri/berth_admin.proto), generated the same way.
+set(_admin_proto "${CMAKE_SOURCE_DIR}/cri/berth_admin.proto")
+set(_admin_outputs "${_gen}/berth_admin.pb.cc" "${_gen}/berth_admin.pb.h"
+                   "${_gen}/berth_admin.grpc.pb.cc" "${_gen}/berth_admin.grpc.pb.h")
+add_custom_command(
+  OUTPUT ${_admin_outputs}
+  COMMAND ${CMAKE_COMMAND} -E make_directory "${_gen}"
+  COMMAND protobuf::protoc --proto_path=${CMAKE_SOURCE_DIR}/cri --cpp_out=${_gen} --grpc_out=${_gen}
+          --plugin=protoc-gen-grpc=${BERTH_GRPC_CPP_PLUGIN} ${_admin_proto}
+  DEPENDS "${_admin_proto}" protobuf::protoc
+  COMMENT "Generating berth admin stubs")
+target_sources(berth_cri_api PRIVATE ${_admin_outputs})

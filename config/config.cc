@@ -109,6 +109,17 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   };
   for (const auto& entry : document) {
     std::string key = entry.first.as<std::string>();
+    if (key == "max_concurrent_downloads") {
+      if (!entry.second.IsScalar()) {
+        return InvalidArgument(source + ": key \"" + key + "\" must be a number");
+      }
+      try {
+        config.max_concurrent_downloads = entry.second.as<int>();
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(source + ": key \"" + key + "\" must be a number");
+      }
+      continue;
+    }
     if (key == "registries") {
       BERTH_ASSIGN_OR_RETURN(config.registries, ReadRegistries(entry.second, source));
       continue;
@@ -140,6 +151,10 @@ Result<void> ValidateConfig(const Config& config) {
     }
   }
   if (auto level = ParseLogLevel(config.log_level); !level) return level.error().Wrap("log_level");
+  if (config.max_concurrent_downloads < 1 || config.max_concurrent_downloads > 64) {
+    return InvalidArgument("max_concurrent_downloads must be between 1 and 64, got " +
+                           std::to_string(config.max_concurrent_downloads));
+  }
   if (config.cgroup_driver == "systemd") {
     return InvalidArgument(
         "cgroup_driver \"systemd\" is not supported yet; use \"cgroupfs\" (kubelet's "
@@ -157,6 +172,7 @@ std::string ConfigToJson(const Config& config) {
       {"root", config.root},           {"state", config.state},
       {"listen", config.listen},       {"log_level", config.log_level},
       {"cgroup_driver", config.cgroup_driver},
+      {"max_concurrent_downloads", config.max_concurrent_downloads},
   };
   // Credentials are never printed: only which hosts have some.
   nlohmann::ordered_json auth_hosts = nlohmann::ordered_json::array();

@@ -41,6 +41,8 @@ struct Config {
   std::string log_level = "info";
   // Only cgroupfs for now; "systemd" is refused at start with a clear message.
   std::string cgroup_driver = "cgroupfs";
+  // Layer downloads one pull runs at once.
+  int max_concurrent_downloads = 3;
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;
 };

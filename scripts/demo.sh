@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, starts berthd on a temporary
-# root/state/socket, shows berthctl version, status and info against it, then cleans up.
+# root/state/socket, shows berthctl version and status, imports a busybox image built locally from
+# Debian's busybox-static (no registry, no internet), lists and inspects it, then cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -28,6 +29,10 @@ for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 ctl() { echo "\$ berthctl $*"; build/cmd/berthctl/berthctl --endpoint "unix://$socket" "$@"; echo; }
 ctl version
 ctl status
-ctl info
+python3 test/fixtures/images.py build "$work/images" >/dev/null
+ctl import "$work/images/busybox.oci.tar" --name demo/busybox:latest
+ctl images
+ctl inspecti demo/busybox:latest | head -n 25
+ctl rmi demo/busybox:latest
 echo "berthd log:"
 cat "$work/berthd.log"

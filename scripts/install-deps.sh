@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry busybox-static apache2-utils openssl zstd python3 curl
   iproute2 nftables util-linux procps psmisc
+  # benchmarks: the tools berth is compared with
+  skopeo umoci
 )
 
 missing=()

@@ -34,11 +34,13 @@ Client::Client(const GlobalOptions& options)
     : timeout_(options.timeout_seconds),
       channel_(grpc::CreateChannel(options.endpoint, grpc::InsecureChannelCredentials())),
       runtime_(runtime::v1::RuntimeService::NewStub(channel_)),
-      images_(runtime::v1::ImageService::NewStub(channel_)) {}
+      images_(runtime::v1::ImageService::NewStub(channel_)),
+      admin_(berth::admin::v1::Admin::NewStub(channel_)) {}
 
-std::unique_ptr<grpc::ClientContext> Client::Context() const {
+std::unique_ptr<grpc::ClientContext> Client::Context(int timeout_seconds) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + timeout_);
+  auto timeout = timeout_seconds > 0 ? std::chrono::seconds(timeout_seconds) : timeout_;
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
   return context;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "berth_admin.grpc.pb.h"
 #include "cri_api.h"
 
 namespace berthctl {
@@ -25,14 +26,16 @@ class Client {
 
   runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
   runtime::v1::ImageService::Stub& images() { return *images_; }
-  // A context carrying the --timeout deadline; one per call.
-  std::unique_ptr<grpc::ClientContext> Context() const;
+  berth::admin::v1::Admin::Stub& admin() { return *admin_; }
+  // A context carrying the --timeout deadline (or `timeout_seconds` when given); one per call.
+  std::unique_ptr<grpc::ClientContext> Context(int timeout_seconds = 0) const;
 
  private:
   std::chrono::seconds timeout_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+  std::unique_ptr<berth::admin::v1::Admin::Stub> admin_;
 };
 
 // Prints "berthctl: <what>: <gRPC code name>: <message>" to stderr and returns exit code 1.

@@ -7,9 +7,12 @@
 #include "base/logging.h"
 #include "base/signals.h"
 #include "base/version.h"
+#include "cri/admin_service.h"
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
 #include "cri/server.h"
+#include "image/image_manager.h"
+#include "image/registry/registry_provider.h"
 #include "runtime/host_features.h"
 #include "store/metadata_store.h"
 
@@ -35,10 +38,19 @@ Result<void> RunDaemon(const Config& config) {
                CgroupLayoutName(host.cgroup_layout), host.apparmor_enabled, host.selinux_enabled,
                host.seccomp_available);
 
+  image::RegistryClient registry(config.registries);
+  image::ImageManagerOptions image_options;
+  image_options.root = config.root;
+  image_options.max_concurrent_downloads = config.max_concurrent_downloads;
+  BERTH_ASSIGN_OR_RETURN(auto images, image::ImageManager::Open(image_options, *store,
+                                                               image::MakeRegistryOpener(registry)));
+
   cri::RuntimeService runtime_service(config, host);
-  cri::ImageService image_service;
-  BERTH_ASSIGN_OR_RETURN(auto server,
-                         cri::CriServer::Start(config.listen, {&runtime_service, &image_service}));
+  cri::ImageService image_service(*images);
+  cri::AdminService admin_service(*images);
+  BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, {&runtime_service,
+                                                                           &image_service,
+                                                                           &admin_service}));
   spdlog::info("berthd {} serving unix://{} root={} state={}", kBerthVersion, config.listen,
                config.root, config.state);
 

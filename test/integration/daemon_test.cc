@@ -78,8 +78,8 @@ TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   runtime::v1::ListPodSandboxResponse pods;
   auto status = berthd.runtime().ListPodSandbox(CallContext().get(), {}, &pods);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  runtime::v1::ListImagesResponse images;
-  status = berthd.images().ListImages(CallContext().get(), {}, &images);
+  runtime::v1::ExecSyncResponse exec;
+  status = berthd.runtime().ExecSync(CallContext().get(), {}, &exec);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 

@@ -64,6 +64,11 @@ TEST(ConfigTest, Validation) {
   config.log_level = "chatty";
   EXPECT_FALSE(ValidateConfig(config).ok());
   config = Config{};
+  config.max_concurrent_downloads = 0;
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  EXPECT_EQ(ParseConfig("max_concurrent_downloads: 5\n", "t")->max_concurrent_downloads, 5);
+  EXPECT_FALSE(ParseConfig("max_concurrent_downloads: many\n", "t").ok());
+  config = Config{};
   config.cgroup_driver = "systemd";
   auto systemd = ValidateConfig(config);
   ASSERT_FALSE(systemd.ok());
@@ -127,7 +132,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 6);
+  EXPECT_EQ(keys, 7);
 }
 
 }  // namespace

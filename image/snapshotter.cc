@@ -1,0 +1,242 @@
+#include "image/snapshotter.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+#include "base/file_util.h"
+
+namespace berth::image {
+namespace {
+
+std::string RandomHex(size_t length) {
+  static thread_local std::mt19937_64 engine{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text(length, '0');
+  for (char& c : text) c = kHex[engine() % 16];
+  return text;
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
+// Snapshot keys become directory names: no separators, no dot names, bounded.
+Result<void> CheckKey(const std::string& key) {
+  if (key.empty() || key.size() > 128 || key == "." || key == ".." ||
+      key.find('/') != std::string::npos || key.find('\0') != std::string::npos) {
+    return InvalidArgument("invalid snapshot key \"" + key + "\"");
+  }
+  return Ok();
+}
+
+// The new mount API takes one lower layer per call ("lowerdir+", Linux 6.8), so an image may
+// have any number of layers; the classic mount(2) options string is limited to one page.
+Result<void> MountOverlayFsConfig(const std::vector<std::string>& lowers_top_first,
+                                  const std::string& upper, const std::string& work,
+                                  const std::string& target) {
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) return Error::FromErrno(errno, "fsopen overlay");
+  for (const auto& lower : lowers_top_first) {
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", lower.c_str(), 0) != 0) {
+      return Error::FromErrno(errno, "overlay lowerdir+ " + lower);
+    }
+  }
+  if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
+      ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0 ||
+      ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    return Error::FromErrno(errno, "configure overlay for " + target);
+  }
+  UniqueFd mount(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mount) return Error::FromErrno(errno, "fsmount overlay");
+  if (::move_mount(mount.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    return Error::FromErrno(errno, "move overlay mount to " + target);
+  }
+  return Ok();
+}
+
+Result<void> MountOverlayClassic(const std::vector<std::string>& lowers_top_first,
+                                 const std::string& upper, const std::string& work,
+                                 const std::string& target) {
+  std::string options = "lowerdir=";
+  for (size_t i = 0; i < lowers_top_first.size(); ++i) {
+    if (i > 0) options += ":";
+    options += lowers_top_first[i];
+  }
+  options += ",upperdir=" + upper + ",workdir=" + work;
+  if (options.size() >= static_cast<size_t>(::getpagesize())) {
+    return FailedPrecondition("image has too many layers for this kernel's overlay mount (" +
+                              std::to_string(lowers_top_first.size()) + " layers)");
+  }
+  if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0) {
+    return Error::FromErrno(errno, "mount overlay on " + target);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Snapshotter>> Snapshotter::Open(const std::string& root) {
+  BERTH_TRY(MakeDirs(root + "/layers", 0700));
+  BERTH_TRY(MakeDirs(root + "/active", 0700));
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/layers", error)) {
+    if (entry.path().filename().string().rfind("tmp-", 0) == 0) RemoveTree(entry.path());
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/active", error)) {
+    if (entry.path().filename().string().rfind(".removing-", 0) == 0) RemoveTree(entry.path());
+  }
+  return std::unique_ptr<Snapshotter>(new Snapshotter(root));
+}
+
+std::string Snapshotter::LayerDir(const Digest& chain_id) const {
+  return root_ + "/layers/" + chain_id.encoded();
+}
+
+bool Snapshotter::HasLayer(const Digest& chain_id) const { return PathExists(LayerDir(chain_id)); }
+
+Result<void> Snapshotter::CommitLayer(
+    const Digest& chain_id, const std::function<Result<void>(const std::string& dir)>& apply) {
+  std::string temp = root_ + "/layers/tmp-" + RandomHex(16);
+  if (::mkdir(temp.c_str(), 0755) != 0) return Error::FromErrno(errno, "create " + temp);
+  if (auto applied = apply(temp); !applied) {
+    RemoveTree(temp);
+    return applied;
+  }
+  if (::rename(temp.c_str(), LayerDir(chain_id).c_str()) != 0) {
+    int err = errno;
+    RemoveTree(temp);
+    // Someone committed the same layer first: theirs is as good as ours.
+    if (err == ENOTEMPTY || err == EEXIST) return Ok();
+    return Error::FromErrno(err, "commit layer " + chain_id.String());
+  }
+  return Ok();
+}
+
+Result<void> Snapshotter::RemoveLayer(const Digest& chain_id) {
+  // Rename first so that a crash mid-removal leaves a tmp- directory, not a half layer.
+  std::string doomed = root_ + "/layers/tmp-" + RandomHex(16);
+  if (::rename(LayerDir(chain_id).c_str(), doomed.c_str()) != 0) {
+    if (errno == ENOENT) return Ok();
+    return Error::FromErrno(errno, "remove layer " + chain_id.String());
+  }
+  RemoveTree(doomed);
+  return Ok();
+}
+
+std::vector<Digest> Snapshotter::ListLayers() const {
+  std::vector<Digest> layers;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root_ + "/layers", error)) {
+    auto digest = Digest::Parse("sha256:" + entry.path().filename().string());
+    if (digest) layers.push_back(*digest);
+  }
+  return layers;
+}
+
+Result<void> Snapshotter::Prepare(const std::string& key, const std::vector<Digest>& chain) {
+  BERTH_TRY(CheckKey(key));
+  for (const auto& layer : chain) {
+    if (!HasLayer(layer)) return NotFound("layer " + layer.String() + " is not unpacked");
+  }
+  std::string dir = ActiveDir(key);
+  if (::mkdir(dir.c_str(), 0711) != 0) {
+    if (errno == EEXIST) return AlreadyExists("snapshot " + key + " already exists");
+    return Error::FromErrno(errno, "create snapshot " + key);
+  }
+  std::string chain_text;
+  for (const auto& layer : chain) chain_text += layer.String() + "\n";
+  auto made = [&]() -> Result<void> {
+    if (::mkdir((dir + "/upper").c_str(), 0755) != 0) return Error::FromErrno(errno, "mkdir upper");
+    if (::mkdir((dir + "/work").c_str(), 0700) != 0) return Error::FromErrno(errno, "mkdir work");
+    return WriteFileAtomic(dir + "/chain", chain_text, 0600);
+  }();
+  if (!made) {
+    RemoveTree(dir);
+    return std::move(made).error().Wrap("prepare snapshot " + key);
+  }
+  return Ok();
+}
+
+bool Snapshotter::HasSnapshot(const std::string& key) const {
+  return CheckKey(key).ok() && PathExists(ActiveDir(key) + "/chain");
+}
+
+Result<std::vector<Digest>> Snapshotter::SnapshotChain(const std::string& key) const {
+  BERTH_TRY(CheckKey(key));
+  auto text = ReadFile(ActiveDir(key) + "/chain", 1 << 20);
+  if (!text) return std::move(text).error().Wrap("snapshot " + key);
+  std::vector<Digest> chain;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(text->substr(start, end - start)));
+    chain.push_back(digest);
+    start = end + 1;
+  }
+  return chain;
+}
+
+Result<void> Snapshotter::Mount(const std::string& key, const std::string& target) const {
+  BERTH_ASSIGN_OR_RETURN(auto chain, SnapshotChain(key));
+  std::vector<std::string> lowers;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) lowers.push_back(LayerDir(*it));
+  std::string upper = ActiveDir(key) + "/upper";
+  std::string work = ActiveDir(key) + "/work";
+  if (lowers.empty()) {
+    // overlayfs needs a lower layer; an image without layers gets an empty one.
+    BERTH_TRY(MakeDirs(ActiveDir(key) + "/empty", 0755));
+    lowers.push_back(ActiveDir(key) + "/empty");
+  }
+  auto mounted = MountOverlayFsConfig(lowers, upper, work, target);
+  if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+    mounted = MountOverlayClassic(lowers, upper, work, target);
+  }
+  if (!mounted) return std::move(mounted).error().Wrap("mount snapshot " + key);
+  return Ok();
+}
+
+Result<void> Snapshotter::Remove(const std::string& key) {
+  BERTH_TRY(CheckKey(key));
+  std::string dir = ActiveDir(key);
+  if (!PathExists(dir)) return Ok();
+  std::string doomed = root_ + "/active/.removing-" + RandomHex(16);
+  if (::rename(dir.c_str(), doomed.c_str()) != 0) {
+    return Error::FromErrno(errno, "remove snapshot " + key);
+  }
+  RemoveTree(doomed);
+  return Ok();
+}
+
+std::vector<std::string> Snapshotter::ListSnapshots() const {
+  std::vector<std::string> keys;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root_ + "/active", error)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".removing-", 0) != 0) keys.push_back(name);
+  }
+  return keys;
+}
+
+DiskUsage Snapshotter::SnapshotUsage(const std::string& key) const {
+  if (!CheckKey(key).ok()) return {};
+  return MeasureDiskUsage(ActiveDir(key) + "/upper");
+}
+
+DiskUsage Snapshotter::Usage() const { return MeasureDiskUsage(root_); }
+
+Result<void> UnmountPath(const std::string& target) {
+  if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT) {
+    return Error::FromErrno(errno, "unmount " + target);
+  }
+  return Ok();
+}
+
+}  // namespace berth::image
