@@ -74,7 +74,11 @@ def berth_run(build: str, host: str, work: str) -> float:
     root = tempfile.mkdtemp(dir=work, prefix="berth-root-")
     socket = os.path.join(root, "berth.sock")
     config = os.path.join(root, "berth.yaml")
+    suffix = os.urandom(3).hex()
     with open(config, "w") as f:
+        # A bench-only bridge and table, removed below: the benchmark leaves the host as it was.
+        f.write(f"network:\n  bridge: bb{suffix}\n  nft_table: berth_b{suffix}\n"
+                f"  subnet: 10.239.{int(suffix[:2], 16)}.0/24\n")
         f.write(f'registries:\n  insecure: ["{host}"]\n')
     berthd = subprocess.Popen([os.path.join(build, "cmd/berthd/berthd"), "--config", config,
                                "--root", root + "/root", "--state", root + "/state",
@@ -86,6 +90,9 @@ def berth_run(build: str, host: str, work: str) -> float:
     finally:
         berthd.terminate()
         berthd.wait()
+        subprocess.run(["ip", "link", "delete", f"bb{suffix}"], stderr=subprocess.DEVNULL)
+        subprocess.run(["nft", "delete", "table", "ip", f"berth_b{suffix}"],
+                       stderr=subprocess.DEVNULL)
         shutil.rmtree(root, ignore_errors=True)
 
 

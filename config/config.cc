@@ -83,6 +83,32 @@ Result<RegistryConfig> ReadRegistries(const YAML::Node& node, const std::string&
   return registries;
 }
 
+Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"network\" must be a mapping");
+  NetworkConfig network;
+  const std::pair<const char*, std::string NetworkConfig::*> strings[] = {
+      {"mode", &NetworkConfig::mode},           {"bridge", &NetworkConfig::bridge},
+      {"subnet", &NetworkConfig::subnet},       {"subnet_v6", &NetworkConfig::subnet_v6},
+      {"nft_table", &NetworkConfig::nft_table}, {"cni_conf_dir", &NetworkConfig::cni_conf_dir},
+  };
+  for (const auto& entry : node) {
+    std::string key = entry.first.as<std::string>();
+    std::string name = "network." + key;
+    if (key == "cni_bin_dirs") {
+      BERTH_ASSIGN_OR_RETURN(network.cni_bin_dirs, ReadStringList(entry.second, name, source));
+      continue;
+    }
+    bool known = false;
+    for (const auto& [field, member] : strings) {
+      if (key != field) continue;
+      known = true;
+      BERTH_ASSIGN_OR_RETURN(network.*member, ReadString(entry.second, name, source));
+    }
+    if (!known) return InvalidArgument(source + ": unknown key \"" + name + "\"");
+  }
+  return network;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
@@ -124,6 +150,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       BERTH_ASSIGN_OR_RETURN(config.registries, ReadRegistries(entry.second, source));
       continue;
     }
+    if (key == "network") {
+      BERTH_ASSIGN_OR_RETURN(config.network, ReadNetwork(entry.second, source));
+      continue;
+    }
     const StringKey* known = nullptr;
     for (const auto& candidate : kStringKeys) {
       if (key == candidate.name) known = &candidate;
@@ -155,6 +185,21 @@ Result<void> ValidateConfig(const Config& config) {
     return InvalidArgument("max_concurrent_downloads must be between 1 and 64, got " +
                            std::to_string(config.max_concurrent_downloads));
   }
+  const NetworkConfig& network = config.network;
+  if (network.mode != "builtin" && network.mode != "cni") {
+    return InvalidArgument("network.mode must be \"builtin\" or \"cni\", got \"" + network.mode +
+                           "\"");
+  }
+  if (network.bridge.empty() || network.bridge.size() > 15 ||
+      network.bridge.find_first_of("/ :") != std::string::npos) {
+    return InvalidArgument("network.bridge \"" + network.bridge +
+                           "\" is not a valid interface name (1-15 characters, no '/', ':' or ' ')");
+  }
+  if (network.subnet.find('/') == std::string::npos) {
+    return InvalidArgument("network.subnet must be a CIDR such as 10.88.0.0/16, got \"" +
+                           network.subnet + "\"");
+  }
+  if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
   if (config.cgroup_driver == "systemd") {
     return InvalidArgument(
         "cgroup_driver \"systemd\" is not supported yet; use \"cgroupfs\" (kubelet's "
@@ -177,6 +222,13 @@ std::string ConfigToJson(const Config& config) {
   // Credentials are never printed: only which hosts have some.
   nlohmann::ordered_json auth_hosts = nlohmann::ordered_json::array();
   for (const auto& [host, auth] : config.registries.auths) auth_hosts.push_back(host);
+  json["network"] = {{"mode", config.network.mode},
+                     {"bridge", config.network.bridge},
+                     {"subnet", config.network.subnet},
+                     {"subnet_v6", config.network.subnet_v6},
+                     {"nft_table", config.network.nft_table},
+                     {"cni_conf_dir", config.network.cni_conf_dir},
+                     {"cni_bin_dirs", config.network.cni_bin_dirs}};
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};

@@ -31,6 +31,20 @@ struct RegistryConfig {
   std::map<std::string, RegistryAuth> auths;
 };
 
+struct NetworkConfig {
+  // "builtin": berth's own bridge, veth, IPAM and nftables NAT; "cni": CNI plugins.
+  std::string mode = "builtin";
+  // builtin: the bridge, the pod subnets (IPv4 required, IPv6 optional for dual stack) and the
+  // nftables table berth owns.
+  std::string bridge = "berth0";
+  std::string subnet = "10.88.0.0/16";
+  std::string subnet_v6;
+  std::string nft_table = "berth";
+  // cni: where configs and plugins are.
+  std::string cni_conf_dir = "/etc/cni/net.d";
+  std::vector<std::string> cni_bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
+};
+
 struct Config {
   // Persistent data: metadata DB, content store, snapshots, bundles.
   std::string root = "/var/lib/berth";
@@ -43,6 +57,7 @@ struct Config {
   std::string cgroup_driver = "cgroupfs";
   // Layer downloads one pull runs at once.
   int max_concurrent_downloads = 3;
+  NetworkConfig network;
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;
 };

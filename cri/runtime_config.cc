@@ -1,4 +1,5 @@
 #include "cri/runtime_service.h"
+#include "cri/status_mapping.h"
 
 namespace berth::cri {
 
@@ -10,6 +11,15 @@ grpc::Status RuntimeService::RuntimeConfig(grpc::ServerContext*,
                                                    ? runtime::v1::CgroupDriver::SYSTEMD
                                                    : runtime::v1::CgroupDriver::CGROUPFS);
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
+                                                 const runtime::v1::UpdateRuntimeConfigRequest* request,
+                                                 runtime::v1::UpdateRuntimeConfigResponse*) {
+  const std::string& cidr = request->runtime_config().network_config().pod_cidr();
+  // kubelet sends an empty config too; only a pod CIDR changes anything.
+  if (cidr.empty()) return grpc::Status::OK;
+  return ToGrpcStatus(network_.SetPodCidr(cidr));
 }
 
 }  // namespace berth::cri

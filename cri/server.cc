@@ -44,8 +44,7 @@ Result<void> RemoveStaleSocket(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<CriServer>> CriServer::Start(const std::string& listen,
-                                                    const std::vector<grpc::Service*>& services) {
+Result<LockFile> ClaimSocket(const std::string& listen) {
   if (listen.size() >= sizeof(sockaddr_un{}.sun_path)) {
     return InvalidArgument("socket path " + listen + " is longer than the " +
                            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
@@ -53,11 +52,14 @@ Result<std::unique_ptr<CriServer>> CriServer::Start(const std::string& listen,
   }
   size_t slash = listen.find_last_of('/');
   if (slash != std::string::npos && slash > 0) BERTH_TRY(MakeDirs(listen.substr(0, slash), 0711));
-
   BERTH_ASSIGN_OR_RETURN(LockFile lock, LockFile::Acquire(listen + ".lock", "socket " + listen));
   BERTH_TRY(RemoveStaleSocket(listen));
+  return lock;
+}
 
-  std::unique_ptr<CriServer> server(new CriServer(listen, std::move(lock)));
+Result<std::unique_ptr<CriServer>> CriServer::Start(const std::string& listen, LockFile claim,
+                                                    const std::vector<grpc::Service*>& services) {
+  std::unique_ptr<CriServer> server(new CriServer(listen, std::move(claim)));
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort("unix:" + listen, grpc::InsecureServerCredentials(), &bound);

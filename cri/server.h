@@ -14,12 +14,15 @@
 
 namespace berth::cri {
 
+// Claims the socket path before anything else happens: takes `<listen>.lock` (a second berthd on
+// the same socket fails here with a clear message), removes a stale socket file and refuses a
+// socket some other process still serves.
+Result<LockFile> ClaimSocket(const std::string& listen);
+
 class CriServer {
  public:
-  // Takes `<listen>.lock` (a second berthd on the same socket fails here with a clear message),
-  // replaces a stale socket file, refuses a socket some other process still serves, and starts
-  // serving `services` on unix:<listen> with mode 0660.
-  static Result<std::unique_ptr<CriServer>> Start(const std::string& listen,
+  // Serves `services` on unix:<listen> with mode 0660; `claim` comes from ClaimSocket.
+  static Result<std::unique_ptr<CriServer>> Start(const std::string& listen, LockFile claim,
                                                   const std::vector<grpc::Service*>& services);
 
   // Stops accepting calls; in-flight ones get `grace` to finish and are then cancelled. Removes

@@ -18,9 +18,13 @@ void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool 
 grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::StatusRequest* request,
                                     runtime::v1::StatusResponse* response) {
   AddCondition(response, "RuntimeReady", true, "", "");
-  // Pods need a network; until the built-in network lands, say so instead of pretending.
-  AddCondition(response, "NetworkReady", false, "NetworkPluginNotReady",
-               "berth: the pod network (built-in bridge or CNI) is not implemented in this build");
+  auto network = network_.Ready();
+  if (network) {
+    AddCondition(response, "NetworkReady", true, "", "");
+  } else {
+    std::string message = "berth: " + network.error().message();
+    AddCondition(response, "NetworkReady", false, "NetworkPluginNotReady", message.c_str());
+  }
 
   // Report only what works: kubelet uses a feature only when the runtime reports it.
   auto* handler = response->add_runtime_handlers();
@@ -35,6 +39,7 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
     info["version"] = kBerthVersion;
     info["config"] = ConfigToJson(config_);
     info["host"] = HostFeaturesToJson(host_);
+    info["network"] = network_.Describe();
   }
   return grpc::Status::OK;
 }

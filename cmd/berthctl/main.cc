@@ -4,6 +4,7 @@
 
 #include "cmd/berthctl/client.h"
 #include "cmd/berthctl/image_commands.h"
+#include "cmd/berthctl/pod_commands.h"
 #include "cmd/berthctl/runtime_commands.h"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   berthctl::AddRuntimeCommands(app, options, &exit_code);
   berthctl::AddImageCommands(app, options, &exit_code);
+  berthctl::AddPodCommands(app, options, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -11,7 +11,10 @@
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
 #include "cri/server.h"
+#include "cni/builtin/builtin_network.h"
+#include "cni/plugin/cni_network.h"
 #include "image/image_manager.h"
+#include "pod/sandbox_manager.h"
 #include "image/registry/registry_provider.h"
 #include "runtime/host_features.h"
 #include "store/metadata_store.h"
@@ -22,9 +25,18 @@ namespace {
 // In-flight RPCs get this long to finish at shutdown before they are cancelled.
 constexpr std::chrono::seconds kShutdownGrace(10);
 
+Result<std::unique_ptr<cni::PodNetwork>> MakeNetwork(const Config& config, MetadataStore& store) {
+  if (config.network.mode == "cni") {
+    return cni::MakeCniNetwork(config.network, config.root + "/cni-cache");
+  }
+  return cni::MakeBuiltinNetwork(config.network, store);
+}
+
 }  // namespace
 
 Result<void> RunDaemon(const Config& config) {
+  // Every claim first, so that a second berthd changes nothing before it fails.
+  BERTH_ASSIGN_OR_RETURN(LockFile socket_claim, cri::ClaimSocket(config.listen));
   BERTH_TRY(MakeDirs(config.root, 0711));
   BERTH_TRY(MakeDirs(config.state, 0711));
   BERTH_ASSIGN_OR_RETURN(LockFile root_lock,
@@ -45,10 +57,17 @@ Result<void> RunDaemon(const Config& config) {
   BERTH_ASSIGN_OR_RETURN(auto images, image::ImageManager::Open(image_options, *store,
                                                                image::MakeRegistryOpener(registry)));
 
-  cri::RuntimeService runtime_service(config, host);
+  auto network = MakeNetwork(config, *store);
+  if (!network) return std::move(network).error().Wrap("pod network (" + config.network.mode + ")");
+  spdlog::info("pod network: {}", (*network)->Describe());
+  pod::SandboxManager sandboxes(config.state, *store, **network, {cri::kDefaultRuntimeHandler});
+  BERTH_TRY(sandboxes.Load());
+
+  cri::RuntimeService runtime_service(config, host, sandboxes, **network);
   cri::ImageService image_service(*images);
   cri::AdminService admin_service(*images);
-  BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, {&runtime_service,
+  BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, std::move(socket_claim),
+                                                          {&runtime_service,
                                                                            &image_service,
                                                                            &admin_service}));
   spdlog::info("berthd {} serving unix://{} root={} state={}", kBerthVersion, config.listen,

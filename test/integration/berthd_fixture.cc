@@ -3,14 +3,19 @@
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <random>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -36,6 +41,16 @@ int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return -1;
+}
+
+bool SocketAccepts(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  bool accepted = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return accepted;
 }
 
 }  // namespace
@@ -84,6 +99,10 @@ BerthdProcess::BerthdProcess() : dir_("berthd-it") {}
 
 BerthdProcess::~BerthdProcess() {
   if (running()) Stop();
+  if (!test_bridge_.empty()) {
+    RunCommand({"/usr/sbin/ip", "link", "delete", test_bridge_});
+    RunCommand({"/usr/sbin/nft", "delete", "table", "ip", test_table_});
+  }
   if (::testing::Test::HasFailure()) {
     std::fprintf(stderr, "---- berthd log (%s) ----\n%s---- end of berthd log ----\n",
                  log_path().c_str(), ReadLog().c_str());
@@ -98,8 +117,29 @@ std::vector<std::string> BerthdProcess::Command(const std::vector<std::string>& 
   return argv;
 }
 
+std::string BerthdProcess::NetworkYaml() {
+  if (network_yaml_.empty()) {
+    static std::mt19937_64 engine{std::random_device{}()};
+    std::string hex;
+    for (int i = 0; i < 6; ++i) hex += "0123456789abcdef"[engine() % 16];
+    test_bridge_ = "bt" + hex;
+    test_table_ = "berth_t" + hex;
+    network_yaml_ = "network:\n  bridge: " + test_bridge_ + "\n  nft_table: " + test_table_ +
+                    "\n  subnet: 10." + std::to_string(200 + engine() % 50) + "." +
+                    std::to_string(engine() % 250) + ".0/24\n";
+  }
+  return network_yaml_;
+}
+
 bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
-  auto argv = Command(extra_args);
+  std::vector<std::string> args = extra_args;
+  if (std::find(args.begin(), args.end(), "--config") == args.end()) {
+    std::string path = dir_.path() + "/berth.yaml";
+    std::ofstream(path) << NetworkYaml();
+    args.push_back("--config");
+    args.push_back(path);
+  }
+  auto argv = Command(args);
   pid_ = ::fork();
   if (pid_ == 0) {
     int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -109,9 +149,8 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
     ::execv(pointers[0], pointers.data());
     ::_exit(127);
   }
-  channel_ = grpc::CreateChannel(endpoint(), grpc::InsecureChannelCredentials());
-  runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
-  images_ = runtime::v1::ImageService::NewStub(channel_);
+  // Wait for the socket to accept connections before making the channel: a channel that failed
+  // to connect backs off for a second or more before it tries again.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -119,6 +158,16 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
       pid_ = -1;
       return false;  // exited during start-up; the log says why
     }
+    if (SocketAccepts(socket_path())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  channel_ = grpc::CreateCustomChannel(endpoint(), grpc::InsecureChannelCredentials(), arguments);
+  runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
+  images_ = runtime::v1::ImageService::NewStub(channel_);
+  while (std::chrono::steady_clock::now() < deadline) {
     runtime::v1::VersionResponse response;
     if (runtime_->Version(CallContext(1).get(), {}, &response).ok()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

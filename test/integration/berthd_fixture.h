@@ -49,12 +49,17 @@ class BerthdProcess {
 
   // Starts berthd with --root/--state/--listen under the temp dir plus `extra_args`, and waits
   // until the socket answers. Returns false (with the reason in the log) when it did not come up.
+  // Without a --config in `extra_args`, berthd gets a config of the fixture's own whose built-in
+  // network uses a test-only bridge, subnet and nftables table, removed again by the destructor.
   bool Start(const std::vector<std::string>& extra_args = {});
+  // The "network:" section of that config, for tests that write a config of their own.
+  std::string NetworkYaml();
   // SIGTERM, then waits; returns berthd's exit status (or -1 if it had to be killed).
   int Stop();
   // SIGKILL without any shutdown, as a crash would.
   void Kill();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   std::string root() const { return dir_.path() + "/root"; }
   std::string state() const { return dir_.path() + "/state"; }
@@ -69,8 +74,12 @@ class BerthdProcess {
   runtime::v1::ImageService::Stub& images();
 
  private:
+
   TempDir dir_;
   pid_t pid_ = -1;
+  std::string network_yaml_;
+  std::string test_bridge_;
+  std::string test_table_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<runtime::v1::ImageService::Stub> images_;

@@ -44,10 +44,8 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   ASSERT_EQ(conditions.count("RuntimeReady"), 1u);
   ASSERT_EQ(conditions.count("NetworkReady"), 1u);
   EXPECT_TRUE(conditions["RuntimeReady"].status());
-  // No pod network exists yet: the condition must say so with a reason and a message.
-  EXPECT_FALSE(conditions["NetworkReady"].status());
-  EXPECT_EQ(conditions["NetworkReady"].reason(), "NetworkPluginNotReady");
-  EXPECT_FALSE(conditions["NetworkReady"].message().empty());
+  // The built-in network is ready as soon as berthd is.
+  EXPECT_TRUE(conditions["NetworkReady"].status()) << conditions["NetworkReady"].message();
 
   ASSERT_GE(response.runtime_handlers_size(), 1);
   EXPECT_EQ(response.runtime_handlers(0).name(), "");
@@ -64,6 +62,34 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   EXPECT_TRUE(plain.info().empty());
 }
 
+TEST(DaemonTest, NetworkReadyFollowsTheCniConfigDirectory) {
+  BerthdProcess berthd;
+  TempDir dir;
+  std::string conf_dir = dir.path() + "/net.d";
+  std::filesystem::create_directories(conf_dir);
+  std::ofstream(dir.path() + "/berth.yaml")
+      << "network:\n  mode: cni\n  cni_conf_dir: " << conf_dir << "\n";
+  ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"}));
+  auto network_ready = [&] {
+    StatusResponse response;
+    EXPECT_TRUE(berthd.runtime().Status(CallContext().get(), {}, &response).ok());
+    for (const auto& condition : response.status().conditions()) {
+      if (condition.type() == "NetworkReady") return condition;
+    }
+    return runtime::v1::RuntimeCondition();
+  };
+  auto before = network_ready();
+  EXPECT_FALSE(before.status());
+  EXPECT_EQ(before.reason(), "NetworkPluginNotReady");
+  EXPECT_NE(before.message().find("no CNI network config found in " + conf_dir), std::string::npos)
+      << before.message();
+  std::ofstream(conf_dir + "/10-lo.conf")
+      << R"({"cniVersion":"1.0.0","name":"lo-only","type":"loopback"})";
+  if (std::filesystem::exists("/usr/lib/cni/loopback")) {
+    EXPECT_TRUE(network_ready().status()) << network_ready().message();
+  }
+}
+
 TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
@@ -75,8 +101,8 @@ TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
 TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::ListPodSandboxResponse pods;
-  auto status = berthd.runtime().ListPodSandbox(CallContext().get(), {}, &pods);
+  runtime::v1::ListContainersResponse containers;
+  auto status = berthd.runtime().ListContainers(CallContext().get(), {}, &containers);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   runtime::v1::ExecSyncResponse exec;
   status = berthd.runtime().ExecSync(CallContext().get(), {}, &exec);
@@ -184,7 +210,7 @@ TEST(DaemonTest, FlagsOverrideTheConfigFile) {
   TempDir dir;
   // The file names another socket and level; the fixture's flags must win.
   std::ofstream(dir.path() + "/berth.yaml")
-      << "listen: " << dir.path() << "/from-file.sock\nlog_level: error\n";
+      << "listen: " << dir.path() << "/from-file.sock\nlog_level: error\n" << berthd.NetworkYaml();
   ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"}));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/from-file.sock"));
   EXPECT_NE(berthd.ReadLog().find("rpc=/runtime.v1.RuntimeService/Version"), std::string::npos);

@@ -39,7 +39,7 @@ class ImagePullTest : public ::testing::Test {
   // Starts berthd with `registries_yaml` (the body of the registries: key).
   void StartBerthd(const std::string& registries_yaml) {
     std::string config = config_dir_.path() + "/berth.yaml";
-    std::ofstream(config) << "registries:\n" << registries_yaml;
+    std::ofstream(config) << berthd_.NetworkYaml() << "registries:\n" << registries_yaml;
     ASSERT_TRUE(berthd_.Start({"--config", config}));
   }
   void StartBerthdFor(const RegistryFixture& registry) {

@@ -104,6 +104,25 @@ TEST(ConfigTest, Registries) {
   EXPECT_FALSE(ParseConfig("registries:\n  insecure: h\n", "t.yaml").ok());
 }
 
+TEST(ConfigTest, Network) {
+  auto config = ParseConfig(
+      "network:\n  mode: cni\n  bridge: br9\n  subnet: 10.1.0.0/24\n"
+      "  cni_bin_dirs: [/x]\n",
+      "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->network.mode, "cni");
+  EXPECT_EQ(config->network.bridge, "br9");
+  EXPECT_EQ(config->network.cni_bin_dirs, std::vector<std::string>{"/x"});
+  EXPECT_EQ(config->network.nft_table, "berth");
+  EXPECT_TRUE(ValidateConfig(*config).ok());
+  EXPECT_FALSE(ParseConfig("network:\n  modes: cni\n", "t").ok());
+  config->network.mode = "magic";
+  EXPECT_FALSE(ValidateConfig(*config).ok());
+  config->network.mode = "builtin";
+  config->network.bridge = "a-very-long-bridge-name";
+  EXPECT_FALSE(ValidateConfig(*config).ok());
+}
+
 TEST(ConfigTest, MissingFile) {
   EXPECT_TRUE(LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/true).ok());
   auto named = LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/false);
@@ -132,7 +151,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 7);
+  EXPECT_EQ(keys, 8);
 }
 
 }  // namespace

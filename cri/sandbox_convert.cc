@@ -1,0 +1,124 @@
+#include "cri/sandbox_convert.h"
+
+namespace berth::cri {
+namespace {
+
+Result<pod::NamespaceMode> ToMode(runtime::v1::NamespaceMode mode, const char* which) {
+  switch (mode) {
+    case runtime::v1::POD: return pod::NamespaceMode::kPod;
+    case runtime::v1::CONTAINER: return pod::NamespaceMode::kContainer;
+    case runtime::v1::NODE: return pod::NamespaceMode::kNode;
+    default:
+      return InvalidArgument(std::string("namespace mode ") + runtime::v1::NamespaceMode_Name(mode) +
+                             " is not supported for the pod's " + which + " namespace");
+  }
+}
+
+runtime::v1::NamespaceMode FromMode(pod::NamespaceMode mode) {
+  switch (mode) {
+    case pod::NamespaceMode::kPod: return runtime::v1::POD;
+    case pod::NamespaceMode::kContainer: return runtime::v1::CONTAINER;
+    case pod::NamespaceMode::kNode: return runtime::v1::NODE;
+  }
+  return runtime::v1::POD;
+}
+
+}  // namespace
+
+Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& in,
+                                           const std::string& runtime_handler) {
+  pod::SandboxConfig out;
+  out.name = in.metadata().name();
+  out.namespace_name = in.metadata().namespace_();
+  out.uid = in.metadata().uid();
+  out.attempt = in.metadata().attempt();
+  out.hostname = in.hostname();
+  out.log_directory = in.log_directory();
+  out.dns.servers.assign(in.dns_config().servers().begin(), in.dns_config().servers().end());
+  out.dns.searches.assign(in.dns_config().searches().begin(), in.dns_config().searches().end());
+  out.dns.options.assign(in.dns_config().options().begin(), in.dns_config().options().end());
+  for (const auto& mapping : in.port_mappings()) {
+    if (mapping.protocol() == runtime::v1::SCTP) {
+      return InvalidArgument("port mapping " + std::to_string(mapping.host_port()) +
+                             "/SCTP: SCTP is not supported");
+    }
+    if (mapping.container_port() <= 0 || mapping.container_port() > 65535 ||
+        mapping.host_port() < 0 || mapping.host_port() > 65535) {
+      return InvalidArgument("port mapping has an invalid port (" +
+                             std::to_string(mapping.container_port()) + " -> " +
+                             std::to_string(mapping.host_port()) + ")");
+    }
+    // A mapping without a host port only documents the container port; kubelet sends those.
+    if (mapping.host_port() == 0) continue;
+    out.port_mappings.push_back({mapping.protocol() == runtime::v1::UDP ? "udp" : "tcp",
+                                 static_cast<uint16_t>(mapping.container_port()),
+                                 static_cast<uint16_t>(mapping.host_port()), mapping.host_ip()});
+  }
+  out.labels.insert(in.labels().begin(), in.labels().end());
+  out.annotations.insert(in.annotations().begin(), in.annotations().end());
+  out.runtime_handler = runtime_handler;
+  if (in.has_linux()) {
+    const auto& linux = in.linux();
+    out.cgroup_parent = linux.cgroup_parent();
+    out.sysctls.insert(linux.sysctls().begin(), linux.sysctls().end());
+    const auto& options = linux.security_context().namespace_options();
+    BERTH_ASSIGN_OR_RETURN(out.network_mode, ToMode(options.network(), "network"));
+    BERTH_ASSIGN_OR_RETURN(out.pid_mode, ToMode(options.pid(), "PID"));
+    BERTH_ASSIGN_OR_RETURN(out.ipc_mode, ToMode(options.ipc(), "IPC"));
+    if (out.network_mode == pod::NamespaceMode::kContainer) out.network_mode = pod::NamespaceMode::kPod;
+    if (out.ipc_mode == pod::NamespaceMode::kContainer) out.ipc_mode = pod::NamespaceMode::kPod;
+    const auto& resources = linux.has_resources() ? linux.resources() : linux.overhead();
+    out.cpu_shares = resources.cpu_shares();
+    out.cpu_quota = resources.cpu_quota();
+    out.cpu_period = resources.cpu_period();
+    out.memory_limit_bytes = resources.memory_limit_in_bytes();
+    if (linux.has_resources() && linux.has_overhead() && out.memory_limit_bytes > 0) {
+      out.memory_limit_bytes += linux.overhead().memory_limit_in_bytes();
+    }
+  } else {
+    // No linux section: pod network, IPC and UTS; each container its own PID namespace.
+    out.pid_mode = pod::NamespaceMode::kContainer;
+  }
+  return out;
+}
+
+void FillSandbox(const pod::Sandbox& sandbox, runtime::v1::PodSandbox* out) {
+  out->set_id(sandbox.id);
+  auto* metadata = out->mutable_metadata();
+  metadata->set_name(sandbox.config.name);
+  metadata->set_namespace_(sandbox.config.namespace_name);
+  metadata->set_uid(sandbox.config.uid);
+  metadata->set_attempt(sandbox.config.attempt);
+  out->set_state(sandbox.state == pod::SandboxState::kReady ? runtime::v1::SANDBOX_READY
+                                                            : runtime::v1::SANDBOX_NOTREADY);
+  out->set_created_at(sandbox.created_at_nanos);
+  out->mutable_labels()->insert(sandbox.config.labels.begin(), sandbox.config.labels.end());
+  out->mutable_annotations()->insert(sandbox.config.annotations.begin(),
+                                     sandbox.config.annotations.end());
+  out->set_runtime_handler(sandbox.config.runtime_handler);
+}
+
+void FillSandboxStatus(const pod::Sandbox& sandbox, runtime::v1::PodSandboxStatus* out) {
+  runtime::v1::PodSandbox summary;
+  FillSandbox(sandbox, &summary);
+  out->set_id(summary.id());
+  *out->mutable_metadata() = summary.metadata();
+  out->set_state(summary.state());
+  out->set_created_at(summary.created_at());
+  *out->mutable_labels() = summary.labels();
+  *out->mutable_annotations() = summary.annotations();
+  out->set_runtime_handler(summary.runtime_handler());
+  // A stopped sandbox has given its addresses back.
+  if (sandbox.state == pod::SandboxState::kReady && !sandbox.ips.empty()) {
+    out->mutable_network()->set_ip(sandbox.ips.front());
+    for (size_t i = 1; i < sandbox.ips.size(); ++i) {
+      out->mutable_network()->add_additional_ips()->set_ip(sandbox.ips[i]);
+    }
+  }
+  auto* options = out->mutable_linux()->mutable_namespaces()->mutable_options();
+  options->set_network(FromMode(sandbox.config.network_mode));
+  options->set_pid(FromMode(sandbox.config.pid_mode));
+  options->set_ipc(FromMode(sandbox.config.ipc_mode));
+}
+
+}  // namespace berth::cri

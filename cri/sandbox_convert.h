@@ -1,0 +1,17 @@
+// CRI <-> pod:: translations for sandboxes, shared by the sandbox RPC files.
+#pragma once
+
+#include "cri_api.h"
+#include "pod/sandbox.h"
+
+namespace berth::cri {
+
+// Translates and checks a RunPodSandbox config (SCTP ports, TARGET namespace mode and the like
+// are InvalidArgument here).
+Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& config,
+                                           const std::string& runtime_handler);
+
+void FillSandbox(const pod::Sandbox& sandbox, runtime::v1::PodSandbox* out);
+void FillSandboxStatus(const pod::Sandbox& sandbox, runtime::v1::PodSandboxStatus* out);
+
+}  // namespace berth::cri

@@ -1,0 +1,73 @@
+// Pod sandboxes: RunPodSandbox's steps (each with its undo), stop, remove, status and list, kept
+// in the metadata store so that sandboxes come back after a berthd restart with their pinned
+// namespaces and network.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "cni/pod_network.h"
+#include "pod/sandbox.h"
+#include "runtime/cgroups.h"
+#include "store/metadata_store.h"
+
+namespace berth::pod {
+
+struct SandboxFilter {
+  std::string id;  // exact or unique prefix
+  std::optional<SandboxState> state;
+  std::map<std::string, std::string> label_selector;
+};
+
+class SandboxManager {
+ public:
+  // `handlers`: the runtime handler names accepted ("" is the default).
+  SandboxManager(std::string state_dir, MetadataStore& metadata, cni::PodNetwork& network,
+                 std::vector<std::string> handlers);
+
+  // Reads the stored sandboxes; a ready sandbox whose namespaces are gone is marked not ready.
+  Result<void> Load();
+
+  // Creates and starts a sandbox; on failure every step done so far is undone.
+  Result<Sandbox> Run(const SandboxConfig& config);
+  // Stops the pod's containers (via the hook), tears down its network and namespaces. Unknown
+  // IDs are OK (kubelet retries).
+  Result<void> Stop(const std::string& id);
+  // Stops, then removes everything. Unknown IDs are OK.
+  Result<void> Remove(const std::string& id);
+
+  // By full ID or unique prefix: NotFound / InvalidArgument (ambiguous) otherwise.
+  Result<Sandbox> Get(const std::string& id) const;
+  std::vector<Sandbox> List(const SandboxFilter& filter) const;
+
+  // Called by Stop with the sandbox ID, before the network goes (containers, once they exist).
+  void SetStopContainersHook(std::function<Result<void>(const std::string&)> hook) {
+    stop_containers_ = std::move(hook);
+  }
+
+ private:
+  Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
+  Result<void> Persist(const Sandbox& sandbox);
+  Result<void> StopLocked(Sandbox& sandbox);
+  std::shared_ptr<std::mutex> LockFor(const std::string& id);
+
+  std::string state_dir_;
+  MetadataStore& metadata_;
+  cni::PodNetwork& network_;
+  std::vector<std::string> handlers_;
+  Cgroups cgroups_;
+  std::function<Result<void>(const std::string&)> stop_containers_;
+
+  mutable std::mutex mutex_;                     // guards the maps below
+  std::map<std::string, Sandbox> sandboxes_;     // by ID
+  std::map<std::string, std::string> names_;     // "name/namespace/uid/attempt" -> ID
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // per-sandbox operations
+};
+
+}  // namespace berth::pod

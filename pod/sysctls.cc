@@ -1,0 +1,100 @@
+#include "pod/sysctls.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/file_util.h"
+#include "base/namespaces.h"
+
+namespace berth::pod {
+namespace {
+
+// "net.ipv4.ip_forward" and "net/ipv4/ip_forward" name the same file.
+std::string ProcPath(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '/');
+  return "/proc/sys/" + name;
+}
+
+bool StartsWith(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+Result<SysctlNamespace> ClassifySysctl(const std::string& name) {
+  if (name.empty() || name.find("..") != std::string::npos || name.front() == '.' ||
+      name.front() == '/') {
+    return InvalidArgument("invalid sysctl name \"" + name + "\"");
+  }
+  std::string dotted = name;
+  std::replace(dotted.begin(), dotted.end(), '/', '.');
+  SysctlNamespace kind;
+  // The namespaced sysctls the kernel (and Kubernetes) know.
+  if (StartsWith(dotted, "net.")) {
+    kind = SysctlNamespace::kNet;
+  } else if (StartsWith(dotted, "kernel.shm") || StartsWith(dotted, "kernel.msg") ||
+             dotted == "kernel.sem" || StartsWith(dotted, "fs.mqueue.")) {
+    kind = SysctlNamespace::kIpc;
+  } else if (dotted == "kernel.hostname" || dotted == "kernel.domainname") {
+    kind = SysctlNamespace::kUts;
+  } else {
+    return InvalidArgument("sysctl \"" + name + "\" is not namespaced and cannot be set for a pod");
+  }
+  if (!PathExists(ProcPath(dotted)) && kind != SysctlNamespace::kNet) {
+    return InvalidArgument("sysctl \"" + name + "\" does not exist on this node");
+  }
+  return kind;
+}
+
+Result<void> ValidateSysctls(const std::map<std::string, std::string>& sysctls, bool own_network,
+                             bool own_ipc) {
+  for (const auto& [name, value] : sysctls) {
+    BERTH_ASSIGN_OR_RETURN(SysctlNamespace kind, ClassifySysctl(name));
+    if (kind == SysctlNamespace::kNet && !own_network) {
+      return InvalidArgument("sysctl \"" + name + "\" needs the pod's own network namespace, " +
+                             "but the pod uses the host network");
+    }
+    if (kind == SysctlNamespace::kIpc && !own_ipc) {
+      return InvalidArgument("sysctl \"" + name + "\" needs the pod's own IPC namespace, but " +
+                             "the pod uses the host IPC namespace");
+    }
+    if (value.find('\n') != std::string::npos) {
+      return InvalidArgument("sysctl \"" + name + "\" has a value with a newline");
+    }
+  }
+  return Ok();
+}
+
+Result<void> ApplySysctls(const std::map<std::string, std::string>& sysctls,
+                          const std::string& netns_path, const std::string& ipcns_path,
+                          const std::string& utsns_path) {
+  for (const auto& [name, value] : sysctls) {
+    BERTH_ASSIGN_OR_RETURN(SysctlNamespace kind, ClassifySysctl(name));
+    std::string path = kind == SysctlNamespace::kNet   ? netns_path
+                       : kind == SysctlNamespace::kIpc ? ipcns_path
+                                                       : utsns_path;
+    int nstype = kind == SysctlNamespace::kNet   ? CLONE_NEWNET
+                 : kind == SysctlNamespace::kIpc ? CLONE_NEWIPC
+                                                 : CLONE_NEWUTS;
+    // /proc/sys files act on the namespaces of the thread that opens them.
+    auto written = RunInNamespace(path, nstype, [&]() -> Result<void> {
+      std::string file = ProcPath(name);
+      int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) return InvalidArgument("sysctl \"" + name + "\" does not exist");
+        return Error::FromErrno(errno, "open " + file);
+      }
+      UniqueFd owned(fd);
+      if (::write(fd, value.data(), value.size()) < 0) {
+        return InvalidArgument("set sysctl " + name + "=" + value + ": " + std::strerror(errno));
+      }
+      return Ok();
+    });
+    if (!written) return written;
+  }
+  return Ok();
+}
+
+}  // namespace berth::pod

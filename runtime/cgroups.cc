@@ -1,0 +1,163 @@
+#include "runtime/cgroups.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/file_util.h"
+
+namespace berth {
+namespace {
+
+Result<void> WriteValue(const std::string& file, const std::string& value) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(file, O_WRONLY | O_TRUNC));
+  if (::write(fd.get(), value.data(), value.size()) < 0) {
+    return Error::FromErrno(errno, "write " + value + " to " + file);
+  }
+  return Ok();
+}
+
+std::string Trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set.
+void InheritCpuset(const std::string& dir) {
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    auto current = ReadFile(dir + "/" + file, 4096);
+    if (!current || !Trim(*current).empty()) continue;
+    auto parent = ReadFile(dir.substr(0, dir.find_last_of('/')) + "/" + file, 4096);
+    if (parent) (void)WriteValue(dir + "/" + file, Trim(*parent));
+  }
+}
+
+}  // namespace
+
+Result<std::string> CgroupParentToPath(const std::string& parent) {
+  if (parent.empty()) return std::string();
+  if (parent.find("..") != std::string::npos || parent.find('\0') != std::string::npos ||
+      parent.find("//") != std::string::npos) {
+    return InvalidArgument("invalid cgroup parent \"" + parent + "\"");
+  }
+  if (parent.front() == '/') return parent;
+  const std::string suffix = ".slice";
+  if (parent.size() <= suffix.size() || parent.compare(parent.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+      parent.find('/') != std::string::npos) {
+    return InvalidArgument("cgroup parent \"" + parent +
+                           "\" is neither an absolute cgroupfs path nor a systemd slice name");
+  }
+  // "a-b-c.slice" lives in a.slice/a-b.slice/a-b-c.slice.
+  std::string stem = parent.substr(0, parent.size() - suffix.size());
+  std::string path;
+  size_t dash = 0;
+  while ((dash = stem.find('-', dash)) != std::string::npos) {
+    if (dash == 0 || stem[dash - 1] == '-') return InvalidArgument("invalid slice name " + parent);
+    // append() rather than "/" + ...: GCC 12 warns falsely (-Wrestrict) about the latter.
+    path.append("/").append(stem, 0, dash).append(suffix);
+    ++dash;
+  }
+  return path.append("/").append(parent);
+}
+
+Cgroups Cgroups::Probe() {
+  Cgroups cgroups;
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  std::set<std::string> seen;
+  while (std::getline(mountinfo, line)) {
+    size_t separator = line.find(" - ");
+    if (separator == std::string::npos) continue;
+    std::istringstream head(line.substr(0, separator)), tail(line.substr(separator + 3));
+    std::string id, parent, device, root, mountpoint, options, fstype, source, super_options;
+    head >> id >> parent >> device >> root >> mountpoint >> options;
+    tail >> fstype >> source >> super_options;
+    if (fstype == "cgroup2" && cgroups.v2_.empty()) {
+      cgroups.v2_ = mountpoint;
+    } else if (fstype == "cgroup" && seen.insert(mountpoint).second &&
+               super_options.find("name=") == std::string::npos) {
+      cgroups.v1_.emplace_back(super_options, mountpoint);
+    }
+  }
+  return cgroups;
+}
+
+Result<bool> Cgroups::Create(const std::string& path) const {
+  bool created = false;
+  auto make = [&](const std::string& mountpoint) -> Result<void> {
+    std::string dir = mountpoint + path;
+    if (!PathExists(dir)) created = true;
+    BERTH_TRY(MakeDirs(dir, 0755));
+    return Ok();
+  };
+  for (const auto& [controllers, mountpoint] : v1_) {
+    BERTH_TRY(make(mountpoint));
+    if (controllers.find("cpuset") != std::string::npos) InheritCpuset(mountpoint + path);
+  }
+  if (!v2_.empty()) BERTH_TRY(make(v2_));
+  return created;
+}
+
+Result<void> Cgroups::Remove(const std::string& path) const {
+  if (path.empty() || path == "/") return Ok();
+  auto remove = [&](const std::string& mountpoint) -> Result<void> {
+    std::string dir = mountpoint + path;
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+      return Error::FromErrno(errno, "remove cgroup " + dir);
+    }
+    return Ok();
+  };
+  for (const auto& [controllers, mountpoint] : v1_) BERTH_TRY(remove(mountpoint));
+  if (!v2_.empty()) BERTH_TRY(remove(v2_));
+  return Ok();
+}
+
+bool Cgroups::Exists(const std::string& path) const {
+  if (!v1_.empty()) return PathExists(v1_.front().second + path);
+  return !v2_.empty() && PathExists(v2_ + path);
+}
+
+Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& resources) const {
+  for (const auto& [controllers, mountpoint] : v1_) {
+    std::string dir = mountpoint + path;
+    bool cpu = controllers.find("cpu") != std::string::npos &&
+               controllers.find("cpuset") == std::string::npos;
+    if (cpu && resources.cpu_shares > 0) {
+      BERTH_TRY(WriteValue(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
+    }
+    if (cpu && resources.cpu_period > 0) {
+      BERTH_TRY(WriteValue(dir + "/cpu.cfs_period_us", std::to_string(resources.cpu_period)));
+    }
+    if (cpu && resources.cpu_quota != 0) {
+      BERTH_TRY(WriteValue(dir + "/cpu.cfs_quota_us", std::to_string(resources.cpu_quota)));
+    }
+    if (controllers.find("memory") != std::string::npos && resources.memory_limit_bytes > 0) {
+      BERTH_TRY(WriteValue(dir + "/memory.limit_in_bytes",
+                           std::to_string(resources.memory_limit_bytes)));
+    }
+  }
+  if (v1_.empty() && !v2_.empty()) {
+    // Pure v2: cpu.weight from shares (the kubelet/runc conversion), cpu.max, memory.max.
+    std::string dir = v2_ + path;
+    if (resources.cpu_shares > 0) {
+      int64_t weight = 1 + ((resources.cpu_shares - 2) * 9999) / 262142;
+      BERTH_TRY(WriteValue(dir + "/cpu.weight", std::to_string(weight)));
+    }
+    if (resources.cpu_quota != 0 || resources.cpu_period > 0) {
+      std::string quota = resources.cpu_quota > 0 ? std::to_string(resources.cpu_quota) : "max";
+      std::string period = std::to_string(resources.cpu_period > 0 ? resources.cpu_period : 100000);
+      BERTH_TRY(WriteValue(dir + "/cpu.max", quota + " " + period));
+    }
+    if (resources.memory_limit_bytes > 0) {
+      BERTH_TRY(WriteValue(dir + "/memory.max", std::to_string(resources.memory_limit_bytes)));
+    }
+  }
+  return Ok();
+}
+
+}  // namespace berth
