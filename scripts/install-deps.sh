@@ -15,7 +15,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry busybox-static apache2-utils openssl zstd python3 curl
-  iproute2 nftables iptables util-linux procps psmisc containernetworking-plugins
+  iproute2 nftables iptables util-linux procps psmisc containernetworking-plugins iputils-ping
   # benchmarks: the tools berth is compared with
   skopeo umoci
 )

@@ -178,6 +178,9 @@ class BridgeCniTest : public ::testing::Test {
     network_name_ = "berth-cnitest-" + suffix;
     subnet_prefix_ = "10.235." + std::to_string(RandomNumber() % 256) + ".";
     ip_forward_ = ReadText("/proc/sys/net/ipv4/ip_forward");
+    // iptables-nft makes its "nat" tables on first use (even a listing): note which exist now.
+    nat_tables_existed_[0] = RunCommand({"/usr/sbin/nft", "list", "table", "ip", "nat"}).exit_code == 0;
+    nat_tables_existed_[1] = RunCommand({"/usr/sbin/nft", "list", "table", "ip6", "nat"}).exit_code == 0;
     portmap_chains_existed_ = IptablesSave().find(":CNI-HOSTPORT-DNAT") != std::string::npos;
     dir_ = std::make_unique<TempDir>("berth-cnibridge");
     for (const char* sub : {"/net.d", "/cache", "/ipam", "/pins", "/bin"}) {
@@ -196,6 +199,8 @@ class BridgeCniTest : public ::testing::Test {
     for (const auto& pin : pins_) (void)UnpinNamespace(pin);
     RunCommand({"/usr/sbin/ip", "link", "del", bridge_});
     if (!portmap_chains_existed_) RemovePortmapChains();
+    if (!nat_tables_existed_[0]) RunCommand({"/usr/sbin/nft", "delete", "table", "ip", "nat"});
+    if (!nat_tables_existed_[1]) RunCommand({"/usr/sbin/nft", "delete", "table", "ip6", "nat"});
     WriteText("/proc/sys/net/ipv4/ip_forward", ip_forward_);  // bridge's isGateway turned it on
   }
 
@@ -301,6 +306,7 @@ class BridgeCniTest : public ::testing::Test {
   std::unique_ptr<TempDir> dir_;
   NetworkConfig config_;
   std::string bridge_, network_name_, subnet_prefix_, ip_forward_;
+  bool nat_tables_existed_[2] = {false, false};
   bool portmap_chains_existed_ = false;
   std::vector<std::string> pins_;
   std::vector<cni::PodNetworkRequest> pods_;
