@@ -5,7 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
+
+#include "base/random.h"
 
 namespace berth {
 
@@ -28,14 +29,6 @@ Result<void> MakeDirs(const std::string& path, mode_t mode) {
 
 namespace {
 
-std::string RandomSuffix() {
-  static thread_local std::mt19937_64 engine{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string suffix(12, '0');
-  for (char& c : suffix) c = kHex[engine() % 16];
-  return suffix;
-}
-
 Result<void> WriteAll(int fd, std::string_view content, const std::string& path) {
   while (!content.empty()) {
     ssize_t n = ::write(fd, content.data(), content.size());
@@ -53,7 +46,7 @@ Result<void> WriteAll(int fd, std::string_view content, const std::string& path)
 Result<void> WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
   size_t slash = path.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string temp = path + ".tmp-" + RandomSuffix();
+  std::string temp = path + ".tmp-" + RandomHex(12);
   BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(temp, O_WRONLY | O_CREAT | O_EXCL, mode));
   auto cleanup_on_error = [&](Error error) {
     ::unlink(temp.c_str());

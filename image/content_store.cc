@@ -8,20 +8,12 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
-#include <random>
 
 #include "base/file_util.h"
+#include "base/random.h"
 
 namespace berth::image {
 namespace {
-
-std::string RandomHex(size_t length) {
-  static thread_local std::mt19937_64 engine{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text(length, '0');
-  for (char& c : text) c = kHex[engine() % 16];
-  return text;
-}
 
 Result<void> FsyncDirectory(const std::string& path) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_DIRECTORY));

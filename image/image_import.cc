@@ -5,11 +5,11 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
+#include "base/random.h"
 #include "image/image_manager.h"
 #include "image/layer_extractor.h"
 
@@ -111,11 +111,6 @@ std::vector<std::string> NamesOf(const Descriptor& entry, const std::string& ove
   return names;
 }
 
-std::string RandomSuffix() {
-  static thread_local std::mt19937_64 engine{std::random_device{}()};
-  return std::to_string(engine());
-}
-
 }  // namespace
 
 Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
@@ -133,7 +128,7 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
   if (!std::filesystem::is_directory(path)) {
     if (!PathExists(path)) return NotFound("import " + path + ": no such file or directory");
     // An archive is untrusted like a layer: unpack it with the same confined extractor.
-    temp = options_.root + "/content/ingest/import-" + RandomSuffix();
+    temp = options_.root + "/content/ingest/import-" + RandomHex(16);
     ApplyOptions unpack;
     unpack.preserve_ownership = false;
     unpack.create_devices = false;

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "base/namespaces.h"
+#include "base/random.h"
 #include "base/rollback.h"
 #include "pod/sandbox_files.h"
 #include "pod/sandbox_init.h"
@@ -24,14 +24,6 @@ namespace {
 constexpr char kKind[] = "sandbox";
 // The pod-wide /dev/shm, as Docker and containerd size it.
 constexpr char kShmOptions[] = "mode=1777,size=65536k";
-
-std::string NewId() {
-  static thread_local std::mt19937_64 engine{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(64, '0');
-  for (char& c : id) c = kHex[engine() % 16];
-  return id;
-}
 
 std::string NameKey(const SandboxConfig& config) {
   return config.name + "/" + config.namespace_name + "/" + config.uid + "/" +
@@ -150,7 +142,7 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   Sandbox sandbox;
   sandbox.config = config;
   if (sandbox.config.hostname.empty()) sandbox.config.hostname = config.name;
-  sandbox.id = NewId();
+  sandbox.id = RandomHex(64);
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
   sandbox.created_at_nanos = NowNanos();
   std::string key = NameKey(config);
@@ -290,11 +282,13 @@ Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
   return Ok();
 }
 
-Result<void> SandboxManager::Stop(const std::string& id) {
+Result<void> SandboxManager::WithSandbox(const std::string& id,
+                                         const std::function<Result<void>(Sandbox&)>& action) {
   std::string full;
   {
     std::lock_guard lock(mutex_);
     auto resolved = ResolveId(id);
+    // Stop and remove of a sandbox that is gone are successes: kubelet retries them.
     if (!resolved && resolved.error().code() == ErrorCode::kNotFound) return Ok();
     if (!resolved) return resolved.error();
     full = *resolved;
@@ -308,27 +302,18 @@ Result<void> SandboxManager::Stop(const std::string& id) {
     if (it == sandboxes_.end()) return Ok();  // removed meanwhile
     sandbox = it->second;
   }
-  return StopLocked(sandbox);
+  return action(sandbox);
+}
+
+Result<void> SandboxManager::Stop(const std::string& id) {
+  return WithSandbox(id, [this](Sandbox& sandbox) { return StopLocked(sandbox); });
 }
 
 Result<void> SandboxManager::Remove(const std::string& id) {
-  std::string full;
-  {
-    std::lock_guard lock(mutex_);
-    auto resolved = ResolveId(id);
-    if (!resolved && resolved.error().code() == ErrorCode::kNotFound) return Ok();
-    if (!resolved) return resolved.error();
-    full = *resolved;
-  }
-  auto sandbox_lock = LockFor(full);
-  std::lock_guard guard(*sandbox_lock);
-  Sandbox sandbox;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = sandboxes_.find(full);
-    if (it == sandboxes_.end()) return Ok();
-    sandbox = it->second;
-  }
+  return WithSandbox(id, [this](Sandbox& sandbox) { return RemoveLocked(sandbox); });
+}
+
+Result<void> SandboxManager::RemoveLocked(Sandbox& sandbox) {
   BERTH_TRY(StopLocked(sandbox));
   if (!sandbox.cgroup_path.empty()) {
     // Only an empty pod cgroup goes; kubelet owns (and removes) the ones it made itself.

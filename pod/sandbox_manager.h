@@ -54,7 +54,12 @@ class SandboxManager {
  private:
   Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
   Result<void> Persist(const Sandbox& sandbox);
+  // Resolves `id`, takes the sandbox's own lock and runs `action` on a copy of it; an unknown ID
+  // is a success (stop and remove are idempotent).
+  Result<void> WithSandbox(const std::string& id,
+                           const std::function<Result<void>(Sandbox&)>& action);
   Result<void> StopLocked(Sandbox& sandbox);
+  Result<void> RemoveLocked(Sandbox& sandbox);
   std::shared_ptr<std::mutex> LockFor(const std::string& id);
 
   std::string state_dir_;
