@@ -4,14 +4,6 @@
 #include "cri/status_mapping.h"
 
 namespace berth::cri {
-namespace {
-
-bool IsNumeric(const std::string& text) {
-  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-}
-
-}  // namespace
-
 void FillImage(const image::ImageRecord& record, const image::ImageConfig* config,
                runtime::v1::Image* image) {
   image->set_id(record.id);
@@ -20,15 +12,13 @@ void FillImage(const image::ImageRecord& record, const image::ImageConfig* confi
   image->set_size(static_cast<uint64_t>(record.size));
   image->set_pinned(record.pinned);
   image->mutable_spec()->set_image(record.id);
-  if (config == nullptr) return;
-  // The image's USER: "uid", "uid:gid", "name" or "name:group". kubelet checks runAsNonRoot
-  // against uid when it is numeric and otherwise against username.
-  std::string user = config->user.substr(0, config->user.find(':'));
-  if (IsNumeric(user) && user.size() < 11) {
-    image->mutable_uid()->set_value(std::stoll(user));
-  } else if (!user.empty()) {
-    image->set_username(user);
+  // kubelet checks runAsNonRoot against uid when there is one, else against username.
+  if (record.uid) {
+    image->mutable_uid()->set_value(*record.uid);
+  } else if (!record.username.empty()) {
+    image->set_username(record.username);
   }
+  (void)config;
 }
 
 grpc::Status ImageService::ListImages(grpc::ServerContext*,

@@ -34,7 +34,12 @@ Result<ImageRecord> ImageManager::Pull(const std::string& text,
                                        const CancelToken& cancel) {
   auto reference = ParseReference(text);
   if (!reference) return reference.error();
-  return pull_flights_.Do(reference->String(), [&] { return PullOnce(*reference, auth, cancel); });
+  auto pulled =
+      pull_flights_.Do(reference->String(), [&] { return PullOnce(*reference, auth, cancel); });
+  // A failed pull may have stored whole blobs (its manifest, config, some layers): free them now
+  // unless other pulls are running (then the next collection does).
+  if (!pulled) TryCollectGarbage();
+  return pulled;
 }
 
 Result<ImageRecord> ImageManager::Unpack(ContentProvider& provider, const ManifestBytes& root,
@@ -121,8 +126,20 @@ Result<void> ImageManager::SetPinned(const std::string& id, bool pinned) {
   return images_.Put(*image);
 }
 
+void ImageManager::TryCollectGarbage() {
+  std::unique_lock gc_guard(gc_mutex_, std::try_to_lock);
+  if (!gc_guard.owns_lock()) return;
+  if (auto collected = CollectGarbageLocked(); !collected) {
+    spdlog::warn("garbage collection after a failed pull: {}", collected.error().message());
+  }
+}
+
 Result<void> ImageManager::CollectGarbage() {
   std::unique_lock gc_guard(gc_mutex_);
+  return CollectGarbageLocked();
+}
+
+Result<void> ImageManager::CollectGarbageLocked() {
   std::set<std::string> blobs;
   std::set<std::string> layers;
   for (const auto& image : images_.List()) {

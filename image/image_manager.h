@@ -92,6 +92,9 @@ class ImageManager {
                              const std::vector<std::string>& digests);
   Result<ImageRecord> Unpack(ContentProvider& provider, const ManifestBytes& root,
                              const CancelToken& cancel);
+  // Collects now if no pull or import is running, else leaves it to the next collection.
+  void TryCollectGarbage();
+  Result<void> CollectGarbageLocked();  // caller holds gc_mutex_ exclusively
 
   ImageManagerOptions options_;
   std::unique_ptr<ContentStore> content_;

@@ -48,6 +48,8 @@ std::string ImageRecordToJson(const ImageRecord& record) {
       {"config_digest", DigestText(record.config_digest)},
       {"layers", layers},
       {"size", record.size},
+      {"uid", record.uid ? nlohmann::json(*record.uid) : nlohmann::json()},
+      {"username", record.username},
       {"pinned", record.pinned},
       {"created_at_nanos", record.created_at_nanos},
   };
@@ -75,6 +77,8 @@ Result<ImageRecord> ImageRecordFromJson(const std::string& text) {
       record.layers.push_back(std::move(layer));
     }
     record.size = json.value("size", int64_t{0});
+    if (json.contains("uid") && json["uid"].is_number_integer()) record.uid = json["uid"].get<int64_t>();
+    record.username = json.value("username", "");
     record.pinned = json.value("pinned", false);
     record.created_at_nanos = json.value("created_at_nanos", int64_t{0});
     return record;

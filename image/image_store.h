@@ -32,6 +32,10 @@ struct ImageRecord {
   Digest config_digest;
   std::vector<LayerRecord> layers;
   int64_t size = 0;  // manifest + config + compressed layers
+  // The config's USER as kubelet wants it: a uid (numeric, or named and found in the image's
+  // /etc/passwd) or else the name.
+  std::optional<int64_t> uid;
+  std::string username;
   bool pinned = false;
   int64_t created_at_nanos = 0;
 };

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "image/image_user.h"
 #include "image/layer_extractor.h"
 
 namespace berth::image {
@@ -176,10 +177,15 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
         cancel.Cancel();
         return std::move(stats).error().Wrap("unpack layer " + layer.digest.String());
       }
-      spdlog::debug("unpacked layer {} ({} entries, {} bytes)", layer.digest.String(),
-                    stats->entries, stats->tar_bytes);
+      spdlog::info("layer {}/{} {} unpacked ({:.1f} MB, {} entries)", i + 1, chain.size(),
+                   layer.digest.String(), stats->tar_bytes / 1e6, stats->entries);
     }
   }
+  std::vector<std::string> layer_dirs;
+  for (const auto& layer : chain) layer_dirs.push_back(context.snapshots.LayerDir(layer));
+  ImageUser user = ResolveImageUser(config.user, layer_dirs);
+  record.uid = user.uid;
+  record.username = user.username;
   record.created_at_nanos = NowNanos();
   return record;
 }

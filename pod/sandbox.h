@@ -53,6 +53,7 @@ struct Sandbox {
   std::vector<std::string> ips;  // primary first
   std::string dir;               // <state>/pods/<id>: namespace pins, shm, etc/ files
   std::string cgroup_path;       // "/kubepods/pod123" (empty: none)
+  std::string cgroup_created;    // the topmost cgroup directory berth created for it (removed)
   int init_pid = 0;              // the PID namespace's init when pid_mode is kPod
   uint64_t init_start_time = 0;  // its start time (jiffies), to recognise it after a restart
 

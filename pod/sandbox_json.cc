@@ -39,6 +39,7 @@ std::string SandboxToJson(const Sandbox& sandbox) {
       {"ips", sandbox.ips},
       {"dir", sandbox.dir},
       {"cgroup_path", sandbox.cgroup_path},
+      {"cgroup_created", sandbox.cgroup_created},
       {"init_pid", sandbox.init_pid},
       {"init_start_time", sandbox.init_start_time},
       {"config",
@@ -78,6 +79,7 @@ Result<Sandbox> SandboxFromJson(const std::string& text) {
     sandbox.ips = json.value("ips", std::vector<std::string>{});
     sandbox.dir = json.value("dir", "");
     sandbox.cgroup_path = json.value("cgroup_path", "");
+    sandbox.cgroup_created = json.value("cgroup_created", "");
     sandbox.init_pid = json.value("init_pid", 0);
     sandbox.init_start_time = json.value("init_start_time", uint64_t{0});
     const Json& c = json.at("config");

@@ -196,8 +196,10 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   // 4. The pod cgroup.
   if (!config.cgroup_parent.empty()) {
     BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_path, CgroupParentToPath(config.cgroup_parent));
-    BERTH_ASSIGN_OR_RETURN(bool created, cgroups_.Create(sandbox.cgroup_path));
-    if (created) undo.Add([this, path = sandbox.cgroup_path] { (void)cgroups_.Remove(path); });
+    BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_created, cgroups_.Create(sandbox.cgroup_path));
+    if (!sandbox.cgroup_created.empty()) {
+      undo.Add([this, &sandbox] { (void)cgroups_.Remove(sandbox.cgroup_path, sandbox.cgroup_created); });
+    }
     BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, {config.cpu_shares, config.cpu_quota,
                                                    config.cpu_period, config.memory_limit_bytes}));
   }
@@ -315,9 +317,10 @@ Result<void> SandboxManager::Remove(const std::string& id) {
 
 Result<void> SandboxManager::RemoveLocked(Sandbox& sandbox) {
   BERTH_TRY(StopLocked(sandbox));
-  if (!sandbox.cgroup_path.empty()) {
-    // Only an empty pod cgroup goes; kubelet owns (and removes) the ones it made itself.
-    (void)cgroups_.Remove(sandbox.cgroup_path);
+  if (!sandbox.cgroup_created.empty()) {
+    // Only what berth created goes; kubelet owns (and removes) the cgroups it made itself.
+    auto removed = cgroups_.Remove(sandbox.cgroup_path, sandbox.cgroup_created);
+    if (!removed) spdlog::warn("sandbox {}: {}", sandbox.id, removed.error().message());
   }
   std::error_code error;
   std::filesystem::remove_all(sandbox.dir, error);

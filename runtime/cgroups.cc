@@ -37,6 +37,18 @@ void InheritCpuset(const std::string& dir) {
   }
 }
 
+// Whether a v1 hierarchy's super options ("rw,cpu,cpuacct") name `controller` exactly.
+bool HasController(const std::string& options, const std::string& controller) {
+  size_t start = 0;
+  while (start <= options.size()) {
+    size_t end = options.find(',', start);
+    if (end == std::string::npos) end = options.size();
+    if (options.compare(start, end - start, controller) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<std::string> CgroupParentToPath(const std::string& parent) {
@@ -87,30 +99,40 @@ Cgroups Cgroups::Probe() {
   return cgroups;
 }
 
-Result<bool> Cgroups::Create(const std::string& path) const {
-  bool created = false;
+Result<std::string> Cgroups::Create(const std::string& path) const {
+  // The topmost missing ancestor, judged in the first hierarchy.
+  std::string created;
+  std::string probe = path;
+  std::string first = !v1_.empty() ? v1_.front().second : v2_;
+  while (!probe.empty() && probe != "/" && !first.empty() && !PathExists(first + probe)) {
+    created = probe;
+    probe = probe.substr(0, probe.find_last_of('/'));
+  }
   auto make = [&](const std::string& mountpoint) -> Result<void> {
-    std::string dir = mountpoint + path;
-    if (!PathExists(dir)) created = true;
-    BERTH_TRY(MakeDirs(dir, 0755));
-    return Ok();
+    return MakeDirs(mountpoint + path, 0755);
   };
   for (const auto& [controllers, mountpoint] : v1_) {
     BERTH_TRY(make(mountpoint));
-    if (controllers.find("cpuset") != std::string::npos) InheritCpuset(mountpoint + path);
+    if (HasController(controllers, "cpuset")) InheritCpuset(mountpoint + path);
   }
   if (!v2_.empty()) BERTH_TRY(make(v2_));
   return created;
 }
 
-Result<void> Cgroups::Remove(const std::string& path) const {
+Result<void> Cgroups::Remove(const std::string& path, const std::string& created_root) const {
   if (path.empty() || path == "/") return Ok();
   auto remove = [&](const std::string& mountpoint) -> Result<void> {
-    std::string dir = mountpoint + path;
-    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-      return Error::FromErrno(errno, "remove cgroup " + dir);
+    std::string current = path;
+    while (true) {
+      std::string dir = mountpoint + current;
+      if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+        return Error::FromErrno(errno, "remove cgroup " + dir);
+      }
+      if (created_root.empty() || current == created_root || current.size() <= created_root.size()) {
+        return Ok();
+      }
+      current = current.substr(0, current.find_last_of('/'));
     }
-    return Ok();
   };
   for (const auto& [controllers, mountpoint] : v1_) BERTH_TRY(remove(mountpoint));
   if (!v2_.empty()) BERTH_TRY(remove(v2_));
@@ -125,8 +147,7 @@ bool Cgroups::Exists(const std::string& path) const {
 Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& resources) const {
   for (const auto& [controllers, mountpoint] : v1_) {
     std::string dir = mountpoint + path;
-    bool cpu = controllers.find("cpu") != std::string::npos &&
-               controllers.find("cpuset") == std::string::npos;
+    bool cpu = HasController(controllers, "cpu");
     if (cpu && resources.cpu_shares > 0) {
       BERTH_TRY(WriteValue(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
     }
@@ -136,7 +157,7 @@ Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& reso
     if (cpu && resources.cpu_quota != 0) {
       BERTH_TRY(WriteValue(dir + "/cpu.cfs_quota_us", std::to_string(resources.cpu_quota)));
     }
-    if (controllers.find("memory") != std::string::npos && resources.memory_limit_bytes > 0) {
+    if (HasController(controllers, "memory") && resources.memory_limit_bytes > 0) {
       BERTH_TRY(WriteValue(dir + "/memory.limit_in_bytes",
                            std::to_string(resources.memory_limit_bytes)));
     }

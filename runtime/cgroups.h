@@ -29,10 +29,12 @@ class Cgroups {
   // Finds the mounted hierarchies (from /proc/self/mountinfo).
   static Cgroups Probe();
 
-  // Creates `path` in every hierarchy; returns whether it did not exist before.
-  Result<bool> Create(const std::string& path) const;
-  // Removes `path` (empty directories only) from every hierarchy; absent is fine.
-  Result<void> Remove(const std::string& path) const;
+  // Creates `path` (and missing parents) in every hierarchy; returns the topmost directory it
+  // had to create ("/a" when "/a/b/c" made "/a"), empty when `path` existed already.
+  Result<std::string> Create(const std::string& path) const;
+  // Removes `path` (empty directories only) from every hierarchy and then its parents up to and
+  // including `created_root` (what Create returned); absent directories are fine.
+  Result<void> Remove(const std::string& path, const std::string& created_root = "") const;
   Result<void> Apply(const std::string& path, const CgroupResources& resources) const;
   bool Exists(const std::string& path) const;
 

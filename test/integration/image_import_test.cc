@@ -167,6 +167,21 @@ TEST_F(ImageImportTest, OciArchiveImportsLikeItsLayout) {
   EXPECT_TRUE(std::filesystem::is_empty(root_.path() + "/content/ingest"));
 }
 
+TEST_F(ImageImportTest, DockerSaveArchiveImports) {
+  auto imported = manager_->Import(Fixture("user")["docker_archive"], "", CancelToken());
+  ASSERT_TRUE(imported.ok()) << imported.error().message();
+  ASSERT_EQ(imported->size(), 1u);
+  // Same config, so the same image ID as the OCI layout of the same image.
+  EXPECT_EQ(imported->front().id, Fixture("user")["image_id"]);
+  EXPECT_EQ(imported->front().repo_tags,
+            std::vector<std::string>{"berth.test/fixtures/user:saved"});
+  // USER appuser is uid 1234 in the image's /etc/passwd.
+  ASSERT_TRUE(imported->front().uid.has_value());
+  EXPECT_EQ(*imported->front().uid, 1234);
+  std::string rootfs = MountRootfs(imported->front(), "docker-archive");
+  EXPECT_TRUE(std::filesystem::exists(rootfs + "/bin/busybox"));
+}
+
 TEST_F(ImageImportTest, BadImportsAreClearErrors) {
   auto missing = manager_->Import(root_.path() + "/nope.tar", "", CancelToken());
   ASSERT_FALSE(missing.ok());

@@ -485,6 +485,50 @@ TEST_P(SandboxTest, HostNetworkAndSharedPidNamespace) {
   EXPECT_TRUE(after.empty() || after.find("State:\tZ") != std::string::npos);
 }
 
+TEST_P(SandboxTest, CgroupParentWithResourcesIsCreatedAndRemoved) {
+  if (cni()) GTEST_SKIP() << "independent of the network mode; runs once";
+  // A systemd-style slice name on the cgroupfs driver, as kubelet and critest send it.
+  std::string slice = "berthtest" + suffix_ + "-pod1.slice";
+  std::string path = "/berthtest" + suffix_ + ".slice/" + slice;
+  auto config = Config("cgroup");
+  config.mutable_linux()->set_cgroup_parent(slice);
+  config.mutable_linux()->mutable_resources()->set_cpu_shares(512);
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(64 << 20);
+  std::string id;
+  auto ran = Run(config, &id);
+  ASSERT_TRUE(ran.ok()) << ran.error_message();
+  std::string memory = "/sys/fs/cgroup/memory" + path;
+  std::string cpu = "/sys/fs/cgroup/cpu" + path;
+  bool v1 = std::filesystem::exists("/sys/fs/cgroup/memory");
+  if (v1) {
+    EXPECT_EQ(ReadText(memory + "/memory.limit_in_bytes"), std::to_string(64 << 20) + "\n");
+    EXPECT_EQ(ReadText(cpu + "/cpu.shares"), "512\n");
+  }
+  ASSERT_TRUE(Remove(id).ok());
+  // Both the pod's cgroup and the parent slice berth had to create are gone.
+  if (v1) {
+    EXPECT_FALSE(std::filesystem::exists(memory));
+    EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory/berthtest" + suffix_ + ".slice"));
+  }
+}
+
+TEST_P(SandboxTest, StreamPodSandboxesListsWhatListDoes) {
+  std::string a, b;
+  ASSERT_TRUE(Run(Config("stream-a"), &a).ok());
+  ASSERT_TRUE(Run(Config("stream-b"), &b).ok());
+  runtime::v1::StreamPodSandboxesRequest request;
+  (*request.mutable_filter()->mutable_label_selector())["app"] = "stream-b";
+  auto context = CallContext();
+  auto reader = berthd_.runtime().StreamPodSandboxes(context.get(), request);
+  runtime::v1::StreamPodSandboxesResponse batch;
+  std::vector<std::string> ids;
+  while (reader->Read(&batch)) {
+    for (const auto& pod : batch.pod_sandboxes()) ids.push_back(pod.id());
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(ids, std::vector<std::string>{b});
+}
+
 TEST_P(SandboxTest, ManyCyclesLeakNothing) {
   std::string warmup;
   ASSERT_TRUE(Run(Config("warmup"), &warmup).ok());
