@@ -1,0 +1,212 @@
+#include "runtime/launcher/launcher.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/rollback.h"
+#include "runtime/cgroups.h"
+#include "runtime/launcher/container_init.h"
+
+namespace berth {
+namespace {
+
+using launcher_internal::InitPlan;
+using oci::NamespaceType;
+
+int CloneFlag(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::kPid: return CLONE_NEWPID;
+    case NamespaceType::kNetwork: return CLONE_NEWNET;
+    case NamespaceType::kMount: return CLONE_NEWNS;
+    case NamespaceType::kIpc: return CLONE_NEWIPC;
+    case NamespaceType::kUts: return CLONE_NEWUTS;
+    case NamespaceType::kUser: return CLONE_NEWUSER;
+    case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
+    case NamespaceType::kTime: return CLONE_NEWTIME;
+  }
+  return 0;
+}
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Namespaces to join are opened here, before clone, so a bad path is a plain error to the caller.
+struct NamespaceFds {
+  std::vector<UniqueFd> owners;
+  std::vector<launcher_internal::NamespaceToJoin> joins;  // for the child (not pid: see below)
+  UniqueFd pid;
+};
+
+Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
+  NamespaceFds fds;
+  for (const auto& ns : spec.namespaces) {
+    if (ns.path.empty()) continue;
+    int fd = ::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error::FromErrno(errno, "open " + oci::NamespaceTypeName(ns.type) + " namespace " + ns.path);
+    if (ns.type == NamespaceType::kPid) {
+      fds.pid.reset(fd);
+      continue;
+    }
+    fds.joins.push_back({CloneFlag(ns.type), fd});
+    fds.owners.emplace_back(fd);
+  }
+  return fds;
+}
+
+int NewNamespaceFlags(const oci::Spec& spec) {
+  int flags = CLONE_NEWNS;  // always: the container's mounts must never touch the host
+  for (const auto& ns : spec.namespaces)
+    if (ns.path.empty() && ns.type != NamespaceType::kCgroup) flags |= CloneFlag(ns.type);
+  return flags;
+}
+
+int LastCapability() {
+  auto text = ReadFile("/proc/sys/kernel/cap_last_cap", 64);
+  return text.ok() ? std::atoi(text->c_str()) : 40;
+}
+
+// Clones the init. A pid namespace to join is entered by this process for the clone alone:
+// setns(CLONE_NEWPID) only changes where the next children go, and is undone right after.
+Result<pid_t> CloneInit(const InitPlan& plan, int flags, const UniqueFd& join_pid) {
+  UniqueFd own_pid;
+  if (join_pid) {
+    own_pid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pid || ::setns(join_pid.get(), CLONE_NEWPID) != 0) return Error::FromErrno(errno, "join pid namespace");
+  }
+  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) launcher_internal::RunContainerInit(plan);
+  int clone_errno = errno;
+  if (own_pid && ::setns(own_pid.get(), CLONE_NEWPID) != 0) {
+    // Cannot happen for our own namespace; if it did, later children would land in the pod's.
+    ::abort();
+  }
+  if (pid < 0) return Error::FromErrno(clone_errno, "clone");
+  return static_cast<pid_t>(pid);
+}
+
+// The parent moves the init into the cgroup before it does any work, so that everything it does
+// (and every process it starts) is accounted there.
+Result<bool> JoinCgroup(const std::string& path, pid_t pid) {
+  if (path.empty()) return false;
+  Cgroups cgroups = Cgroups::Probe();
+  BERTH_ASSIGN_OR_RETURN(std::string created_root, cgroups.Create(path));
+  bool created = !created_root.empty();
+  std::string pid_text = std::to_string(pid);
+  std::vector<std::string> mountpoints;
+  for (const auto& hierarchy : cgroups.v1()) mountpoints.push_back(hierarchy.second);
+  if (!cgroups.v2().empty()) mountpoints.push_back(cgroups.v2());
+  for (const auto& mountpoint : mountpoints) {
+    std::string procs = mountpoint + path + "/cgroup.procs";
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), pid_text.data(), pid_text.size()) < 0) {
+      Error error = Error::FromErrno(errno, "join cgroup " + procs);
+      if (created) (void)cgroups.Remove(path);
+      return error;
+    }
+  }
+  return created;
+}
+
+// Reads what the init reports: 'R' (ready), or 'E' and a message; EOF with nothing means the init
+// died (or, after start, that execve succeeded — the pipe is close-on-exec).
+Result<char> ReadReport(int fd, std::string& message) {
+  char buffer[4096];
+  std::string all;
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, all.empty() ? 1 : sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::FromErrno(errno, "read the container's report");
+    if (n == 0) break;
+    all.append(buffer, static_cast<size_t>(n));
+    if (all == "R") return 'R';
+  }
+  if (all.empty()) return '\0';
+  message = all.substr(1);
+  return all[0];
+}
+
+Error ReportedError(const std::string& message) {
+  if (message.find("No such file") != std::string::npos || message.find("does not exist") != std::string::npos ||
+      message.find("not found") != std::string::npos)
+    return Error(ErrorCode::kNotFound, message);
+  return Error(ErrorCode::kFailedPrecondition, message);
+}
+
+}  // namespace
+
+Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio) {
+  BERTH_ASSIGN_OR_RETURN(NamespaceFds namespaces, OpenNamespaces(spec));
+  BERTH_ASSIGN_OR_RETURN(Pipe start, MakePipe());
+  BERTH_ASSIGN_OR_RETURN(Pipe report, MakePipe());
+  InitPlan plan;
+  plan.spec = &spec;
+  plan.stdio = stdio;
+  plan.start_fd = start.read.get();
+  plan.report_fd = report.write.get();
+  plan.parent_fds[0] = start.write.get();
+  plan.parent_fds[1] = report.read.get();
+  plan.joins = namespaces.joins;
+  const oci::Namespace* cgroup_ns = spec.FindNamespace(NamespaceType::kCgroup);
+  plan.new_cgroup_namespace = cgroup_ns != nullptr && cgroup_ns->path.empty();
+  plan.last_capability = LastCapability();
+
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
+  start.read.reset();
+  report.write.reset();
+  bool cgroup_created = false;
+  Rollback rollback;
+  // One undo, in this order: a cgroup cannot be removed while the init is still in it.
+  rollback.Add([pid, &spec, &cgroup_created] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    if (cgroup_created) (void)RemoveContainerCgroup(spec);
+  });
+  BERTH_ASSIGN_OR_RETURN(cgroup_created, JoinCgroup(spec.cgroups_path, pid));
+  if (::write(start.write.get(), "C", 1) != 1) return Error::FromErrno(errno, "let the container's init go on");
+
+  std::string message;
+  BERTH_ASSIGN_OR_RETURN(char report_kind, ReadReport(report.read.get(), message));
+  if (report_kind == '\0') return Internal("the container's init died during setup");
+  if (report_kind != 'R') return ReportedError(message);
+  rollback.Commit();
+  CreatedContainer container;
+  container.pid_ = pid;
+  container.start_ = std::move(start.write);
+  container.report_ = std::move(report.read);
+  container.cgroup_path_ = spec.cgroups_path;
+  return container;
+}
+
+Result<void> StartContainer(CreatedContainer& container) {
+  if (!container.start_) return FailedPrecondition("container was already started");
+  if (::write(container.start_.get(), "S", 1) != 1) return Error::FromErrno(errno, "start the container");
+  container.start_.reset();
+  std::string message;
+  BERTH_ASSIGN_OR_RETURN(char report_kind, ReadReport(container.report_.get(), message));
+  container.report_.reset();
+  if (report_kind == 'E') return ReportedError(message);
+  return Ok();
+}
+
+Result<void> RemoveContainerCgroup(const oci::Spec& spec) {
+  if (spec.cgroups_path.empty()) return Ok();
+  return Cgroups::Probe().Remove(spec.cgroups_path);
+}
+
+}  // namespace berth

@@ -1,0 +1,124 @@
+#include "runtime/launcher/monitor.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "base/file_util.h"
+#include "base/unique_fd.h"
+
+namespace berth {
+namespace {
+
+// Runs in the forked children of a (possibly multi-threaded) berthd: only async-signal-safe calls
+// until execv. The middle child exits at once, so the monitor is reparented and never berthd's.
+[[noreturn]] void BecomeMonitor(const std::vector<char*>& argv, int report_fd) {
+  if (::setsid() < 0) ::_exit(1);
+  pid_t pid = ::fork();
+  if (pid != 0) ::_exit(pid < 0 ? 1 : 0);
+  int null_fd = ::open("/dev/null", O_RDWR);
+  if (null_fd < 0 || ::dup2(report_fd, 3) < 0) ::_exit(1);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+  ::close_range(4, ~0U, 0);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+// The monitor's one-line answer: "created <pid>" or "error <message>".
+Result<std::string> ReadLine(int fd) {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::FromErrno(errno, "read from the monitor");
+    if (n == 0 || c == '\n') break;
+    if (line.size() < 8192) line += c;
+  }
+  return line;
+}
+
+ErrorCode CodeOf(const std::string& message) {
+  return message.find("not exist") != std::string::npos || message.find("No such file") != std::string::npos ||
+                 message.find("not found") != std::string::npos
+             ? ErrorCode::kNotFound
+             : ErrorCode::kFailedPrecondition;
+}
+
+Result<std::string> Request(const std::string& state_dir, const std::string& command) {
+  std::string path = MonitorSocketPath(state_dir);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return InvalidArgument("monitor socket path is too long: " + path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return Error::FromErrno(errno, "socket");
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    return Error::FromErrno(errno, "connect to the monitor at " + path);
+  std::string line = command + "\n";
+  if (::write(sock.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    return Error::FromErrno(errno, "send to the monitor");
+  BERTH_ASSIGN_OR_RETURN(std::string answer, ReadLine(sock.get()));
+  if (answer == "ok") return answer;
+  if (answer.rfind("error ", 0) == 0) return Error(CodeOf(answer), answer.substr(6));
+  return Internal("monitor answered \"" + answer + "\" to " + command);
+}
+
+}  // namespace
+
+std::string MonitorSocketPath(const std::string& state_dir) { return JoinPath(state_dir, "monitor.sock"); }
+std::string ExitFilePath(const std::string& state_dir) { return JoinPath(state_dir, "exit"); }
+
+Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
+  BERTH_TRY(MakeDirs(request.state_dir, 0700));
+  std::vector<std::string> args = {request.monitor_binary, request.bundle_dir, request.state_dir, request.log_path};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd report_read(fds[0]), report_write(fds[1]);
+  pid_t middle = ::fork();
+  if (middle < 0) return Error::FromErrno(errno, "fork");
+  if (middle == 0) BecomeMonitor(argv, report_write.get());
+  report_write.reset();
+  ::waitpid(middle, nullptr, 0);
+  BERTH_ASSIGN_OR_RETURN(std::string line, ReadLine(report_read.get()));
+  if (line.rfind("error ", 0) == 0) return Error(CodeOf(line), line.substr(6));
+  MonitoredContainer result;
+  if (std::sscanf(line.c_str(), "created %d %d", &result.container_pid, &result.monitor_pid) != 2)
+    return Internal("berth-monitor " + request.monitor_binary + " did not start (answered \"" + line + "\")");
+  return result;
+}
+
+Result<void> StartMonitoredContainer(const std::string& state_dir) {
+  BERTH_TRY(Request(state_dir, "start"));
+  return Ok();
+}
+
+Result<void> ReopenMonitoredLog(const std::string& state_dir) {
+  BERTH_TRY(Request(state_dir, "reopen"));
+  return Ok();
+}
+
+Result<std::optional<ExitStatus>> ReadExitStatus(const std::string& state_dir) {
+  std::string path = ExitFilePath(state_dir);
+  if (!PathExists(path)) return std::optional<ExitStatus>();
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 4096));
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return Internal("exit file " + path + " is not JSON");
+  ExitStatus status;
+  status.exit_code = json.value("exit_code", -1);
+  status.signal = json.value("signal", 0);
+  status.finished_at_unix_nano = json.value("finished_at_unix_nano", int64_t{0});
+  return std::optional<ExitStatus>(status);
+}
+
+}  // namespace berth

@@ -1,0 +1,55 @@
+// The per-container monitor, seen from berthd. berth-monitor is one small process per container:
+// started through a double fork and setsid (so it is nobody's child and survives berthd being
+// killed), a child subreaper, the parent of the container. It holds the container's stdout and
+// stderr and writes the CRI log, reopens the log on SIGUSR1 or a "reopen" request, and when the
+// container exits records the status atomically in <state_dir>/exit, removes the cgroup and ends.
+//
+// <state_dir> holds: monitor.sock (requests: "start", "reopen"), monitor.pid, container.pid, exit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+
+namespace berth {
+
+struct MonitorRequest {
+  std::string monitor_binary;  // berth-monitor (next to berthd)
+  std::string bundle_dir;      // config.json + rootfs
+  std::string state_dir;       // created if missing
+  std::string log_path;        // the CRI log file (kubelet's LogDirectory/LogPath)
+};
+
+struct MonitoredContainer {
+  pid_t monitor_pid = -1;
+  pid_t container_pid = -1;  // in the host's pid namespace
+};
+
+// Starts a monitor, which creates the container (OCI "create"); returns once the container's
+// init waits to exec, or with the create error ("mount /data: host path ... does not exist").
+Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request);
+
+// OCI "start" through the monitor: returns once the process exec'd, or the exec error.
+Result<void> StartMonitoredContainer(const std::string& state_dir);
+
+// ReopenContainerLog: the monitor closes and reopens the log path (after kubelet rotated it).
+Result<void> ReopenMonitoredLog(const std::string& state_dir);
+
+struct ExitStatus {
+  int exit_code = 0;  // the exit code, or 128 + signal
+  int signal = 0;     // the killing signal, 0 when the process exited
+  int64_t finished_at_unix_nano = 0;
+};
+
+// The recorded exit, or nullopt while the container has not exited.
+Result<std::optional<ExitStatus>> ReadExitStatus(const std::string& state_dir);
+
+// Paths inside a state dir, shared by both sides.
+std::string MonitorSocketPath(const std::string& state_dir);
+std::string ExitFilePath(const std::string& state_dir);
+
+}  // namespace berth

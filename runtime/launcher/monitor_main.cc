@@ -1,0 +1,246 @@
+// berth-monitor <bundle_dir> <state_dir> <log_path>, fd 3: the report pipe to the spawner.
+// One per container; see monitor.h. Kept small (no gRPC, no spdlog, no iostreams): it lives as
+// long as its container, and a node runs hundreds of them.
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "base/file_util.h"
+#include "runtime/launcher/cri_log.h"
+#include "runtime/launcher/launcher.h"
+#include "runtime/launcher/monitor.h"
+
+namespace berth {
+namespace {
+
+constexpr int kReportFd = 3;
+
+timespec Now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return now;
+}
+
+void WriteString(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+class Monitor {
+ public:
+  Monitor(std::string state_dir, std::string log_path) : state_dir_(std::move(state_dir)), log_path_(std::move(log_path)) {}
+
+  Result<void> Create(const std::string& bundle_dir);
+  void Run();
+  pid_t container_pid() const { return container_->pid(); }
+
+ private:
+  Result<void> Listen();
+  Result<void> BlockSignals();
+  void ReopenLog();
+  void Drain(int index);
+  void Emit(LogStream stream, bool partial, std::string_view text);
+  void HandleSignals();
+  void HandleRequest();
+  void RecordExit();
+
+  std::string state_dir_, log_path_;
+  oci::Spec spec_;
+  std::optional<CreatedContainer> container_;
+  UniqueFd log_, listener_, signals_;
+  UniqueFd streams_[2];  // read ends of the container's stdout and stderr
+  CriLineSplitter splitters_[2];
+  std::optional<int> wait_status_;
+  timespec finished_at_{};
+};
+
+Result<void> Monitor::Create(const std::string& bundle_dir) {
+  BERTH_ASSIGN_OR_RETURN(spec_, oci::LoadBundle(bundle_dir));
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  streams_[0].reset(out[0]);
+  streams_[1].reset(err[0]);
+  UniqueFd out_write(out[1]), err_write(err[1]);
+  ReopenLog();
+  BERTH_TRY(Listen());
+  auto created = CreateContainer(spec_, StdioFds{-1, out_write.get(), err_write.get()});
+  if (!created.ok()) return std::move(created).error();
+  container_.emplace(std::move(*created));
+  BERTH_TRY(BlockSignals());
+  BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "container.pid"), std::to_string(container_->pid())));
+  BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "monitor.pid"), std::to_string(::getpid())));
+  return Ok();
+}
+
+Result<void> Monitor::Listen() {
+  std::string path = MonitorSocketPath(state_dir_);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return InvalidArgument("monitor socket path is too long: " + path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  ::unlink(path.c_str());
+  if (!listener_ || ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener_.get(), 8) != 0)
+    return Error::FromErrno(errno, "listen on " + path);
+  return Ok();
+}
+
+// After the clone: the container's init must not start with these blocked (it resets them too).
+Result<void> Monitor::BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGUSR1, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return Error::FromErrno(errno, "sigprocmask");
+  signals_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals_) return Error::FromErrno(errno, "signalfd");
+  ::signal(SIGPIPE, SIG_IGN);
+  return Ok();
+}
+
+void Monitor::ReopenLog() {
+  if (log_path_.empty()) return;
+  log_.reset(::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+}
+
+void Monitor::Emit(LogStream stream, bool partial, std::string_view text) {
+  if (log_) WriteString(log_.get(), FormatCriLogRecord(Now(), stream, partial, text));
+}
+
+void Monitor::Drain(int index) {
+  char buffer[16384];
+  ssize_t n = ::read(streams_[index].get(), buffer, sizeof buffer);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  LogStream stream = index == 0 ? LogStream::kStdout : LogStream::kStderr;
+  auto emit = [&](bool partial, std::string_view text) { Emit(stream, partial, text); };
+  if (n <= 0) {
+    splitters_[index].Finish(emit);
+    streams_[index].reset();
+    return;
+  }
+  splitters_[index].Feed(std::string_view(buffer, static_cast<size_t>(n)), emit);
+}
+
+void Monitor::HandleSignals() {
+  signalfd_siginfo info{};
+  while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo == SIGUSR1) ReopenLog();
+  }
+  // As a subreaper we also inherit the container's orphans (a shared pid namespace): reap all.
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    if (container_ && pid == container_->pid() && !wait_status_) {
+      wait_status_ = status;
+      finished_at_ = Now();
+    }
+  }
+}
+
+void Monitor::HandleRequest() {
+  UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!client) return;
+  timeval timeout{1, 0};  // a stuck client must not stall the logs
+  ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char request[64] = {};
+  ssize_t n = ::read(client.get(), request, sizeof request - 1);
+  std::string command(request, n > 0 ? static_cast<size_t>(n) : 0);
+  std::string answer = "ok\n";
+  if (command == "start\n") {
+    auto started = StartContainer(*container_);
+    if (!started.ok()) answer = "error " + started.error().message() + "\n";
+  } else if (command == "reopen\n") {
+    ReopenLog();
+  } else {
+    answer = "error unknown request\n";
+  }
+  WriteString(client.get(), answer);
+}
+
+void Monitor::RecordExit() {
+  int status = *wait_status_;
+  int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + signal;
+  (void)RemoveContainerCgroup(spec_);
+  char text[256];
+  int64_t nanos = static_cast<int64_t>(finished_at_.tv_sec) * 1000000000 + finished_at_.tv_nsec;
+  std::snprintf(text, sizeof text,
+                "{\"exit_code\":%d,\"signal\":%d,\"finished_at_unix_nano\":%lld,\"finished_at\":\"%s\"}\n", code,
+                signal, static_cast<long long>(nanos), FormatRfc3339Nano(finished_at_).c_str());
+  (void)WriteFileAtomic(ExitFilePath(state_dir_), text);
+  ::unlink(MonitorSocketPath(state_dir_).c_str());
+}
+
+void Monitor::Run() {
+  ::malloc_trim(0);  // the spec parse is done; give its heap back
+  // After the exit, the pipes may still hold output (or be held by the container's orphans in a
+  // shared pid namespace): drain them, but not for longer than a grace period.
+  int grace_ms = 2000;
+  for (;;) {
+    bool streams_open = streams_[0] || streams_[1];
+    if (wait_status_ && (!streams_open || grace_ms <= 0)) break;
+    pollfd fds[4] = {{signals_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0},
+                     {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0}};
+    int timeout = wait_status_ ? 100 : -1;
+    int ready = ::poll(fds, 4, timeout);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) {
+      grace_ms -= 100;
+      continue;
+    }
+    if (fds[0].revents) HandleSignals();
+    if (fds[1].revents) HandleRequest();
+    for (int i = 0; i < 2; ++i)
+      if (fds[2 + i].revents) Drain(i);
+  }
+  for (int i = 0; i < 2; ++i) splitters_[i].Finish([&](bool partial, std::string_view text) {
+      Emit(i == 0 ? LogStream::kStdout : LogStream::kStderr, partial, text);
+    });
+  RecordExit();
+}
+
+int Main(int argc, char** argv) {
+  ::fcntl(kReportFd, F_SETFD, FD_CLOEXEC);
+  if (argc != 4) {
+    WriteString(kReportFd, "error usage: berth-monitor <bundle_dir> <state_dir> <log_path>\n");
+    return 2;
+  }
+  // Orphans of the container come to us, not to the host's PID 1 (which reaps late here).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  Monitor monitor(argv[2], argv[3]);
+  auto created = monitor.Create(argv[1]);
+  if (!created.ok()) {
+    std::string message = created.error().message();
+    for (char& c : message)
+      if (c == '\n') c = ' ';
+    WriteString(kReportFd, "error " + message + "\n");
+    return 1;
+  }
+  WriteString(kReportFd, "created " + std::to_string(monitor.container_pid()) + " " + std::to_string(::getpid()) + "\n");
+  ::close(kReportFd);
+  monitor.Run();
+  return 0;
+}
+
+}  // namespace
+}  // namespace berth
+
+int main(int argc, char** argv) { return berth::Main(argc, argv); }
