@@ -14,7 +14,7 @@ packages=(
   nlohmann-json3-dev libmnl-dev libnftables-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  docker-registry busybox-static apache2-utils openssl zstd python3 curl
+  docker-registry busybox-static apache2-utils openssl zstd python3 python3-yaml yamllint curl
   iproute2 nftables iptables util-linux procps psmisc containernetworking-plugins iputils-ping
   # benchmarks: the tools berth is compared with
   skopeo umoci
