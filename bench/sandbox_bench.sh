@@ -9,6 +9,7 @@ pods=${2:-100}
 work=$(mktemp -d /tmp/berth-sandbox-bench-XXXXXX)
 berthd_pid=
 cleanup() {
+  set +e  # clean up as much as possible, whatever fails
   [ -n "$berthd_pid" ] && kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid" || true
   ip link delete bbench0 2>/dev/null || true
   nft delete table ip berth_bench 2>/dev/null || true

@@ -6,6 +6,7 @@
 #include "cni/pod_network.h"
 #include "config/config.h"
 #include "cri_api.h"
+#include "pod/container_manager.h"
 #include "pod/sandbox_manager.h"
 #include "runtime/host_features.h"
 
@@ -17,8 +18,12 @@ inline constexpr char kDefaultRuntimeHandler[] = "";
 class RuntimeService final : public runtime::v1::RuntimeService::Service {
  public:
   RuntimeService(const Config& config, const HostFeatures& host, pod::SandboxManager& sandboxes,
-                 cni::PodNetwork& network)
-      : config_(config), host_(host), sandboxes_(sandboxes), network_(network) {}
+                 pod::ContainerManager& containers, cni::PodNetwork& network)
+      : config_(config),
+        host_(host),
+        sandboxes_(sandboxes),
+        containers_(containers),
+        network_(network) {}
 
   grpc::Status Version(grpc::ServerContext* context, const runtime::v1::VersionRequest* request,
                        runtime::v1::VersionResponse* response) override;
@@ -51,10 +56,34 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
       grpc::ServerContext* context, const runtime::v1::StreamPodSandboxesRequest* request,
       grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) override;
 
+  // container_rpcs.cc
+  grpc::Status CreateContainer(grpc::ServerContext* context,
+                               const runtime::v1::CreateContainerRequest* request,
+                               runtime::v1::CreateContainerResponse* response) override;
+  grpc::Status StartContainer(grpc::ServerContext* context,
+                              const runtime::v1::StartContainerRequest* request,
+                              runtime::v1::StartContainerResponse* response) override;
+  grpc::Status StopContainer(grpc::ServerContext* context,
+                             const runtime::v1::StopContainerRequest* request,
+                             runtime::v1::StopContainerResponse* response) override;
+  grpc::Status RemoveContainer(grpc::ServerContext* context,
+                               const runtime::v1::RemoveContainerRequest* request,
+                               runtime::v1::RemoveContainerResponse* response) override;
+  grpc::Status ContainerStatus(grpc::ServerContext* context,
+                               const runtime::v1::ContainerStatusRequest* request,
+                               runtime::v1::ContainerStatusResponse* response) override;
+  grpc::Status ListContainers(grpc::ServerContext* context,
+                              const runtime::v1::ListContainersRequest* request,
+                              runtime::v1::ListContainersResponse* response) override;
+  grpc::Status ReopenContainerLog(grpc::ServerContext* context,
+                                  const runtime::v1::ReopenContainerLogRequest* request,
+                                  runtime::v1::ReopenContainerLogResponse* response) override;
+
  private:
   const Config& config_;
   const HostFeatures& host_;
   pod::SandboxManager& sandboxes_;
+  pod::ContainerManager& containers_;
   cni::PodNetwork& network_;
 };
 

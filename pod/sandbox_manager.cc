@@ -317,6 +317,7 @@ Result<void> SandboxManager::Remove(const std::string& id) {
 
 Result<void> SandboxManager::RemoveLocked(Sandbox& sandbox) {
   BERTH_TRY(StopLocked(sandbox));
+  if (remove_containers_) BERTH_TRY(remove_containers_(sandbox.id));
   if (!sandbox.cgroup_created.empty()) {
     // Only what berth created goes; kubelet owns (and removes) the cgroups it made itself.
     auto removed = cgroups_.Remove(sandbox.cgroup_path, sandbox.cgroup_created);

@@ -50,6 +50,10 @@ class SandboxManager {
   void SetStopContainersHook(std::function<Result<void>(const std::string&)> hook) {
     stop_containers_ = std::move(hook);
   }
+  // Called by Remove with the sandbox ID after it stopped, to remove the pod's containers.
+  void SetRemoveContainersHook(std::function<Result<void>(const std::string&)> hook) {
+    remove_containers_ = std::move(hook);
+  }
 
  private:
   Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
@@ -68,6 +72,7 @@ class SandboxManager {
   std::vector<std::string> handlers_;
   Cgroups cgroups_;
   std::function<Result<void>(const std::string&)> stop_containers_;
+  std::function<Result<void>(const std::string&)> remove_containers_;
 
   mutable std::mutex mutex_;                     // guards the maps below
   std::map<std::string, Sandbox> sandboxes_;     // by ID

@@ -113,7 +113,13 @@ Result<std::string> Cgroups::Create(const std::string& path) const {
   };
   for (const auto& [controllers, mountpoint] : v1_) {
     BERTH_TRY(make(mountpoint));
-    if (HasController(controllers, "cpuset")) InheritCpuset(mountpoint + path);
+    if (HasController(controllers, "cpuset")) {
+      // Every level made here starts empty: fill them from the top down.
+      for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+        InheritCpuset(mountpoint + path.substr(0, slash));
+        if (slash == std::string::npos) break;
+      }
+    }
   }
   if (!v2_.empty()) BERTH_TRY(make(v2_));
   return created;

@@ -2,7 +2,9 @@
 # The README's first command: installs what is missing, builds, starts berthd on a temporary
 # root/state/socket (with a demo-only bridge, subnet and nftables table), shows berthctl version
 # and status, imports a busybox image built locally from Debian's busybox-static (no registry, no
-# internet), runs a pod sandbox and shows its address, then removes everything it made.
+# internet), runs a pod with two containers (busybox httpd and a client that fetches from it over
+# localhost every second), shows pods, containers, logs, the pod IP and a hostPort reached from
+# the host, then removes everything it made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -48,22 +50,43 @@ metadata: {name: demo, namespace: default, uid: demo-uid-1, attempt: 0}
 hostname: demo
 log_directory: $work/logs/demo
 dns_config: {servers: [10.96.0.10], searches: [default.svc.cluster.local]}
+port_mappings: [{protocol: TCP, container_port: 8080, host_port: 18080, host_ip: 127.0.0.1}]
 labels: {app: demo}
 linux:
   security_context:
     namespace_options: {network: POD, pid: CONTAINER, ipc: POD}
 YAML
+cat >"$work/web.yaml" <<'YAML'
+metadata: {name: web}
+image: {image: demo/busybox:latest}
+command: [/bin/sh, -c, "mkdir -p /www && echo hello from berth > /www/index.html && exec /bin/busybox httpd -f -v -p 8080 -h /www"]
+log_path: web.log
+YAML
+cat >"$work/client.yaml" <<'YAML'
+metadata: {name: client}
+image: {image: demo/busybox:latest}
+command: [/bin/sh, -c, "while true; do /bin/busybox wget -q -O - http://localhost:8080/; sleep 1; done"]
+log_path: client.log
+YAML
+bctl() { build/cmd/berthctl/berthctl --endpoint "unix://$socket" "$@"; }
 echo "\$ berthctl runp pod.yaml"
-pod=$(build/cmd/berthctl/berthctl --endpoint "unix://$socket" runp "$work/pod.yaml")
-echo "$pod"; echo
+pod=$(bctl runp "$work/pod.yaml"); echo "$pod"; echo
+echo "\$ berthctl create/start web and client"
+web=$(bctl create "$pod" "$work/web.yaml"); bctl start "$web" >/dev/null
+client=$(bctl create "$pod" "$work/client.yaml"); bctl start "$client" >/dev/null
+echo "web=$web"; echo "client=$client"; echo
+sleep 3
 ctl pods
-ip=$(build/cmd/berthctl/berthctl --endpoint "unix://$socket" -o json inspectp "$pod" |
+ctl ps
+ctl logs "$client"
+ip=$(bctl -o json inspectp "$pod" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["network"]["ip"])')
-echo "pod IP: $ip (inside its own network namespace, behind bridge berthdemo0)"
-ping -c 1 -W 2 "$ip" >/dev/null 2>&1 && echo "the host reaches the pod at $ip" ||
-  echo "the host could not reach the pod at $ip"
+echo "\$ curl http://$ip:8080/   (the pod IP, from the host)"
+curl -s --max-time 5 "http://$ip:8080/"
+echo "\$ curl http://127.0.0.1:18080/   (the hostPort)"
+curl -s --max-time 5 "http://127.0.0.1:18080/"
 echo
-ctl stopp "$pod"
+ctl stop -T 2 "$client" "$web"
 ctl rmp "$pod"
 ctl rmi demo/busybox:latest
 echo "berthd log:"

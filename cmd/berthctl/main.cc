@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "cmd/berthctl/client.h"
+#include "cmd/berthctl/container_commands.h"
 #include "cmd/berthctl/image_commands.h"
 #include "cmd/berthctl/pod_commands.h"
 #include "cmd/berthctl/runtime_commands.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   berthctl::AddRuntimeCommands(app, options, &exit_code);
   berthctl::AddImageCommands(app, options, &exit_code);
   berthctl::AddPodCommands(app, options, &exit_code);
+  berthctl::AddContainerCommands(app, options, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

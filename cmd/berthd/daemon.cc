@@ -62,8 +62,13 @@ Result<void> RunDaemon(const Config& config) {
   spdlog::info("pod network: {}", (*network)->Describe());
   pod::SandboxManager sandboxes(config.state, *store, **network, {cri::kDefaultRuntimeHandler});
   BERTH_TRY(sandboxes.Load());
+  pod::ContainerManager containers(config.root, config.state, *store, sandboxes, *images);
+  BERTH_TRY(containers.Load());
+  sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
+  sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
+  images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
 
-  cri::RuntimeService runtime_service(config, host, sandboxes, **network);
+  cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network);
   cri::ImageService image_service(*images);
   cri::AdminService admin_service(*images);
   BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, std::move(socket_claim),

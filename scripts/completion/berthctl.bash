@@ -41,6 +41,12 @@ _berthctl_pods() {
   "$ctl" "${_berthctl_args[@]}" --timeout 2 pods -q 2>/dev/null
 }
 
+_berthctl_containers() {
+  local _berthctl_args ctl=${words[0]/#\~/$HOME}
+  _berthctl_globals
+  "$ctl" "${_berthctl_args[@]}" --timeout 2 ps -a -q 2>/dev/null
+}
+
 # COMPREPLY from a word list, one candidate per line.
 _berthctl_reply() {
   mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
@@ -77,7 +83,7 @@ _berthctl() {
     COMPREPLY=()
   fi
 
-  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp"
+  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs"
   local globals="--endpoint -r --timeout -t --output -o --help -h"
 
   # The command: the first word after the global options (and their values).
@@ -131,6 +137,13 @@ _berthctl() {
       options+=" --runtime"
       [[ $prev == --runtime ]] && return ;;
     pods) options+=" --quiet -q" ;;
+    ps)
+      options+=" --all -a --quiet -q --pod -p"
+      [[ $prev == --pod || $prev == -p ]] && { _berthctl_reply "$(_berthctl_pods)"; return; } ;;
+    stop)
+      options+=" --timeout -T"
+      [[ $prev == --timeout || $prev == -T ]] && return ;;
+    logs) options+=" --follow -f" ;;
   esac
   if [[ $cur == -* ]]; then
     _berthctl_reply "$options"
@@ -141,7 +154,7 @@ _berthctl() {
   local positionals=0
   for ((i = command_at + 1; i < cword; i++)); do
     case ${words[i]} in
-      --creds | --auth | --name | --runtime) i=$((i + 1)) ;;
+      --creds | --auth | --name | --runtime | --pod | -p | --timeout | -T) i=$((i + 1)) ;;
       -*) ;;
       *) positionals=$((positionals + 1)) ;;
     esac
@@ -156,6 +169,20 @@ _berthctl() {
       ((positionals == 0)) && _berthctl_reply "$(_berthctl_pods)" ;;
     stopp | rmp)
       _berthctl_reply "$(_berthctl_pods)" ;;
+    start | stop | rm)
+      _berthctl_reply "$(_berthctl_containers)" ;;
+    inspect | logs)
+      ((positionals == 0)) && _berthctl_reply "$(_berthctl_containers)" ;;
+    create)
+      if ((positionals == 0)); then
+        _berthctl_reply "$(_berthctl_pods)"
+      elif ((positionals == 1)); then
+        if declare -F _filedir >/dev/null 2>&1; then
+          _filedir '@(json|yaml|yml)'
+        else
+          mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+      fi ;;
     import)
       if ((positionals == 0)); then
         if declare -F _filedir >/dev/null 2>&1; then _filedir; else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi

@@ -101,8 +101,8 @@ TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
 TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::ListContainersResponse containers;
-  auto status = berthd.runtime().ListContainers(CallContext().get(), {}, &containers);
+  runtime::v1::ContainerStatsResponse stats;
+  auto status = berthd.runtime().ContainerStats(CallContext().get(), {}, &stats);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   runtime::v1::ExecSyncResponse exec;
   status = berthd.runtime().ExecSync(CallContext().get(), {}, &exec);
@@ -219,15 +219,15 @@ TEST(DaemonTest, FlagsOverrideTheConfigFile) {
 TEST(DaemonTest, EveryRpcIsLoggedWithItsDurationAtDebug) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::ListContainersResponse containers;
-  (void)berthd.runtime().ListContainers(CallContext().get(), {}, &containers);
+  runtime::v1::ContainerStatsResponse stats;
+  (void)berthd.runtime().ContainerStats(CallContext().get(), {}, &stats);
   ASSERT_EQ(berthd.Stop(), 0);
   std::string log = berthd.ReadLog();
   EXPECT_TRUE(std::regex_search(
       log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/Version code=OK duration_ms=[0-9.]+)")))
       << log;
   EXPECT_TRUE(std::regex_search(
-      log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/ListContainers code=12 duration_ms=)")))
+      log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/ContainerStats code=12 duration_ms=)")))
       << log;
 }
 

@@ -1,0 +1,14 @@
+// CRI <-> pod:: translations for containers, shared by the container RPC files.
+#pragma once
+
+#include "cri_api.h"
+#include "pod/container.h"
+
+namespace berth::cri {
+
+Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfig& config);
+void FillContainer(const pod::Container& container, runtime::v1::Container* out);
+void FillContainerStatus(const pod::Container& container, runtime::v1::ContainerStatus* out);
+runtime::v1::ContainerState ToCriState(pod::ContainerState state);
+
+}  // namespace berth::cri

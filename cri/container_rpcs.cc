@@ -1,0 +1,103 @@
+// CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
+// ListContainers, ReopenContainerLog.
+#include <chrono>
+
+#include "cri/container_convert.h"
+#include "cri/runtime_service.h"
+#include "cri/status_mapping.h"
+
+namespace berth::cri {
+namespace {
+
+grpc::Status NeedId(const std::string& id) {
+  if (id.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "container id is empty");
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*,
+                                             const runtime::v1::CreateContainerRequest* request,
+                                             runtime::v1::CreateContainerResponse* response) {
+  if (request->pod_sandbox_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "pod sandbox id is empty");
+  }
+  auto config = ToContainerConfig(request->config());
+  if (!config) return ToGrpcStatus(config.error().Wrap("create container"));
+  auto created = containers_.Create(request->pod_sandbox_id(), *config);
+  if (!created) {
+    return ToGrpcStatus(created.error().Wrap("create container \"" + config->name + "\" in pod " +
+                                             request->pod_sandbox_id()));
+  }
+  response->set_container_id(created->id);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext*,
+                                            const runtime::v1::StartContainerRequest* request,
+                                            runtime::v1::StartContainerResponse*) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  return ToGrpcStatus(containers_.Start(request->container_id()));
+}
+
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext*,
+                                           const runtime::v1::StopContainerRequest* request,
+                                           runtime::v1::StopContainerResponse*) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  return ToGrpcStatus(containers_.Stop(request->container_id(), request->timeout()));
+}
+
+grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*,
+                                             const runtime::v1::RemoveContainerRequest* request,
+                                             runtime::v1::RemoveContainerResponse*) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  return ToGrpcStatus(containers_.Remove(request->container_id()));
+}
+
+grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
+                                             const runtime::v1::ContainerStatusRequest* request,
+                                             runtime::v1::ContainerStatusResponse* response) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  auto container = containers_.Get(request->container_id());
+  if (!container) return ToGrpcStatus(container.error());
+  FillContainerStatus(*container, response->mutable_status());
+  if (request->verbose()) {
+    (*response->mutable_info())["info"] =
+        "{\"bundle\":\"" + container->bundle_dir + "\",\"pid\":" +
+        std::to_string(container->container_pid) + ",\"monitorPid\":" +
+        std::to_string(container->monitor_pid) + ",\"cgroupPath\":\"" + container->cgroup_path +
+        "\"}";
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
+                                            const runtime::v1::ListContainersRequest* request,
+                                            runtime::v1::ListContainersResponse* response) {
+  pod::ContainerFilter filter;
+  const auto& in = request->filter();
+  filter.id = in.id();
+  filter.sandbox_id = in.pod_sandbox_id();
+  if (in.has_state()) {
+    switch (in.state().state()) {
+      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
+      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
+      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
+      default: filter.state = pod::ContainerState::kUnknown; break;
+    }
+  }
+  filter.label_selector.insert(in.label_selector().begin(), in.label_selector().end());
+  for (const auto& container : containers_.List(filter)) {
+    FillContainer(container, response->add_containers());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ReopenContainerLog(
+    grpc::ServerContext*, const runtime::v1::ReopenContainerLogRequest* request,
+    runtime::v1::ReopenContainerLogResponse*) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  return ToGrpcStatus(containers_.ReopenLog(request->container_id()));
+}
+
+}  // namespace berth::cri

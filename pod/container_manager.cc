@@ -1,0 +1,408 @@
+#include "pod/container_manager.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "base/file_util.h"
+#include "base/random.h"
+#include "base/rollback.h"
+#include "pod/container_spec.h"
+#include "pod/sandbox_init.h"
+#include "runtime/cgroups.h"
+#include "runtime/launcher/monitor.h"
+
+namespace berth::pod {
+namespace {
+
+constexpr char kKind[] = "container";
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NextToBerthd(const char* binary) {
+  char self[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
+  return path.substr(0, path.find_last_of('/') + 1) + binary;
+}
+
+int SignalNumber(const std::string& name) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
+      {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}};
+  std::string full = name.rfind("SIG", 0) == 0 ? name : "SIG" + name;
+  for (const auto& [signal_name, number] : kSignals) {
+    if (full == signal_name) return number;
+  }
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+    return std::stoi(name);
+  }
+  return SIGTERM;
+}
+
+std::string NameKey(const std::string& sandbox_id, const ContainerConfig& config) {
+  return sandbox_id + "/" + config.name + "/" + std::to_string(config.attempt);
+}
+
+bool Matches(const Container& container, const ContainerFilter& filter) {
+  if (!filter.id.empty() && container.id.rfind(filter.id, 0) != 0) return false;
+  if (!filter.sandbox_id.empty() && container.sandbox_id.rfind(filter.sandbox_id, 0) != 0) {
+    return false;
+  }
+  if (filter.state && container.state != *filter.state) return false;
+  for (const auto& [key, value] : filter.label_selector) {
+    auto it = container.config.labels.find(key);
+    if (it == container.config.labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+bool ProcessAlive(int pid, uint64_t start_time) {
+  return pid > 0 && start_time != 0 && ProcessStartTime(pid) == start_time;
+}
+
+}  // namespace
+
+ContainerManager::ContainerManager(std::string root, std::string state, MetadataStore& metadata,
+                                   SandboxManager& sandboxes, image::ImageManager& images)
+    : root_(std::move(root)),
+      state_(std::move(state)),
+      metadata_(metadata),
+      sandboxes_(sandboxes),
+      images_(images) {}
+
+Result<void> ContainerManager::Load() {
+  BERTH_ASSIGN_OR_RETURN(auto objects, metadata_.List(kKind));
+  std::lock_guard lock(mutex_);
+  for (const auto& object : objects) {
+    auto container = ContainerFromJson(object.data);
+    if (!container) return std::move(container).error().Wrap("container " + object.id);
+    names_[NameKey(container->sandbox_id, container->config)] = container->id;
+    containers_[container->id] = std::move(*container);
+  }
+  for (auto& [id, container] : containers_) Refresh(container);
+  spdlog::info("loaded {} containers", containers_.size());
+  return Ok();
+}
+
+std::shared_ptr<std::mutex> ContainerManager::LockFor(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto& entry = locks_[id];
+  if (!entry) entry = std::make_shared<std::mutex>();
+  return entry;
+}
+
+Result<void> ContainerManager::Persist(const Container& container) {
+  BERTH_TRY(metadata_.Update([&](StoreTransaction& transaction) {
+    return transaction.Put(kKind, container.id, ContainerToJson(container));
+  }));
+  std::lock_guard lock(mutex_);
+  containers_[container.id] = container;
+  return Ok();
+}
+
+void ContainerManager::Refresh(Container& container) {
+  if (container.state != ContainerState::kRunning && container.state != ContainerState::kCreated) {
+    return;
+  }
+  auto status = ReadExitStatus(container.state_dir);
+  if (status && status->has_value()) {
+    const ExitStatus& exit = **status;
+    container.state = ContainerState::kExited;
+    container.exit_code = exit.exit_code;
+    container.finished_at_nanos = exit.finished_at_unix_nano;
+    container.reason = exit.exit_code == 0 ? "Completed" : "Error";
+  } else if (!ProcessAlive(container.container_pid, container.container_start_time) &&
+             !ProcessAlive(container.monitor_pid, container.monitor_start_time)) {
+    // Gone without a recorded exit (the node rebooted, or its monitor was killed).
+    container.state = ContainerState::kExited;
+    container.exit_code = 255;
+    container.finished_at_nanos = NowNanos();
+    container.reason = "Error";
+    container.message = "the container's process and its monitor are gone; exit status unknown";
+  } else {
+    return;
+  }
+  (void)metadata_.Update([&](StoreTransaction& transaction) {
+    return transaction.Put(kKind, container.id, ContainerToJson(container));
+  });
+}
+
+Result<Container> ContainerManager::Create(const std::string& sandbox_id,
+                                           const ContainerConfig& config) {
+  if (config.name.empty()) return InvalidArgument("container metadata.name is empty");
+  BERTH_ASSIGN_OR_RETURN(Sandbox sandbox, sandboxes_.Get(sandbox_id));
+  if (sandbox.state != SandboxState::kReady) {
+    return FailedPrecondition("pod sandbox " + sandbox.id + " is not ready");
+  }
+  BERTH_ASSIGN_OR_RETURN(image::ImageRecord image, images_.Resolve(config.image));
+  BERTH_ASSIGN_OR_RETURN(image::ImageConfig image_config, images_.Config(image));
+
+  Container container;
+  container.id = RandomHex(64);
+  container.sandbox_id = sandbox.id;
+  container.config = config;
+  container.image_id = image.id;
+  container.created_at_nanos = NowNanos();
+  container.bundle_dir = root_ + "/containers/" + container.id;
+  // Short: the monitor's unix socket lives here, and socket paths are limited to 107 bytes.
+  container.state_dir = state_ + "/c/" + container.id.substr(0, 32);
+  container.cgroup_path = (sandbox.cgroup_path.empty() ? "/berth" : sandbox.cgroup_path) + "/" +
+                          container.id;
+  if (!image_config.stop_signal.empty()) container.stop_signal = image_config.stop_signal;
+  if (!config.log_path.empty()) {
+    if (sandbox.config.log_directory.empty()) {
+      return InvalidArgument("log_path is set but the pod sandbox has no log_directory");
+    }
+    container.log_path = JoinPath(sandbox.config.log_directory, config.log_path);
+  }
+  std::string key = NameKey(sandbox.id, config);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = names_.find(key); it != names_.end()) {
+      return AlreadyExists("container " + config.name + " (attempt " +
+                           std::to_string(config.attempt) + ") already exists in pod " +
+                           sandbox.id + " as " + it->second);
+    }
+    names_[key] = container.id;
+  }
+  Rollback undo;
+  undo.Add([this, key] {
+    std::lock_guard lock(mutex_);
+    names_.erase(key);
+  });
+
+  // The rootfs: a writable overlay snapshot over the image's layers.
+  std::vector<image::Digest> chain;
+  for (const auto& layer : image.layers) chain.push_back(layer.chain_id);
+  BERTH_TRY(images_.snapshots().Prepare(container.id, chain));
+  undo.Add([this, id = container.id] { (void)images_.snapshots().Remove(id); });
+  BERTH_TRY(MakeDirs(container.RootfsPath(), 0755));
+  undo.Add([dir = container.bundle_dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  });
+  BERTH_TRY(images_.snapshots().Mount(container.id, container.RootfsPath()));
+  undo.Add([path = container.RootfsPath()] { (void)image::UnmountPath(path); });
+
+  BERTH_ASSIGN_OR_RETURN(std::string spec, BuildOciSpec(container, sandbox, image_config));
+  BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec, 0600));
+  if (!container.log_path.empty()) {
+    BERTH_TRY(MakeDirs(container.log_path.substr(0, container.log_path.find_last_of('/')), 0755));
+  }
+  undo.Add([dir = container.state_dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  });
+  auto monitored = SpawnMonitor({NextToBerthd("berth-monitor"), container.bundle_dir,
+                                 container.state_dir,
+                                 container.log_path.empty() ? "/dev/null" : container.log_path});
+  if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
+  container.monitor_pid = monitored->monitor_pid;
+  container.monitor_start_time = ProcessStartTime(monitored->monitor_pid);
+  container.container_pid = monitored->container_pid;
+  container.container_start_time = ProcessStartTime(monitored->container_pid);
+  undo.Add([pid = monitored->container_pid] { ::kill(pid, SIGKILL); });
+  BERTH_TRY(Cgroups::Probe().Apply(container.cgroup_path,
+                                   {config.cpu_shares, config.cpu_quota, config.cpu_period,
+                                    config.memory_limit_bytes}));
+  container.state = ContainerState::kCreated;
+  BERTH_TRY(Persist(container));
+  undo.Commit();
+  spdlog::info("container {} created in pod {}: {}", container.id, sandbox.id, config.name);
+  return container;
+}
+
+Result<std::string> ContainerManager::ResolveId(const std::string& id) const {
+  if (id.empty()) return InvalidArgument("container id is empty");
+  if (containers_.count(id)) return id;
+  std::string match;
+  for (const auto& [candidate, container] : containers_) {
+    if (candidate.rfind(id, 0) != 0) continue;
+    if (!match.empty()) return InvalidArgument("container id prefix " + id + " is ambiguous");
+    match = candidate;
+  }
+  if (match.empty()) return NotFound("container " + id + " not found");
+  return match;
+}
+
+Result<void> ContainerManager::WithContainer(
+    const std::string& id, const std::function<Result<void>(Container&)>& action) {
+  std::string full;
+  {
+    std::lock_guard lock(mutex_);
+    BERTH_ASSIGN_OR_RETURN(full, ResolveId(id));
+  }
+  auto container_lock = LockFor(full);
+  std::lock_guard guard(*container_lock);
+  Container container;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = containers_.find(full);
+    if (it == containers_.end()) return NotFound("container " + id + " not found");
+    container = it->second;
+  }
+  return action(container);
+}
+
+Result<void> ContainerManager::Start(const std::string& id) {
+  return WithContainer(id, [this](Container& container) -> Result<void> {
+    Refresh(container);
+    if (container.state != ContainerState::kCreated) {
+      return FailedPrecondition("container " + container.id + " is not in the created state");
+    }
+    auto started = StartMonitoredContainer(container.state_dir);
+    if (!started) {
+      container.state = ContainerState::kExited;
+      container.exit_code = 128;
+      container.reason = "StartError";
+      container.message = started.error().message();
+      container.finished_at_nanos = NowNanos();
+      (void)Persist(container);
+      return std::move(started).error().Wrap("start container " + container.config.name);
+    }
+    container.state = ContainerState::kRunning;
+    container.started_at_nanos = NowNanos();
+    return Persist(container);
+  });
+}
+
+Result<void> ContainerManager::StopLocked(Container& container, int64_t timeout_seconds) {
+  Refresh(container);
+  if (container.state == ContainerState::kExited) return Ok();
+  auto wait_exit = [&](std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto status = ReadExitStatus(container.state_dir);
+      if (status && status->has_value()) return true;
+      if (!ProcessAlive(container.container_pid, container.container_start_time)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  bool alive = ProcessAlive(container.container_pid, container.container_start_time);
+  if (alive && timeout_seconds > 0 && container.state == ContainerState::kRunning) {
+    ::kill(container.container_pid, SignalNumber(container.stop_signal));
+    alive = !wait_exit(std::chrono::seconds(timeout_seconds));
+  }
+  if (alive) {
+    ::kill(container.container_pid, SIGKILL);
+    wait_exit(std::chrono::seconds(10));
+  }
+  // The monitor records the exit right after the process ends; give it a moment.
+  for (int i = 0; i < 100; ++i) {
+    auto status = ReadExitStatus(container.state_dir);
+    if (status && status->has_value()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Refresh(container);
+  if (container.state != ContainerState::kExited) {
+    container.state = ContainerState::kExited;
+    container.exit_code = 137;
+    container.reason = "Error";
+    container.finished_at_nanos = NowNanos();
+  }
+  return Persist(container);
+}
+
+Result<void> ContainerManager::Stop(const std::string& id, int64_t timeout_seconds) {
+  auto stopped = WithContainer(id, [&](Container& container) {
+    return StopLocked(container, timeout_seconds);
+  });
+  if (!stopped && stopped.error().code() == ErrorCode::kNotFound) return Ok();
+  return stopped;
+}
+
+Result<void> ContainerManager::RemoveLocked(Container& container) {
+  BERTH_TRY(StopLocked(container, 0));
+  BERTH_TRY(image::UnmountPath(container.RootfsPath()));
+  BERTH_TRY(images_.snapshots().Remove(container.id));
+  std::error_code error;
+  std::filesystem::remove_all(container.bundle_dir, error);
+  std::filesystem::remove_all(container.state_dir, error);
+  // Containers of a pod without a cgroup parent share "/berth": it goes with the last of them.
+  (void)Cgroups::Probe().Remove(container.cgroup_path,
+                                container.cgroup_path.rfind("/berth/", 0) == 0 ? "/berth" : "");
+  BERTH_TRY(metadata_.Update(
+      [&](StoreTransaction& transaction) { return transaction.Delete(kKind, container.id); }));
+  std::lock_guard lock(mutex_);
+  names_.erase(NameKey(container.sandbox_id, container.config));
+  containers_.erase(container.id);
+  locks_.erase(container.id);
+  spdlog::info("container {} removed", container.id);
+  return Ok();
+}
+
+Result<void> ContainerManager::Remove(const std::string& id) {
+  auto removed = WithContainer(id, [this](Container& container) { return RemoveLocked(container); });
+  if (!removed && removed.error().code() == ErrorCode::kNotFound) return Ok();
+  return removed;
+}
+
+Result<void> ContainerManager::ReopenLog(const std::string& id) {
+  return WithContainer(id, [](Container& container) -> Result<void> {
+    if (container.state != ContainerState::kRunning) {
+      return FailedPrecondition("container " + container.id + " is not running");
+    }
+    return ReopenMonitoredLog(container.state_dir);
+  });
+}
+
+Result<Container> ContainerManager::Get(const std::string& id) {
+  Container result;
+  BERTH_TRY(WithContainer(id, [&](Container& container) -> Result<void> {
+    Refresh(container);
+    std::lock_guard lock(mutex_);
+    containers_[container.id] = container;
+    result = container;
+    return Ok();
+  }));
+  return result;
+}
+
+std::vector<Container> ContainerManager::List(const ContainerFilter& filter) {
+  std::vector<Container> result;
+  std::lock_guard lock(mutex_);
+  for (auto& [id, container] : containers_) {
+    Refresh(container);
+    if (Matches(container, filter)) result.push_back(container);
+  }
+  std::sort(result.begin(), result.end(), [](const Container& a, const Container& b) {
+    return a.created_at_nanos < b.created_at_nanos;
+  });
+  return result;
+}
+
+Result<void> ContainerManager::StopAll(const std::string& sandbox_id) {
+  for (const auto& container : List({"", sandbox_id, std::nullopt, {}})) {
+    BERTH_TRY(Stop(container.id, 0));
+  }
+  return Ok();
+}
+
+Result<void> ContainerManager::RemoveAll(const std::string& sandbox_id) {
+  for (const auto& container : List({"", sandbox_id, std::nullopt, {}})) {
+    BERTH_TRY(Remove(container.id));
+  }
+  return Ok();
+}
+
+bool ContainerManager::ImageInUse(const std::string& image_id) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, container] : containers_) {
+    if (container.image_id == image_id) return true;
+  }
+  return false;
+}
+
+}  // namespace berth::pod

@@ -1,0 +1,74 @@
+// Containers: CreateContainer (rootfs snapshot, config.json, a berth-monitor that creates the
+// container), start, stop, remove, status and list, kept in the metadata store. The monitors
+// are not berthd's children, so containers keep running when berthd stops, and a new berthd
+// picks their state up from the monitors' exit files.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "image/image_manager.h"
+#include "pod/container.h"
+#include "pod/sandbox_manager.h"
+#include "store/metadata_store.h"
+
+namespace berth::pod {
+
+struct ContainerFilter {
+  std::string id;  // exact or unique prefix
+  std::string sandbox_id;
+  std::optional<ContainerState> state;
+  std::map<std::string, std::string> label_selector;
+};
+
+class ContainerManager {
+ public:
+  ContainerManager(std::string root, std::string state, MetadataStore& metadata,
+                   SandboxManager& sandboxes, image::ImageManager& images);
+
+  Result<void> Load();
+
+  Result<Container> Create(const std::string& sandbox_id, const ContainerConfig& config);
+  Result<void> Start(const std::string& id);
+  // The image's stop signal, SIGKILL after `timeout_seconds`. Unknown IDs are OK.
+  Result<void> Stop(const std::string& id, int64_t timeout_seconds);
+  // Force-stops, then removes everything. Unknown IDs are OK.
+  Result<void> Remove(const std::string& id);
+  Result<void> ReopenLog(const std::string& id);
+
+  Result<Container> Get(const std::string& id);
+  std::vector<Container> List(const ContainerFilter& filter);
+
+  // For the sandbox's Stop and Remove.
+  Result<void> StopAll(const std::string& sandbox_id);
+  Result<void> RemoveAll(const std::string& sandbox_id);
+  bool ImageInUse(const std::string& image_id);
+
+ private:
+  Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
+  Result<void> Persist(const Container& container);
+  // Folds what the monitor recorded into the record (running -> exited).
+  void Refresh(Container& container);
+  Result<void> StopLocked(Container& container, int64_t timeout_seconds);
+  Result<void> RemoveLocked(Container& container);
+  std::shared_ptr<std::mutex> LockFor(const std::string& id);
+  Result<void> WithContainer(const std::string& id,
+                             const std::function<Result<void>(Container&)>& action);
+
+  std::string root_;
+  std::string state_;
+  MetadataStore& metadata_;
+  SandboxManager& sandboxes_;
+  image::ImageManager& images_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Container> containers_;
+  std::map<std::string, std::string> names_;  // "sandbox/name/attempt" -> ID
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+};
+
+}  // namespace berth::pod

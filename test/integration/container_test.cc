@@ -1,0 +1,320 @@
+// Containers through berthd's socket, in real pods on the built-in network, from the fixture
+// images imported into berthd (busybox-static).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "test/integration/berthd_fixture.h"
+#include "test/integration/registry_fixture.h"
+
+namespace berth::testing {
+namespace {
+
+using runtime::v1::ContainerConfig;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class ContainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    images_dir_ = new TempDir("berth-container-images");
+    images_ = new nlohmann::json(BuildFixtureImages(images_dir_->path()));
+  }
+  static void TearDownTestSuite() {
+    delete images_;
+    delete images_dir_;
+  }
+  void SetUp() override {
+    BERTH_REQUIRE_ROOT();
+    ASSERT_TRUE(berthd_.Start());
+    for (const char* name : {"busybox", "entrypoint", "user"}) Import(name);
+    runtime::v1::RunPodSandboxRequest request;
+    auto* config = request.mutable_config();
+    config->mutable_metadata()->set_name("ctr-pod");
+    config->mutable_metadata()->set_namespace_("default");
+    config->mutable_metadata()->set_uid("ctr-pod-uid");
+    config->set_hostname("ctr-pod");
+    config->set_log_directory(logs_.path());
+    config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        runtime::v1::CONTAINER);
+    runtime::v1::RunPodSandboxResponse response;
+    auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    pod_ = response.pod_sandbox_id();
+  }
+  void TearDown() override {
+    if (!berthd_.running() || pod_.empty()) return;
+    runtime::v1::RemovePodSandboxRequest request;
+    request.set_pod_sandbox_id(pod_);
+    runtime::v1::RemovePodSandboxResponse response;
+    EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), request, &response).ok());
+    // Nothing of the pod's containers is left: mounts, cgroups, processes.
+    EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers"),
+              std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory/berth"));
+  }
+  void Import(const std::string& name) {
+    auto run = RunCommand({BerthctlBinary(), "-r", berthd_.endpoint(), "import",
+                           (*images_)["images"][name]["layout"].get<std::string>(), "--name",
+                           "test/" + name + ":1"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+  ContainerConfig Config(const std::string& name, const std::string& image,
+                         std::vector<std::string> command) {
+    ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(image);
+    for (auto& part : command) config.add_command(part);
+    config.set_log_path(name + ".log");
+    return config;
+  }
+  grpc::Status Create(const ContainerConfig& config, std::string* id) {
+    runtime::v1::CreateContainerRequest request;
+    request.set_pod_sandbox_id(pod_);
+    *request.mutable_config() = config;
+    runtime::v1::CreateContainerResponse response;
+    auto status = berthd_.runtime().CreateContainer(CallContext(60).get(), request, &response);
+    *id = response.container_id();
+    return status;
+  }
+  std::string Run(const ContainerConfig& config) {
+    std::string id;
+    auto created = Create(config, &id);
+    EXPECT_TRUE(created.ok()) << created.error_message();
+    runtime::v1::StartContainerRequest start;
+    start.set_container_id(id);
+    runtime::v1::StartContainerResponse started;
+    auto status = berthd_.runtime().StartContainer(CallContext().get(), start, &started);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return id;
+  }
+  runtime::v1::ContainerStatus Status(const std::string& id) {
+    runtime::v1::ContainerStatusRequest request;
+    request.set_container_id(id);
+    runtime::v1::ContainerStatusResponse response;
+    EXPECT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
+    return response.status();
+  }
+  runtime::v1::ContainerStatus WaitExited(const std::string& id, int seconds = 20) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    auto status = Status(id);
+    while (status.state() != runtime::v1::CONTAINER_EXITED &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      status = Status(id);
+    }
+    return status;
+  }
+  grpc::Status Stop(const std::string& id, int64_t timeout) {
+    runtime::v1::StopContainerRequest request;
+    request.set_container_id(id);
+    request.set_timeout(timeout);
+    runtime::v1::StopContainerResponse response;
+    return berthd_.runtime().StopContainer(CallContext(60).get(), request, &response);
+  }
+  grpc::Status Remove(const std::string& id) {
+    runtime::v1::RemoveContainerRequest request;
+    request.set_container_id(id);
+    runtime::v1::RemoveContainerResponse response;
+    return berthd_.runtime().RemoveContainer(CallContext(60).get(), request, &response);
+  }
+  // The messages of a CRI log file's lines for `stream`, checking every line's format.
+  std::vector<std::string> LogLines(const std::string& path, const std::string& stream) {
+    std::istringstream lines(ReadText(path));
+    std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) (F|P) (.*)$)");
+    std::vector<std::string> messages;
+    for (std::string line; std::getline(lines, line);) {
+      std::smatch match;
+      EXPECT_TRUE(std::regex_match(line, match, format)) << line;
+      if (match.size() == 4 && match[1] == stream) messages.push_back(match[3]);
+    }
+    return messages;
+  }
+
+  static TempDir* images_dir_;
+  static nlohmann::json* images_;
+  TempDir logs_{"berth-container-logs"};
+  BerthdProcess berthd_;
+  std::string pod_;
+};
+
+TempDir* ContainerTest::images_dir_ = nullptr;
+nlohmann::json* ContainerTest::images_ = nullptr;
+
+TEST_F(ContainerTest, ExitCodesReasonsAndLogs) {
+  std::string ok = Run(Config("ok", "test/busybox:1", {"/bin/sh", "-c", "echo out; echo err >&2"}));
+  auto status = WaitExited(ok);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(status.reason(), "Completed");
+  EXPECT_NE(status.created_at(), 0);
+  EXPECT_NE(status.started_at(), 0);
+  EXPECT_NE(status.finished_at(), 0);
+  EXPECT_EQ(status.image().image(), "test/busybox:1");
+  EXPECT_EQ(status.image_ref(), (*images_)["images"]["busybox"]["image_id"]);
+  EXPECT_EQ(status.log_path(), logs_.path() + "/ok.log");
+  EXPECT_EQ(LogLines(status.log_path(), "stdout"), std::vector<std::string>{"out"});
+  EXPECT_EQ(LogLines(status.log_path(), "stderr"), std::vector<std::string>{"err"});
+
+  std::string failing = Run(Config("fail", "test/busybox:1", {"/bin/sh", "-c", "exit 3"}));
+  status = WaitExited(failing);
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.reason(), "Error");
+}
+
+TEST_F(ContainerTest, EntrypointCmdArgsEnvWorkdirAndUser) {
+  // The image's Entrypoint with its Cmd, then with the request's args replacing Cmd.
+  auto plain = Config("ep", "test/entrypoint:1", {});
+  std::string first = Run(plain);
+  EXPECT_EQ(WaitExited(first).exit_code(), 0);
+  EXPECT_EQ(LogLines(logs_.path() + "/ep.log", "stdout"),
+            std::vector<std::string>{"from-entrypoint default-arg"});
+  auto with_args = Config("ep-args", "test/entrypoint:1", {});
+  with_args.add_args("given");
+  std::string second = Run(with_args);
+  WaitExited(second);
+  EXPECT_EQ(LogLines(logs_.path() + "/ep-args.log", "stdout"),
+            std::vector<std::string>{"from-entrypoint given"});
+  // Env: the image's, overridden by the request's; working dir from the image.
+  auto env = Config("env", "test/entrypoint:1", {"/bin/sh", "-c", "echo $GREETING $EXTRA; pwd"});
+  auto* greeting = env.add_envs();
+  greeting->set_key("EXTRA");
+  greeting->set_value("world");
+  std::string third = Run(env);
+  WaitExited(third);
+  EXPECT_EQ(LogLines(logs_.path() + "/env.log", "stdout"),
+            (std::vector<std::string>{"hello world", "/tmp"}));
+  // The image's USER, resolved in its own /etc/passwd and /etc/group.
+  std::string user = Run(Config("user", "test/user:1", {"/bin/busybox", "id"}));
+  WaitExited(user);
+  auto id_lines = LogLines(logs_.path() + "/user.log", "stdout");
+  ASSERT_EQ(id_lines.size(), 1u);
+  EXPECT_NE(id_lines[0].find("uid=1234"), std::string::npos) << id_lines[0];
+  EXPECT_NE(id_lines[0].find("gid=2345"), std::string::npos) << id_lines[0];
+  EXPECT_NE(id_lines[0].find("3456"), std::string::npos) << id_lines[0];
+}
+
+TEST_F(ContainerTest, TwoContainersTalkOverLocalhostAndShareShm) {
+  std::string web = Run(Config("web", "test/busybox:1",
+                               {"/bin/sh", "-c",
+                                "mkdir -p /www && echo served > /www/index.html && echo shared > "
+                                "/dev/shm/note && exec /bin/busybox httpd -f -p 8080 -h /www"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string client = Run(Config(
+      "client", "test/busybox:1",
+      {"/bin/sh", "-c", "/bin/busybox wget -q -O - http://localhost:8080/; cat /dev/shm/note"}));
+  EXPECT_EQ(WaitExited(client).exit_code(), 0);
+  EXPECT_EQ(LogLines(logs_.path() + "/client.log", "stdout"),
+            (std::vector<std::string>{"served", "shared"}));
+  EXPECT_EQ(Status(web).state(), runtime::v1::CONTAINER_RUNNING);
+}
+
+TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
+  // A shell as PID 1 ignores SIGTERM: only SIGKILL after the timeout ends it.
+  std::string stubborn = Run(Config("stubborn", "test/busybox:1",
+                                    {"/bin/sh", "-c", "while true; do sleep 0.1; done"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Stop(stubborn, 1).ok());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(seconds, 0.9);
+  auto status = Status(stubborn);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 137);
+  // One that handles SIGTERM exits with its own code.
+  std::string polite = Run(Config("polite", "test/busybox:1",
+                                  {"/bin/sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(Stop(polite, 10).ok());
+  EXPECT_EQ(Status(polite).exit_code(), 7);
+  EXPECT_TRUE(Stop(polite, 10).ok());
+  EXPECT_TRUE(Stop(std::string(64, 'e'), 1).ok());
+  EXPECT_TRUE(Remove(std::string(64, 'e')).ok());
+  // Removing a running container force-stops it.
+  std::string running = Run(Config("running", "test/busybox:1", {"/bin/sleep", "300"}));
+  ASSERT_TRUE(Remove(running).ok());
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(running);
+  runtime::v1::ContainerStatusResponse response;
+  EXPECT_EQ(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContainerTest, BadRequestsAreClearErrors) {
+  std::string id;
+  auto missing_image = Create(Config("x", "test/none:1", {"/bin/true"}), &id);
+  EXPECT_EQ(missing_image.error_code(), grpc::StatusCode::NOT_FOUND) << missing_image.error_message();
+  auto mount = Config("m", "test/busybox:1", {"/bin/true"});
+  auto* bad = mount.add_mounts();
+  bad->set_host_path("/nonexistent/berth-host-path");
+  bad->set_container_path("/data");
+  auto missing_path = Create(mount, &id);
+  EXPECT_EQ(missing_path.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(missing_path.error_message().find("/nonexistent/berth-host-path"), std::string::npos);
+  auto missing_binary = Create(Config("nobin", "test/busybox:1", {"/bin/nope"}), &id);
+  if (missing_binary.ok()) {
+    runtime::v1::StartContainerRequest start;
+    start.set_container_id(id);
+    runtime::v1::StartContainerResponse started;
+    missing_binary = berthd_.runtime().StartContainer(CallContext().get(), start, &started);
+  }
+  EXPECT_FALSE(missing_binary.ok());
+  EXPECT_NE(missing_binary.error_message().find("/bin/nope"), std::string::npos)
+      << missing_binary.error_message();
+  std::string first = Run(Config("dup", "test/busybox:1", {"/bin/true"}));
+  auto duplicate = Create(Config("dup", "test/busybox:1", {"/bin/true"}), &id);
+  EXPECT_EQ(duplicate.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(duplicate.error_message().find(first), std::string::npos);
+  // Nothing of the refused ones stays mounted.
+  runtime::v1::ListContainersResponse list;
+  ASSERT_TRUE(berthd_.runtime().ListContainers(CallContext().get(), {}, &list).ok());
+  size_t bundles = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(berthd_.root() + "/containers")) {
+    (void)entry;
+    ++bundles;
+  }
+  EXPECT_EQ(bundles, static_cast<size_t>(list.containers_size()));
+}
+
+TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
+  std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
+  runtime::v1::RemoveImageRequest request;
+  request.mutable_image()->set_image("test/busybox:1");
+  runtime::v1::RemoveImageResponse response;
+  auto refused = berthd_.images().RemoveImage(CallContext().get(), request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(Remove(id).ok());
+  EXPECT_TRUE(berthd_.images().RemoveImage(CallContext().get(), request, &response).ok());
+}
+
+TEST_F(ContainerTest, ContainersOutliveAKilledBerthd) {
+  std::string ticker = Run(Config("ticker", "test/busybox:1",
+                                  {"/bin/sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"}));
+  std::string short_lived = Run(Config("short", "test/busybox:1", {"/bin/sh", "-c", "sleep 1; exit 5"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  berthd_.Kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // "short" exits meanwhile
+  size_t lines_before = LogLines(logs_.path() + "/ticker.log", "stdout").size();
+  ASSERT_TRUE(berthd_.Start());
+  EXPECT_EQ(Status(ticker).state(), runtime::v1::CONTAINER_RUNNING);
+  auto exited = Status(short_lived);
+  EXPECT_EQ(exited.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(exited.exit_code(), 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GT(LogLines(logs_.path() + "/ticker.log", "stdout").size(), lines_before);
+}
+
+}  // namespace
+}  // namespace berth::testing
