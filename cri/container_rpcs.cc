@@ -93,6 +93,23 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status RuntimeService::ExecSync(grpc::ServerContext*,
+                                      const runtime::v1::ExecSyncRequest* request,
+                                      runtime::v1::ExecSyncResponse* response) {
+  if (auto status = NeedId(request->container_id()); !status.ok()) return status;
+  if (request->cmd().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ExecSync needs a command");
+  }
+  std::vector<std::string> args(request->cmd().begin(), request->cmd().end());
+  // The runtime enforces the timeout (seconds; 0 means none), not the client's deadline.
+  auto result = containers_.ExecSync(request->container_id(), args, request->timeout());
+  if (!result) return ToGrpcStatus(result.error());
+  response->set_stdout(result->stdout_data);
+  response->set_stderr(result->stderr_data);
+  response->set_exit_code(result->exit_code);
+  return grpc::Status::OK;
+}
+
 grpc::Status RuntimeService::ReopenContainerLog(
     grpc::ServerContext*, const runtime::v1::ReopenContainerLogRequest* request,
     runtime::v1::ReopenContainerLogResponse*) {

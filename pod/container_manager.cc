@@ -358,6 +358,26 @@ Result<void> ContainerManager::ReopenLog(const std::string& id) {
   });
 }
 
+Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
+                                                  const std::vector<std::string>& args,
+                                                  int64_t timeout_seconds) {
+  if (args.empty()) return InvalidArgument("exec: no command given");
+  BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
+  if (container.state != ContainerState::kRunning) {
+    return FailedPrecondition("container " + container.id + " is not running");
+  }
+  ExecSyncRequest request;
+  request.exec_binary = NextToBerthd("berth-exec");
+  request.bundle_dir = container.bundle_dir;
+  request.container_pid = container.container_pid;
+  request.cgroup_path = container.cgroup_path;
+  request.args = args;
+  request.timeout = std::chrono::seconds(timeout_seconds);
+  auto result = berth::ExecSync(request);
+  if (!result) return std::move(result).error().Wrap("exec in container " + container.id);
+  return result;
+}
+
 Result<Container> ContainerManager::Get(const std::string& id) {
   Container result;
   BERTH_TRY(WithContainer(id, [&](Container& container) -> Result<void> {

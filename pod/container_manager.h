@@ -15,6 +15,7 @@
 #include "image/image_manager.h"
 #include "pod/container.h"
 #include "pod/sandbox_manager.h"
+#include "runtime/launcher/exec.h"
 #include "store/metadata_store.h"
 
 namespace berth::pod {
@@ -40,6 +41,9 @@ class ContainerManager {
   // Force-stops, then removes everything. Unknown IDs are OK.
   Result<void> Remove(const std::string& id);
   Result<void> ReopenLog(const std::string& id);
+  // Runs `args` in the running container; a timeout (0: none) is DeadlineExceeded.
+  Result<ExecSyncResult> ExecSync(const std::string& id, const std::vector<std::string>& args,
+                                  int64_t timeout_seconds);
 
   Result<Container> Get(const std::string& id);
   std::vector<Container> List(const ContainerFilter& filter);

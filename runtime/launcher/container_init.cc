@@ -6,6 +6,7 @@
 // leaks into the container (the /proc/self/exe and leaked-fd escape classes, CVE-2019-5736 and
 // CVE-2024-21626).
 #include "runtime/launcher/container_init.h"
+#include "runtime/launcher/process_setup.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -145,116 +146,13 @@ Result<void> ChangeWorkingDirectory(const oci::Spec& spec) {
   return Ok();
 }
 
-std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& entry : env)
-    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
-      return entry.substr(name.size() + 1);
-  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-Result<void> CheckExecutable(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Error::FromErrno(errno, "exec " + path);
-  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return Error::FromErrno(EACCES, "exec " + path);
-  return Ok();
-}
-
-// Looked up in the container's own PATH (from process.env) after pivot_root, so a missing binary
-// fails CreateContainer rather than the start.
-Result<std::string> FindExecutable(const oci::Spec& spec) {
-  const std::string& name = spec.process.args[0];
-  if (name.find('/') != std::string::npos) {
-    BERTH_TRY(CheckExecutable(name));
-    return name;
-  }
-  std::string path = EnvValue(spec.process.env, "PATH");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = std::min(path.find(':', start), path.size());
-    std::string candidate = (end == start ? std::string(".") : path.substr(start, end - start)) + "/" + name;
-    if (CheckExecutable(candidate).ok()) return candidate;
-    start = end + 1;
-  }
-  return NotFound("exec " + name + ": executable file not found in $PATH");
-}
-
 Result<void> ReportReady(const InitPlan& plan) { return WriteAll(plan.report_fd, "R", 1); }
-
-Result<void> DropBoundingSet(const InitPlan& plan) {
-  const auto& caps = plan.spec->process.capabilities;
-  for (int cap = 0; cap <= plan.last_capability; ++cap)
-    if (!(caps->bounding & (uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      return Error::FromErrno(errno, "drop capability " + std::to_string(cap) + " from the bounding set");
-  return Ok();
-}
-
-// Raw syscalls: glibc's wrappers would try to change the credentials of every thread the caller
-// had, and those threads do not exist in this child.
-Result<void> SetIds(const oci::Process& process) {
-  const auto& groups = process.additional_gids;
-  if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) return Error::FromErrno(errno, "setgroups");
-  if (::syscall(SYS_setresgid, process.gid, process.gid, process.gid) != 0) return Error::FromErrno(errno, "setgid " + std::to_string(process.gid));
-  if (::syscall(SYS_setresuid, process.uid, process.uid, process.uid) != 0) return Error::FromErrno(errno, "setuid " + std::to_string(process.uid));
-  return Ok();
-}
-
-Result<void> SetCapabilitySets(const oci::Capabilities& caps) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (::syscall(SYS_capget, &header, data) != 0) return Error::FromErrno(errno, "capget");
-  // Only what this process still holds can be kept (CAP_SYS_RESOURCE may be missing on the host).
-  uint64_t held = data[0].permitted | (uint64_t{data[1].permitted} << 32);
-  const uint64_t sets[3] = {caps.effective & held, caps.permitted & held, caps.inheritable & held};
-  for (int i = 0; i < 2; ++i) {
-    data[i].effective = static_cast<uint32_t>(sets[0] >> (32 * i));
-    data[i].permitted = static_cast<uint32_t>(sets[1] >> (32 * i));
-    data[i].inheritable = static_cast<uint32_t>(sets[2] >> (32 * i));
-  }
-  if (::syscall(SYS_capset, &header, data) != 0) return Error::FromErrno(errno, "capset");
-  for (int cap = 0; cap < 64; ++cap)
-    if ((caps.ambient & sets[1] & sets[2] & (uint64_t{1} << cap)) &&
-        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-      return Error::FromErrno(errno, "raise ambient capability " + std::to_string(cap));
-  return Ok();
-}
-
-Result<void> SetUserAndCapabilities(const InitPlan& plan) {
-  const oci::Process& process = plan.spec->process;
-  if (!process.capabilities) return SetIds(process);
-  BERTH_TRY(DropBoundingSet(plan));
-  // Keep the permitted set across setuid(non-zero); capset then trims it to the spec's sets.
-  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return Error::FromErrno(errno, "keep capabilities");
-  BERTH_TRY(SetIds(process));
-  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return Error::FromErrno(errno, "keep capabilities");
-  return SetCapabilitySets(*process.capabilities);
-}
-
-Result<void> SetNoNewPrivileges(const oci::Spec& spec) {
-  if (spec.process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return Error::FromErrno(errno, "no_new_privs");
-  return Ok();
-}
 
 Result<void> CloseHostFds(const InitPlan& plan) {
   ::close(plan.start_fd);
   // Close-on-exec rather than close, so the report pipe still carries an execve failure.
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return Error::FromErrno(errno, "close_range");
   return Ok();
-}
-
-std::vector<char*> CStrings(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
-Result<void> Exec(const oci::Spec& spec, const std::string& executable) {
-  std::vector<char*> argv = CStrings(spec.process.args);
-  std::vector<char*> envp = CStrings(spec.process.env);
-  ::umask(022);
-  ::execve(executable.c_str(), argv.data(), envp.data());
-  return Error::FromErrno(errno, "exec " + executable);
 }
 
 Result<void> Setup(const InitPlan& plan) {
@@ -281,15 +179,15 @@ Result<void> Setup(const InitPlan& plan) {
   BERTH_TRY(SetRlimits(spec));
   BERTH_TRY(SetOomScoreAdj(spec));
   BERTH_TRY(ChangeWorkingDirectory(spec));
-  BERTH_ASSIGN_OR_RETURN(std::string executable, FindExecutable(spec));
+  BERTH_ASSIGN_OR_RETURN(std::string executable, FindExecutable(spec.process.args, spec.process.env));
   BERTH_TRY(ReportReady(plan));
   BERTH_TRY(WaitForParent(plan.start_fd, "start"));
   // The container outlives its creator from here on (the caller may exit after starting it).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  BERTH_TRY(SetUserAndCapabilities(plan));
-  BERTH_TRY(SetNoNewPrivileges(spec));
+  BERTH_TRY(SetUserAndCapabilities(spec.process, plan.last_capability));
+  BERTH_TRY(SetNoNewPrivileges(spec.process));
   BERTH_TRY(CloseHostFds(plan));
-  return Exec(spec, executable);
+  return ExecProcess(spec.process.args, spec.process.env, executable);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "base/rollback.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/container_init.h"
+#include "runtime/launcher/process_setup.h"
 
 namespace berth {
 namespace {
@@ -74,11 +75,6 @@ int NewNamespaceFlags(const oci::Spec& spec) {
   for (const auto& ns : spec.namespaces)
     if (ns.path.empty() && ns.type != NamespaceType::kCgroup) flags |= CloneFlag(ns.type);
   return flags;
-}
-
-int LastCapability() {
-  auto text = ReadFile("/proc/sys/kernel/cap_last_cap", 64);
-  return text.ok() ? std::atoi(text->c_str()) : 40;
 }
 
 // Clones the init. A pid namespace to join is entered by this process for the clone alone:
@@ -164,7 +160,7 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
   plan.joins = namespaces.joins;
   const oci::Namespace* cgroup_ns = spec.FindNamespace(NamespaceType::kCgroup);
   plan.new_cgroup_namespace = cgroup_ns != nullptr && cgroup_ns->path.empty();
-  plan.last_capability = LastCapability();
+  plan.last_capability = launcher_internal::LastCapability();
 
   BERTH_ASSIGN_OR_RETURN(pid_t pid, CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
   start.read.reset();

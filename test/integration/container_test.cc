@@ -288,6 +288,38 @@ TEST_F(ContainerTest, BadRequestsAreClearErrors) {
   EXPECT_EQ(bundles, static_cast<size_t>(list.containers_size()));
 }
 
+TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
+  std::string id = Run(Config("exec-target", "test/user:1",
+                              {"/bin/sh", "-c", "echo inside > /tmp/marker; exec /bin/sleep 300"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto exec = [&](std::vector<std::string> cmd, int64_t timeout, runtime::v1::ExecSyncResponse* out) {
+    runtime::v1::ExecSyncRequest request;
+    request.set_container_id(id);
+    for (auto& part : cmd) request.add_cmd(part);
+    request.set_timeout(timeout);
+    return berthd_.runtime().ExecSync(CallContext(60).get(), request, out);
+  };
+  runtime::v1::ExecSyncResponse response;
+  // The container's files, hostname, user and PID namespace.
+  auto status = exec({"/bin/sh", "-c", "cat /tmp/marker; hostname; /bin/busybox id -u; echo $$ >&2; exit 4"}, 10, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.stdout(), "inside\nctr-pod\n1234\n");
+  EXPECT_EQ(response.exit_code(), 4);
+  EXPECT_NE(response.stderr(), "");
+  EXPECT_LT(std::stoi(response.stderr()), 100) << "a PID inside the container's namespace";
+  // The runtime enforces the timeout.
+  auto start = std::chrono::steady_clock::now();
+  auto timed_out = exec({"/bin/sleep", "30"}, 1, &response);
+  EXPECT_EQ(timed_out.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
+  // A missing command is a non-zero exit with the reason on stderr.
+  ASSERT_TRUE(exec({"/bin/nope"}, 10, &response).ok());
+  EXPECT_EQ(response.exit_code(), 127);
+  EXPECT_NE(response.stderr().find("/bin/nope"), std::string::npos);
+  ASSERT_TRUE(Stop(id, 0).ok());
+  EXPECT_EQ(exec({"/bin/true"}, 10, &response).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
   std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
   runtime::v1::RemoveImageRequest request;

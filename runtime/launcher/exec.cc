@@ -1,0 +1,181 @@
+#include "runtime/launcher/exec.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/unique_fd.h"
+#include "runtime/cgroups.h"
+#include "runtime/launcher/oci_spec.h"
+#include "runtime/launcher/process_setup.h"
+
+extern char** environ;
+
+namespace berth {
+namespace {
+
+int ExitStatusOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::string line = "berth-exec: " + message + "\n";
+  ssize_t ignored = ::write(2, line.data(), line.size());
+  (void)ignored;
+  ::_exit(code);
+}
+
+// Reads both pipes until EOF on both or the deadline; returns false on timeout.
+bool Collect(int out_fd, int err_fd, const ExecSyncRequest& request, ExecSyncResult& result) {
+  auto deadline = std::chrono::steady_clock::now() + request.timeout;
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::string* sinks[2] = {&result.stdout_data, &result.stderr_data};
+  int open_count = 2;
+  char buffer[65536];
+  while (open_count > 0) {
+    int wait_ms = -1;
+    if (request.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      wait_ms = static_cast<int>(left.count());
+    }
+    int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return ready == 0 ? false : true;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open_count;
+        continue;
+      }
+      size_t room = request.max_output - std::min(request.max_output, sinks[i]->size());
+      sinks[i]->append(buffer, std::min(room, static_cast<size_t>(n)));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
+  if (request.args.empty()) return InvalidArgument("exec: no command given");
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd err_read(err[0]), err_write(err[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  // Its own session and process group: a timeout kills the whole group.
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  std::vector<std::string> argv = {request.exec_binary, request.bundle_dir,
+                                   std::to_string(request.container_pid), request.cgroup_path, "--"};
+  argv.insert(argv.end(), request.args.begin(), request.args.end());
+  std::vector<char*> pointers;
+  for (auto& arg : argv) pointers.push_back(arg.data());
+  pointers.push_back(nullptr);
+  char* envp[] = {nullptr};
+  pid_t pid = 0;
+  int spawned = ::posix_spawn(&pid, request.exec_binary.c_str(), &actions, &attributes,
+                              pointers.data(), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (spawned != 0) return Error::FromErrno(spawned, "spawn " + request.exec_binary);
+  out_write.reset();
+  err_write.reset();
+
+  ExecSyncResult result;
+  bool finished = Collect(out_read.get(), err_read.get(), request, result);
+  if (!finished) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!finished) {
+    return DeadlineExceeded("command timed out after " +
+                            std::to_string(request.timeout.count() / 1000.0).substr(0, 5) + " s");
+  }
+  result.exit_code = ExitStatusOf(status);
+  return result;
+}
+
+void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
+                        const std::string& cgroup_path, const std::vector<std::string>& args) {
+  // Nobody may open /proc/<pid>/exe (the host's berth-exec) or our fds once we are inside.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  auto spec = oci::LoadBundle(bundle_dir);
+  if (!spec) Fail(126, spec.error().message());
+  oci::Process process = spec->process;
+  process.args = args;
+  std::string self = std::to_string(::getpid());
+  // The container's cgroup in every hierarchy (one that is gone is skipped).
+  Cgroups cgroups = Cgroups::Probe();
+  std::vector<std::string> mountpoints;
+  for (const auto& hierarchy : cgroups.v1()) mountpoints.push_back(hierarchy.second);
+  if (!cgroups.v2().empty()) mountpoints.push_back(cgroups.v2());
+  for (const auto& mountpoint : mountpoints) {
+    int fd = ::open((mountpoint + cgroup_path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t ignored = ::write(fd, self.data(), self.size());
+    (void)ignored;
+    ::close(fd);
+  }
+  // Open every namespace first (the paths are in the host's /proc), then join; mount last, since
+  // it changes what paths mean.
+  const char* kinds[] = {"ipc", "uts", "net", "pid", "mnt"};
+  int fds[5];
+  for (int i = 0; i < 5; ++i) {
+    std::string path = "/proc/" + std::to_string(container_pid) + "/ns/" + kinds[i];
+    fds[i] = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) Fail(126, "container process " + std::to_string(container_pid) + " is gone");
+  }
+  for (int i = 0; i < 5; ++i) {
+    if (::setns(fds[i], 0) != 0) Fail(126, std::string("join ") + kinds[i] + " namespace: " + std::strerror(errno));
+    ::close(fds[i]);
+  }
+  // The PID namespace applies to children: the command runs in a child.
+  pid_t child = ::fork();
+  if (child < 0) Fail(126, std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    if (::chdir(process.cwd.c_str()) != 0) Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
+    auto executable = launcher_internal::FindExecutable(process.args, process.env);
+    if (!executable) Fail(127, executable.error().message());
+    auto user = launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
+    if (!user) Fail(126, user.error().message());
+    auto nnp = launcher_internal::SetNoNewPrivileges(process);
+    if (!nnp) Fail(126, nnp.error().message());
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
+    Fail(126, failed.error().message());
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::_exit(ExitStatusOf(status));
+}
+
+}  // namespace berth
