@@ -92,6 +92,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   return result;
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 std::string BerthdBinary() { return BERTHD_BINARY; }
 std::string BerthctlBinary() { return BERTHCTL_BINARY; }
 

@@ -40,6 +40,9 @@ struct CommandResult {
 // Runs argv to completion (no shell), capturing its output.
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
+// A whole file's text ("" when it cannot be read).
+std::string ReadText(const std::string& path);
+
 class BerthdProcess {
  public:
   BerthdProcess();

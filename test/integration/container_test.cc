@@ -19,22 +19,10 @@ namespace {
 
 using runtime::v1::ContainerConfig;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 class ContainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    images_dir_ = new TempDir("berth-container-images");
-    images_ = new nlohmann::json(BuildFixtureImages(images_dir_->path()));
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete images_dir_;
+    images_ = &SharedFixtureImages();
   }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
@@ -143,15 +131,13 @@ class ContainerTest : public ::testing::Test {
     return messages;
   }
 
-  static TempDir* images_dir_;
-  static nlohmann::json* images_;
+  static const nlohmann::json* images_;
   TempDir logs_{"berth-container-logs"};
   BerthdProcess berthd_;
   std::string pod_;
 };
 
-TempDir* ContainerTest::images_dir_ = nullptr;
-nlohmann::json* ContainerTest::images_ = nullptr;
+const nlohmann::json* ContainerTest::images_ = nullptr;
 
 TEST_F(ContainerTest, ExitCodesReasonsAndLogs) {
   std::string ok = Run(Config("ok", "test/busybox:1", {"/bin/sh", "-c", "echo out; echo err >&2"}));

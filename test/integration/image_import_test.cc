@@ -17,22 +17,10 @@ namespace {
 
 using image::ImageManager;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 class ImageImportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    images_dir_ = new TempDir("berth-fixture-images");
-    images_ = new nlohmann::json(BuildFixtureImages(images_dir_->path()));
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete images_dir_;
+    images_ = &SharedFixtureImages();
   }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
@@ -75,8 +63,7 @@ class ImageImportTest : public ::testing::Test {
     for (const auto& target : mounted_) EXPECT_TRUE(image::UnmountPath(target).ok());
   }
 
-  static TempDir* images_dir_;
-  static nlohmann::json* images_;
+  static const nlohmann::json* images_;
   TempDir root_{"berth-image-root"};
   TempDir mounts_{"berth-image-mounts"};
   std::vector<std::string> mounted_;
@@ -84,8 +71,7 @@ class ImageImportTest : public ::testing::Test {
   std::unique_ptr<ImageManager> manager_;
 };
 
-TempDir* ImageImportTest::images_dir_ = nullptr;
-nlohmann::json* ImageImportTest::images_ = nullptr;
+const nlohmann::json* ImageImportTest::images_ = nullptr;
 
 TEST_F(ImageImportTest, ImportedLayoutKeepsItsIdNameAndConfig) {
   auto image = Import("entrypoint");

@@ -22,12 +22,7 @@ class ImagePullTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     BecomeChildSubreaper();
-    images_dir_ = new TempDir("berth-pull-images");
-    images_ = new nlohmann::json(BuildFixtureImages(images_dir_->path()));
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    delete images_dir_;
+    images_ = &SharedFixtureImages();
   }
   void SetUp() override {
     if (auto missing = MissingRegistryTools(); !missing.empty()) GTEST_SKIP() << missing;
@@ -82,14 +77,12 @@ class ImagePullTest : public ::testing::Test {
     return count;
   }
 
-  static TempDir* images_dir_;
-  static nlohmann::json* images_;
+  static const nlohmann::json* images_;
   TempDir config_dir_{"berth-pull-config"};
   BerthdProcess berthd_;
 };
 
-TempDir* ImagePullTest::images_dir_ = nullptr;
-nlohmann::json* ImagePullTest::images_ = nullptr;
+const nlohmann::json* ImagePullTest::images_ = nullptr;
 
 TEST_F(ImagePullTest, PullByTagAndByDigestAnonymously) {
   auto registry = RegistryFixture::Start(RegistryMode::kAnonymous);

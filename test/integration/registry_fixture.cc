@@ -1,5 +1,7 @@
 #include "test/integration/registry_fixture.h"
 
+#include <cstdlib>
+
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -210,6 +212,16 @@ nlohmann::json BuildFixtureImages(const std::string& dir) {
   RunOrThrow(Python("images.py", {"build", dir}), "images.py build");
   auto images = nlohmann::json::parse(ReadWholeFile(dir + "/images.json"), nullptr, false);
   if (!images.is_object()) throw std::runtime_error("images.py build wrote no images.json");
+  return images;
+}
+
+const nlohmann::json& SharedFixtureImages() {
+  static TempDir* dir = new TempDir("berth-fixture-images");
+  static const nlohmann::json images = [] {
+    // Removed when the test process exits normally.
+    std::atexit([] { delete dir; });
+    return BuildFixtureImages(dir->path());
+  }();
   return images;
 }
 

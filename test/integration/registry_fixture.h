@@ -80,6 +80,9 @@ class RegistryFixture {
 // std::runtime_error on failure.
 nlohmann::json BuildFixtureImages(const std::string& dir);
 
+// The fixture images, built once per test process into a directory removed at exit.
+const nlohmann::json& SharedFixtureImages();
+
 // Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER); safe to call repeatedly.
 void BecomeChildSubreaper();
 

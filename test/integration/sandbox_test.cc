@@ -24,13 +24,6 @@ namespace {
 
 using runtime::v1::PodSandboxConfig;
 
-std::string ReadText(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 std::string RandomHex(int length) {
   static std::mt19937_64 engine{std::random_device{}()};
   std::string text;
