@@ -197,10 +197,12 @@ TEST_F(ContainerTest, TwoContainersTalkOverLocalhostAndShareShm) {
                                {"/bin/sh", "-c",
                                 "mkdir -p /www && echo served > /www/index.html && echo shared > "
                                 "/dev/shm/note && exec /bin/busybox httpd -f -p 8080 -h /www"}));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The client retries until the server listens (no fixed sleep: CI machines are slow at times).
   std::string client = Run(Config(
       "client", "test/busybox:1",
-      {"/bin/sh", "-c", "/bin/busybox wget -q -O - http://localhost:8080/; cat /dev/shm/note"}));
+      {"/bin/sh", "-c",
+       "for i in $(seq 100); do /bin/busybox wget -q -O - http://localhost:8080/ && break; "
+       "sleep 0.1; done; cat /dev/shm/note"}));
   EXPECT_EQ(WaitExited(client).exit_code(), 0);
   EXPECT_EQ(LogLines(logs_.path() + "/client.log", "stdout"),
             (std::vector<std::string>{"served", "shared"}));
@@ -220,9 +222,13 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
   EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 137);
   // One that handles SIGTERM exits with its own code.
-  std::string polite = Run(Config("polite", "test/busybox:1",
-                                  {"/bin/sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"}));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string polite = Run(Config(
+      "polite", "test/busybox:1",
+      {"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done"}));
+  // Stop only once the trap is set (it says so in its log).
+  for (int i = 0; i < 200 && LogLines(logs_.path() + "/polite.log", "stdout").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
   ASSERT_TRUE(Stop(polite, 10).ok());
   EXPECT_EQ(Status(polite).exit_code(), 7);
   EXPECT_TRUE(Stop(polite, 10).ok());
@@ -287,7 +293,10 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
   };
   runtime::v1::ExecSyncResponse response;
   // The container's files, hostname, user and PID namespace.
-  auto status = exec({"/bin/sh", "-c", "cat /tmp/marker; hostname; /bin/busybox id -u; echo $$ >&2; exit 4"}, 10, &response);
+  auto status = exec({"/bin/sh", "-c",
+                      "while [ ! -f /tmp/marker ]; do sleep 0.05; done; cat /tmp/marker; hostname; "
+                      "/bin/busybox id -u; echo $$ >&2; exit 4"},
+                     10, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.stdout(), "inside\nctr-pod\n1234\n");
   EXPECT_EQ(response.exit_code(), 4);
@@ -323,7 +332,7 @@ TEST_F(ContainerTest, ContainersOutliveAKilledBerthd) {
   std::string short_lived = Run(Config("short", "test/busybox:1", {"/bin/sh", "-c", "sleep 1; exit 5"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   berthd_.Kill();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // "short" exits meanwhile
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // "short" exits meanwhile
   size_t lines_before = LogLines(logs_.path() + "/ticker.log", "stdout").size();
   ASSERT_TRUE(berthd_.Start());
   EXPECT_EQ(Status(ticker).state(), runtime::v1::CONTAINER_RUNNING);
