@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "cri/container_convert.h"
+#include "cri/sandbox_convert.h"
 #include "cri/runtime_service.h"
 #include "cri/status_mapping.h"
 
@@ -107,6 +108,43 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext*,
   response->set_stdout(result->stdout_data);
   response->set_stderr(result->stderr_data);
   response->set_exit_code(result->exit_code);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::GetContainerEvents(
+    grpc::ServerContext* context, const runtime::v1::GetEventsRequest*,
+    grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) {
+  auto subscription = containers_.events().Subscribe();
+  while (!context->IsCancelled() && !subscription->closed()) {
+    auto event = subscription->Next(std::chrono::milliseconds(500));
+    if (!event) continue;
+    runtime::v1::ContainerEventResponse response;
+    response.set_container_id(event->container_id);
+    switch (event->type) {
+      case pod::ContainerEventType::kCreated:
+        response.set_container_event_type(runtime::v1::CONTAINER_CREATED_EVENT);
+        break;
+      case pod::ContainerEventType::kStarted:
+        response.set_container_event_type(runtime::v1::CONTAINER_STARTED_EVENT);
+        break;
+      case pod::ContainerEventType::kStopped:
+        response.set_container_event_type(runtime::v1::CONTAINER_STOPPED_EVENT);
+        break;
+      case pod::ContainerEventType::kDeleted:
+        response.set_container_event_type(runtime::v1::CONTAINER_DELETED_EVENT);
+        break;
+    }
+    response.set_created_at(event->at_nanos);
+    // kubelet's evented PLEG wants the pod's status and its containers' with each event.
+    if (auto sandbox = sandboxes_.Get(event->sandbox_id)) {
+      FillSandboxStatus(*sandbox, response.mutable_pod_sandbox_status());
+    }
+    for (const auto& container : containers_.List({"", event->sandbox_id, std::nullopt, {}})) {
+      FillContainerStatus(container, response.add_containers_statuses());
+    }
+    if (!writer->Write(response)) break;
+  }
+  containers_.events().Unsubscribe(subscription);
   return grpc::Status::OK;
 }
 

@@ -75,6 +75,29 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status ListContainers(grpc::ServerContext* context,
                               const runtime::v1::ListContainersRequest* request,
                               runtime::v1::ListContainersResponse* response) override;
+  // stats_rpcs.cc
+  grpc::Status ContainerStats(grpc::ServerContext* context,
+                              const runtime::v1::ContainerStatsRequest* request,
+                              runtime::v1::ContainerStatsResponse* response) override;
+  grpc::Status ListContainerStats(grpc::ServerContext* context,
+                                  const runtime::v1::ListContainerStatsRequest* request,
+                                  runtime::v1::ListContainerStatsResponse* response) override;
+  grpc::Status PodSandboxStats(grpc::ServerContext* context,
+                               const runtime::v1::PodSandboxStatsRequest* request,
+                               runtime::v1::PodSandboxStatsResponse* response) override;
+  grpc::Status ListPodSandboxStats(grpc::ServerContext* context,
+                                   const runtime::v1::ListPodSandboxStatsRequest* request,
+                                   runtime::v1::ListPodSandboxStatsResponse* response) override;
+  grpc::Status UpdateContainerResources(
+      grpc::ServerContext* context, const runtime::v1::UpdateContainerResourcesRequest* request,
+      runtime::v1::UpdateContainerResourcesResponse* response) override;
+  grpc::Status StreamContainers(
+      grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
+      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) override;
+
+  grpc::Status GetContainerEvents(
+      grpc::ServerContext* context, const runtime::v1::GetEventsRequest* request,
+      grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) override;
   grpc::Status ExecSync(grpc::ServerContext* context, const runtime::v1::ExecSyncRequest* request,
                         runtime::v1::ExecSyncResponse* response) override;
   grpc::Status ReopenContainerLog(grpc::ServerContext* context,

@@ -81,6 +81,30 @@ ContainerManager::ContainerManager(std::string root, std::string state, Metadata
       sandboxes_(sandboxes),
       images_(images) {}
 
+ContainerManager::~ContainerManager() {
+  {
+    std::lock_guard lock(watcher_mutex_);
+    stopping_ = true;
+  }
+  watcher_wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void ContainerManager::StartExitWatcher() {
+  watcher_ = std::thread([this] {
+    std::unique_lock lock(watcher_mutex_);
+    while (!watcher_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+      lock.unlock();
+      (void)List({});  // refreshes every running container; exits become STOPPED events
+      lock.lock();
+    }
+  });
+}
+
+void ContainerManager::Publish(const Container& container, ContainerEventType type) {
+  events_.Publish({container.id, container.sandbox_id, type, NowNanos()});
+}
+
 Result<void> ContainerManager::Load() {
   BERTH_ASSIGN_OR_RETURN(auto objects, metadata_.List(kKind));
   std::lock_guard lock(mutex_);
@@ -112,9 +136,8 @@ Result<void> ContainerManager::Persist(const Container& container) {
 }
 
 void ContainerManager::Refresh(Container& container) {
-  if (container.state != ContainerState::kRunning && container.state != ContainerState::kCreated) {
-    return;
-  }
+  // Only a running container can have exited behind our back (a created one waits for Start).
+  if (container.state != ContainerState::kRunning) return;
   auto status = ReadExitStatus(container.state_dir);
   if (status && status->has_value()) {
     const ExitStatus& exit = **status;
@@ -136,6 +159,7 @@ void ContainerManager::Refresh(Container& container) {
   (void)metadata_.Update([&](StoreTransaction& transaction) {
     return transaction.Put(kKind, container.id, ContainerToJson(container));
   });
+  Publish(container, ContainerEventType::kStopped);
 }
 
 Result<Container> ContainerManager::Create(const std::string& sandbox_id,
@@ -220,6 +244,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   BERTH_TRY(Persist(container));
   undo.Commit();
   spdlog::info("container {} created in pod {}: {}", container.id, sandbox.id, config.name);
+  Publish(container, ContainerEventType::kCreated);
   return container;
 }
 
@@ -273,6 +298,8 @@ Result<void> ContainerManager::Start(const std::string& id) {
     }
     container.state = ContainerState::kRunning;
     container.started_at_nanos = NowNanos();
+    // Published before the record says "running", so the exit watcher's STOPPED comes after.
+    Publish(container, ContainerEventType::kStarted);
     return Persist(container);
   });
 }
@@ -311,6 +338,7 @@ Result<void> ContainerManager::StopLocked(Container& container, int64_t timeout_
     container.exit_code = 137;
     container.reason = "Error";
     container.finished_at_nanos = NowNanos();
+    Publish(container, ContainerEventType::kStopped);
   }
   return Persist(container);
 }
@@ -339,7 +367,9 @@ Result<void> ContainerManager::RemoveLocked(Container& container) {
   names_.erase(NameKey(container.sandbox_id, container.config));
   containers_.erase(container.id);
   locks_.erase(container.id);
+  cpu_samples_.erase(container.id);
   spdlog::info("container {} removed", container.id);
+  Publish(container, ContainerEventType::kDeleted);
   return Ok();
 }
 
@@ -378,16 +408,59 @@ Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
   return result;
 }
 
-Result<Container> ContainerManager::Get(const std::string& id) {
-  Container result;
-  BERTH_TRY(WithContainer(id, [&](Container& container) -> Result<void> {
+Result<void> ContainerManager::UpdateResources(const std::string& id,
+                                               const ContainerConfig& resources) {
+  return WithContainer(id, [&](Container& container) -> Result<void> {
     Refresh(container);
-    std::lock_guard lock(mutex_);
-    containers_[container.id] = container;
-    result = container;
-    return Ok();
-  }));
-  return result;
+    if (container.state == ContainerState::kExited) {
+      return FailedPrecondition("container " + container.id + " has exited");
+    }
+    BERTH_TRY(Cgroups::Probe().Apply(
+        container.cgroup_path, {resources.cpu_shares, resources.cpu_quota, resources.cpu_period,
+                                resources.memory_limit_bytes}));
+    container.config.cpu_shares = resources.cpu_shares;
+    container.config.cpu_quota = resources.cpu_quota;
+    container.config.cpu_period = resources.cpu_period;
+    container.config.memory_limit_bytes = resources.memory_limit_bytes;
+    return Persist(container);
+  });
+}
+
+std::vector<ContainerUsage> ContainerManager::Usage(const ContainerFilter& filter) {
+  Cgroups cgroups = Cgroups::Probe();
+  std::vector<ContainerUsage> usages;
+  for (auto& container : List(filter)) {
+    ContainerUsage usage;
+    usage.timestamp_nanos = NowNanos();
+    if (container.state == ContainerState::kRunning) {
+      usage.cgroup = ReadCgroupStats(cgroups, container.cgroup_path);
+    }
+    usage.writable_layer = images_.snapshots().SnapshotUsage(container.id);
+    usage.writable_layer_mountpoint = images_.snapshots().root();
+    if (usage.cgroup.has_cpu) {
+      std::lock_guard lock(mutex_);
+      auto& previous = cpu_samples_[container.id];
+      if (previous.first > 0 && usage.timestamp_nanos > previous.first &&
+          usage.cgroup.cpu_usage_ns >= previous.second) {
+        double cores = static_cast<double>(usage.cgroup.cpu_usage_ns - previous.second) /
+                       static_cast<double>(usage.timestamp_nanos - previous.first);
+        usage.nano_cores = static_cast<uint64_t>(cores * 1e9);
+      }
+      previous = {usage.timestamp_nanos, usage.cgroup.cpu_usage_ns};
+    }
+    usage.container = std::move(container);
+    usages.push_back(std::move(usage));
+  }
+  return usages;
+}
+
+Result<Container> ContainerManager::Get(const std::string& id) {
+  // Refreshed in place, under the same lock as the exit watcher's, so an exit is seen once.
+  std::lock_guard lock(mutex_);
+  BERTH_ASSIGN_OR_RETURN(std::string full, ResolveId(id));
+  Container& container = containers_.at(full);
+  Refresh(container);
+  return container;
 }
 
 std::vector<Container> ContainerManager::List(const ContainerFilter& filter) {

@@ -6,7 +6,9 @@
 
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,11 +16,23 @@
 #include "base/result.h"
 #include "image/image_manager.h"
 #include "pod/container.h"
+#include "pod/container_events.h"
 #include "pod/sandbox_manager.h"
+#include "runtime/cgroup_stats.h"
 #include "runtime/launcher/exec.h"
 #include "store/metadata_store.h"
 
 namespace berth::pod {
+
+// A container's resource usage right now, for the stats RPCs.
+struct ContainerUsage {
+  Container container;
+  int64_t timestamp_nanos = 0;
+  CgroupStats cgroup;
+  std::optional<uint64_t> nano_cores;  // from the previous sample, when there is one
+  image::DiskUsage writable_layer;
+  std::string writable_layer_mountpoint;
+};
 
 struct ContainerFilter {
   std::string id;  // exact or unique prefix
@@ -31,6 +45,7 @@ class ContainerManager {
  public:
   ContainerManager(std::string root, std::string state, MetadataStore& metadata,
                    SandboxManager& sandboxes, image::ImageManager& images);
+  ~ContainerManager();
 
   Result<void> Load();
 
@@ -45,6 +60,10 @@ class ContainerManager {
   Result<ExecSyncResult> ExecSync(const std::string& id, const std::vector<std::string>& args,
                                   int64_t timeout_seconds);
 
+  // UpdateContainerResources: applied to the live cgroup and kept in the record.
+  Result<void> UpdateResources(const std::string& id, const ContainerConfig& resources);
+  std::vector<ContainerUsage> Usage(const ContainerFilter& filter);
+
   Result<Container> Get(const std::string& id);
   std::vector<Container> List(const ContainerFilter& filter);
 
@@ -52,6 +71,11 @@ class ContainerManager {
   Result<void> StopAll(const std::string& sandbox_id);
   Result<void> RemoveAll(const std::string& sandbox_id);
   bool ImageInUse(const std::string& image_id);
+
+  // Lifecycle events (created, started, stopped, deleted). A watcher notices exits within a
+  // second even when nobody asks for a status.
+  ContainerEventBus& events() { return events_; }
+  void StartExitWatcher();
 
  private:
   Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
@@ -73,6 +97,14 @@ class ContainerManager {
   std::map<std::string, Container> containers_;
   std::map<std::string, std::string> names_;  // "sandbox/name/attempt" -> ID
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+  void Publish(const Container& container, ContainerEventType type);
+  ContainerEventBus events_;
+  std::thread watcher_;
+  std::mutex watcher_mutex_;
+  std::condition_variable watcher_wake_;
+  bool stopping_ = false;
+  // Previous CPU sample per container: (wall time ns, cpu usage ns), for usage_nano_cores.
+  std::map<std::string, std::pair<int64_t, uint64_t>> cpu_samples_;
 };
 
 }  // namespace berth::pod

@@ -145,6 +145,13 @@ Result<void> Cgroups::Remove(const std::string& path, const std::string& created
   return Ok();
 }
 
+std::string Cgroups::V1Mountpoint(const std::string& controller) const {
+  for (const auto& [controllers, mountpoint] : v1_) {
+    if (HasController(controllers, controller)) return mountpoint;
+  }
+  return "";
+}
+
 bool Cgroups::Exists(const std::string& path) const {
   if (!v1_.empty()) return PathExists(v1_.front().second + path);
   return !v2_.empty() && PathExists(v2_ + path);

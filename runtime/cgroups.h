@@ -38,6 +38,9 @@ class Cgroups {
   Result<void> Apply(const std::string& path, const CgroupResources& resources) const;
   bool Exists(const std::string& path) const;
 
+  // The v1 hierarchy that has `controller` ("memory", "cpuacct"...), or "" when none does.
+  std::string V1Mountpoint(const std::string& controller) const;
+
   // Mount points: v1 hierarchies by controller name, and the v2 one.
   const std::vector<std::pair<std::string, std::string>>& v1() const { return v1_; }
   const std::string& v2() const { return v2_; }

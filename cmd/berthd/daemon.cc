@@ -64,6 +64,7 @@ Result<void> RunDaemon(const Config& config) {
   BERTH_TRY(sandboxes.Load());
   pod::ContainerManager containers(config.root, config.state, *store, sandboxes, *images);
   BERTH_TRY(containers.Load());
+  containers.StartExitWatcher();
   sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
   sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
   images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
@@ -79,6 +80,7 @@ Result<void> RunDaemon(const Config& config) {
                config.root, config.state);
 
   spdlog::info("received {}, shutting down", WaitForTerminationSignal());
+  containers.events().Close();  // event streams end instead of holding the shutdown up
   server->Shutdown(kShutdownGrace);
   spdlog::info("berthd stopped");
   return Ok();

@@ -315,6 +315,103 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
   EXPECT_EQ(exec({"/bin/true"}, 10, &response).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
+  std::string id = Run(Config("busy", "test/busybox:1",
+                              {"/bin/sh", "-c",
+                               "dd if=/dev/zero of=/tmp/blob bs=1024 count=512 2>/dev/null; "
+                               "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/sleep 300"}));
+  // Wait until the writable layer holds the file the container wrote.
+  runtime::v1::ContainerStatsRequest request;
+  request.set_container_id(id);
+  runtime::v1::ContainerStatsResponse stats;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(berthd_.runtime().ContainerStats(CallContext().get(), request, &stats).ok());
+    if (stats.stats().writable_layer().used_bytes().value() >= 512 * 1024) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(stats.stats().attributes().id(), id);
+  EXPECT_GT(stats.stats().cpu().usage_core_nano_seconds().value(), 0u);
+  EXPECT_GT(stats.stats().memory().working_set_bytes().value(), 0u);
+  EXPECT_GE(stats.stats().writable_layer().used_bytes().value(), 512u * 1024);
+
+  runtime::v1::ListContainerStatsRequest list;
+  list.mutable_filter()->set_pod_sandbox_id(pod_);
+  runtime::v1::ListContainerStatsResponse listed;
+  ASSERT_TRUE(berthd_.runtime().ListContainerStats(CallContext().get(), list, &listed).ok());
+  ASSERT_EQ(listed.stats_size(), 1);
+
+  runtime::v1::PodSandboxStatsRequest pod_request;
+  pod_request.set_pod_sandbox_id(pod_);
+  runtime::v1::PodSandboxStatsResponse pod_stats;
+  ASSERT_TRUE(berthd_.runtime().PodSandboxStats(CallContext().get(), pod_request, &pod_stats).ok());
+  const auto& linux = pod_stats.stats().linux();
+  EXPECT_EQ(linux.containers_size(), 1);
+  EXPECT_EQ(linux.network().default_interface().name(), "eth0");
+  EXPECT_GE(linux.process().process_count().value(), 1u);
+
+  // UpdateContainerResources reaches the live cgroup.
+  runtime::v1::UpdateContainerResourcesRequest update;
+  update.set_container_id(id);
+  update.mutable_linux()->set_memory_limit_in_bytes(96 << 20);
+  update.mutable_linux()->set_cpu_shares(256);
+  runtime::v1::UpdateContainerResourcesResponse updated;
+  ASSERT_TRUE(berthd_.runtime().UpdateContainerResources(CallContext().get(), update, &updated).ok());
+  runtime::v1::ContainerStatusRequest status_request;
+  status_request.set_container_id(id);
+  status_request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse status;
+  ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), status_request, &status).ok());
+  EXPECT_EQ(status.status().resources().linux().memory_limit_in_bytes(), 96 << 20);
+  std::string cgroup = nlohmann::json::parse(status.info().at("info"))["cgroupPath"];
+  if (std::filesystem::exists("/sys/fs/cgroup/memory")) {
+    EXPECT_EQ(ReadText("/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes"),
+              std::to_string(96 << 20) + "\n");
+    EXPECT_EQ(ReadText("/sys/fs/cgroup/cpu" + cgroup + "/cpu.shares"), "256\n");
+  }
+
+  runtime::v1::StreamContainersRequest stream_request;
+  stream_request.mutable_filter()->set_pod_sandbox_id(pod_);
+  auto context = CallContext();
+  auto reader = berthd_.runtime().StreamContainers(context.get(), stream_request);
+  runtime::v1::StreamContainersResponse batch;
+  std::vector<std::string> ids;
+  while (reader->Read(&batch)) {
+    for (const auto& container : batch.containers()) ids.push_back(container.id());
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(ids, std::vector<std::string>{id});
+}
+
+TEST_F(ContainerTest, GetContainerEventsStreamsTheLifecycle) {
+  auto context = CallContext(60);
+  auto reader = berthd_.runtime().GetContainerEvents(context.get(), {});
+  std::vector<std::pair<std::string, runtime::v1::ContainerEventType>> seen;
+  std::thread collector([&] {
+    runtime::v1::ContainerEventResponse event;
+    while (reader->Read(&event)) {
+      EXPECT_EQ(event.pod_sandbox_status().id(), pod_);
+      EXPECT_NE(event.created_at(), 0);
+      seen.emplace_back(event.container_id(), event.container_event_type());
+      if (event.container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT) break;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the subscription is in place
+  std::string id = Run(Config("evented", "test/busybox:1", {"/bin/sh", "-c", "exit 0"}));
+  WaitExited(id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the exit watcher's round
+  ASSERT_TRUE(Remove(id).ok());
+  collector.join();
+  context->TryCancel();
+  std::vector<runtime::v1::ContainerEventType> types;
+  for (const auto& [container, type] : seen) {
+    EXPECT_EQ(container, id);
+    types.push_back(type);
+  }
+  EXPECT_EQ(types, (std::vector<runtime::v1::ContainerEventType>{
+                       runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
+                       runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+}
+
 TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
   std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
   runtime::v1::RemoveImageRequest request;

@@ -101,11 +101,11 @@ TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
 TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::ContainerStatsResponse stats;
-  auto status = berthd.runtime().ContainerStats(CallContext().get(), {}, &stats);
+  runtime::v1::CheckpointContainerResponse checkpoint;
+  auto status = berthd.runtime().CheckpointContainer(CallContext().get(), {}, &checkpoint);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  runtime::v1::ExecSyncResponse exec;
-  status = berthd.runtime().ExecSync(CallContext().get(), {}, &exec);
+  runtime::v1::ListMetricDescriptorsResponse metrics;
+  status = berthd.runtime().ListMetricDescriptors(CallContext().get(), {}, &metrics);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
@@ -219,15 +219,15 @@ TEST(DaemonTest, FlagsOverrideTheConfigFile) {
 TEST(DaemonTest, EveryRpcIsLoggedWithItsDurationAtDebug) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::ContainerStatsResponse stats;
-  (void)berthd.runtime().ContainerStats(CallContext().get(), {}, &stats);
+  runtime::v1::CheckpointContainerResponse checkpoint;
+  (void)berthd.runtime().CheckpointContainer(CallContext().get(), {}, &checkpoint);
   ASSERT_EQ(berthd.Stop(), 0);
   std::string log = berthd.ReadLog();
   EXPECT_TRUE(std::regex_search(
       log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/Version code=OK duration_ms=[0-9.]+)")))
       << log;
   EXPECT_TRUE(std::regex_search(
-      log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/ContainerStats code=12 duration_ms=)")))
+      log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/CheckpointContainer code=12 duration_ms=)")))
       << log;
 }
 

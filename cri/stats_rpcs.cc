@@ -1,0 +1,201 @@
+// ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats,
+// UpdateContainerResources and StreamContainers.
+#include <chrono>
+
+#include "cri/container_convert.h"
+#include "cri/runtime_service.h"
+#include "cri/status_mapping.h"
+#include "pod/sandbox_stats.h"
+
+namespace berth::cri {
+namespace {
+
+void FillCpu(const pod::ContainerUsage& usage, runtime::v1::CpuUsage* cpu) {
+  cpu->set_timestamp(usage.timestamp_nanos);
+  cpu->mutable_usage_core_nano_seconds()->set_value(usage.cgroup.cpu_usage_ns);
+  if (usage.nano_cores) cpu->mutable_usage_nano_cores()->set_value(*usage.nano_cores);
+}
+
+void FillMemory(const CgroupStats& stats, int64_t timestamp, runtime::v1::MemoryUsage* memory) {
+  memory->set_timestamp(timestamp);
+  memory->mutable_working_set_bytes()->set_value(stats.memory_working_set_bytes);
+  memory->mutable_usage_bytes()->set_value(stats.memory_usage_bytes);
+  memory->mutable_rss_bytes()->set_value(stats.memory_rss_bytes);
+  memory->mutable_page_faults()->set_value(stats.page_faults);
+  memory->mutable_major_page_faults()->set_value(stats.major_page_faults);
+}
+
+void FillContainerStats(const pod::ContainerUsage& usage, runtime::v1::ContainerStats* out) {
+  const pod::Container& container = usage.container;
+  auto* attributes = out->mutable_attributes();
+  attributes->set_id(container.id);
+  attributes->mutable_metadata()->set_name(container.config.name);
+  attributes->mutable_metadata()->set_attempt(container.config.attempt);
+  attributes->mutable_labels()->insert(container.config.labels.begin(), container.config.labels.end());
+  attributes->mutable_annotations()->insert(container.config.annotations.begin(),
+                                            container.config.annotations.end());
+  if (usage.cgroup.has_cpu) FillCpu(usage, out->mutable_cpu());
+  if (usage.cgroup.has_memory) FillMemory(usage.cgroup, usage.timestamp_nanos, out->mutable_memory());
+  auto* layer = out->mutable_writable_layer();
+  layer->set_timestamp(usage.timestamp_nanos);
+  layer->mutable_fs_id()->set_mountpoint(usage.writable_layer_mountpoint);
+  layer->mutable_used_bytes()->set_value(usage.writable_layer.bytes);
+  layer->mutable_inodes_used()->set_value(usage.writable_layer.inodes);
+}
+
+pod::ContainerFilter ToFilter(const std::string& id, const std::string& pod_id,
+                              const google::protobuf::Map<std::string, std::string>& labels) {
+  pod::ContainerFilter filter;
+  filter.id = id;
+  filter.sandbox_id = pod_id;
+  filter.label_selector.insert(labels.begin(), labels.end());
+  return filter;
+}
+
+// The pod's usage: its containers' cgroups added up, its network interface, its processes.
+void FillPodStats(const pod::Sandbox& sandbox, const std::vector<pod::ContainerUsage>& containers,
+                  runtime::v1::PodSandboxStats* out) {
+  auto* attributes = out->mutable_attributes();
+  attributes->set_id(sandbox.id);
+  attributes->mutable_metadata()->set_name(sandbox.config.name);
+  attributes->mutable_metadata()->set_namespace_(sandbox.config.namespace_name);
+  attributes->mutable_metadata()->set_uid(sandbox.config.uid);
+  attributes->mutable_metadata()->set_attempt(sandbox.config.attempt);
+  attributes->mutable_labels()->insert(sandbox.config.labels.begin(), sandbox.config.labels.end());
+  attributes->mutable_annotations()->insert(sandbox.config.annotations.begin(),
+                                            sandbox.config.annotations.end());
+  auto* linux = out->mutable_linux();
+  CgroupStats total;
+  pod::ContainerUsage summed;
+  summed.timestamp_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  uint64_t nano_cores = 0;
+  bool has_nano_cores = false;
+  for (const auto& usage : containers) {
+    total.cpu_usage_ns += usage.cgroup.cpu_usage_ns;
+    total.memory_usage_bytes += usage.cgroup.memory_usage_bytes;
+    total.memory_working_set_bytes += usage.cgroup.memory_working_set_bytes;
+    total.memory_rss_bytes += usage.cgroup.memory_rss_bytes;
+    total.page_faults += usage.cgroup.page_faults;
+    total.major_page_faults += usage.cgroup.major_page_faults;
+    total.pids += usage.cgroup.pids;
+    if (usage.nano_cores) {
+      nano_cores += *usage.nano_cores;
+      has_nano_cores = true;
+    }
+    FillContainerStats(usage, linux->add_containers());
+  }
+  summed.cgroup = total;
+  if (has_nano_cores) summed.nano_cores = nano_cores;
+  FillCpu(summed, linux->mutable_cpu());
+  FillMemory(total, summed.timestamp_nanos, linux->mutable_memory());
+  linux->mutable_process()->set_timestamp(summed.timestamp_nanos);
+  linux->mutable_process()->mutable_process_count()->set_value(total.pids);
+  if (sandbox.HasOwnNetwork() && sandbox.state == pod::SandboxState::kReady) {
+    auto counters = pod::ReadInterfaceCounters(sandbox.NetnsPath(), "eth0");
+    if (counters) {
+      auto* network = linux->mutable_network();
+      network->set_timestamp(summed.timestamp_nanos);
+      auto* interface = network->mutable_default_interface();
+      interface->set_name(counters->name);
+      interface->mutable_rx_bytes()->set_value(counters->rx_bytes);
+      interface->mutable_rx_errors()->set_value(counters->rx_errors);
+      interface->mutable_tx_bytes()->set_value(counters->tx_bytes);
+      interface->mutable_tx_errors()->set_value(counters->tx_errors);
+      *network->add_interfaces() = *interface;
+    }
+  }
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*,
+                                            const runtime::v1::ContainerStatsRequest* request,
+                                            runtime::v1::ContainerStatsResponse* response) {
+  if (request->container_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "container id is empty");
+  }
+  auto container = containers_.Get(request->container_id());
+  if (!container) return ToGrpcStatus(container.error());
+  auto usages = containers_.Usage(ToFilter(container->id, "", {}));
+  if (usages.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "container gone");
+  FillContainerStats(usages.front(), response->mutable_stats());
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListContainerStats(
+    grpc::ServerContext*, const runtime::v1::ListContainerStatsRequest* request,
+    runtime::v1::ListContainerStatsResponse* response) {
+  const auto& filter = request->filter();
+  for (const auto& usage :
+       containers_.Usage(ToFilter(filter.id(), filter.pod_sandbox_id(), filter.label_selector()))) {
+    FillContainerStats(usage, response->add_stats());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
+                                             const runtime::v1::PodSandboxStatsRequest* request,
+                                             runtime::v1::PodSandboxStatsResponse* response) {
+  auto sandbox = sandboxes_.Get(request->pod_sandbox_id());
+  if (!sandbox) return ToGrpcStatus(sandbox.error());
+  FillPodStats(*sandbox, containers_.Usage(ToFilter("", sandbox->id, {})),
+               response->mutable_stats());
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListPodSandboxStats(
+    grpc::ServerContext*, const runtime::v1::ListPodSandboxStatsRequest* request,
+    runtime::v1::ListPodSandboxStatsResponse* response) {
+  pod::SandboxFilter filter;
+  filter.id = request->filter().id();
+  filter.label_selector.insert(request->filter().label_selector().begin(),
+                               request->filter().label_selector().end());
+  for (const auto& sandbox : sandboxes_.List(filter)) {
+    FillPodStats(sandbox, containers_.Usage(ToFilter("", sandbox.id, {})), response->add_stats());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::UpdateContainerResources(
+    grpc::ServerContext*, const runtime::v1::UpdateContainerResourcesRequest* request,
+    runtime::v1::UpdateContainerResourcesResponse*) {
+  if (request->container_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "container id is empty");
+  }
+  pod::ContainerConfig resources;
+  resources.cpu_shares = request->linux().cpu_shares();
+  resources.cpu_quota = request->linux().cpu_quota();
+  resources.cpu_period = request->linux().cpu_period();
+  resources.memory_limit_bytes = request->linux().memory_limit_in_bytes();
+  return ToGrpcStatus(containers_.UpdateResources(request->container_id(), resources));
+}
+
+grpc::Status RuntimeService::StreamContainers(
+    grpc::ServerContext*, const runtime::v1::StreamContainersRequest* request,
+    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
+  constexpr int kBatch = 500;
+  const auto& in = request->filter();
+  pod::ContainerFilter filter = ToFilter(in.id(), in.pod_sandbox_id(), in.label_selector());
+  if (in.has_state()) {
+    switch (in.state().state()) {
+      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
+      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
+      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
+      default: filter.state = pod::ContainerState::kUnknown; break;
+    }
+  }
+  runtime::v1::StreamContainersResponse batch;
+  for (const auto& container : containers_.List(filter)) {
+    FillContainer(container, batch.add_containers());
+    if (batch.containers_size() == kBatch) {
+      if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      batch.Clear();
+    }
+  }
+  if (batch.containers_size() > 0) writer->Write(batch);
+  return grpc::Status::OK;
+}
+
+}  // namespace berth::cri
