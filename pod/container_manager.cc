@@ -144,7 +144,7 @@ void ContainerManager::Refresh(Container& container) {
     container.state = ContainerState::kExited;
     container.exit_code = exit.exit_code;
     container.finished_at_nanos = exit.finished_at_unix_nano;
-    container.reason = exit.exit_code == 0 ? "Completed" : "Error";
+    container.reason = exit.oom_killed ? "OOMKilled" : exit.exit_code == 0 ? "Completed" : "Error";
   } else if (!ProcessAlive(container.container_pid, container.container_start_time) &&
              !ProcessAlive(container.monitor_pid, container.monitor_start_time)) {
     // Gone without a recorded exit (the node rebooted, or its monitor was killed).
@@ -326,10 +326,12 @@ Result<void> ContainerManager::StopLocked(Container& container, int64_t timeout_
     ::kill(container.container_pid, SIGKILL);
     wait_exit(std::chrono::seconds(10));
   }
-  // The monitor records the exit right after the process ends; give it a moment.
-  for (int i = 0; i < 100; ++i) {
+  // The monitor records the exit once it has drained the output pipes (up to its 2 s grace):
+  // wait for that while it lives, so the real exit code is reported.
+  for (int i = 0; i < 500; ++i) {
     auto status = ReadExitStatus(container.state_dir);
     if (status && status->has_value()) break;
+    if (!ProcessAlive(container.monitor_pid, container.monitor_start_time)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   Refresh(container);

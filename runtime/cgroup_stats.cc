@@ -68,6 +68,20 @@ void ReadV2(const std::string& dir, CgroupStats& stats) {
 
 }  // namespace
 
+bool CgroupHadOomKill(const Cgroups& cgroups, const std::string& path) {
+  if (path.empty()) return false;
+  std::string file;
+  if (auto memory = cgroups.V1Mountpoint("memory"); !memory.empty()) {
+    file = memory + path + "/memory.oom_control";
+  } else if (!cgroups.v2().empty()) {
+    file = cgroups.v2() + path + "/memory.events";
+  } else {
+    return false;
+  }
+  auto values = ReadKeyValues(file);
+  return values["oom_kill"] > 0;
+}
+
 CgroupStats ReadCgroupStats(const Cgroups& cgroups, const std::string& path) {
   CgroupStats stats;
   if (path.empty()) return stats;

@@ -25,4 +25,8 @@ struct CgroupStats {
 // Reads what exists; a cgroup that is gone gives an all-false result.
 CgroupStats ReadCgroupStats(const Cgroups& cgroups, const std::string& path);
 
+// Whether the kernel's OOM killer killed a process of this cgroup (v1 memory.oom_control or v2
+// memory.events "oom_kill"); read before the cgroup is removed.
+bool CgroupHadOomKill(const Cgroups& cgroups, const std::string& path);
+
 }  // namespace berth

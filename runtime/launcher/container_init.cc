@@ -40,8 +40,9 @@ Result<void> WriteAll(int fd, const void* data, size_t size) {
 }
 
 void ReportError(int report_fd, const std::string& message) {
-  // One write under PIPE_BUF arrives whole.
-  std::string frame = "E" + message.substr(0, 4000);
+  // One write under PIPE_BUF arrives whole. append(): GCC 12 warns falsely about "E" + ....
+  std::string frame = "E";
+  frame.append(message, 0, 4000);
   (void)WriteAll(report_fd, frame.data(), frame.size());
 }
 

@@ -117,6 +117,7 @@ Result<std::optional<ExitStatus>> ReadExitStatus(const std::string& state_dir) {
   ExitStatus status;
   status.exit_code = json.value("exit_code", -1);
   status.signal = json.value("signal", 0);
+  status.oom_killed = json.value("oom_killed", false);
   status.finished_at_unix_nano = json.value("finished_at_unix_nano", int64_t{0});
   return std::optional<ExitStatus>(status);
 }

@@ -42,6 +42,7 @@ Result<void> ReopenMonitoredLog(const std::string& state_dir);
 struct ExitStatus {
   int exit_code = 0;  // the exit code, or 128 + signal
   int signal = 0;     // the killing signal, 0 when the process exited
+  bool oom_killed = false;
   int64_t finished_at_unix_nano = 0;
 };
 

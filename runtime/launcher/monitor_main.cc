@@ -19,6 +19,8 @@
 #include <string>
 
 #include "base/file_util.h"
+#include "runtime/cgroup_stats.h"
+#include "runtime/cgroups.h"
 #include "runtime/launcher/cri_log.h"
 #include "runtime/launcher/launcher.h"
 #include "runtime/launcher/monitor.h"
@@ -179,12 +181,16 @@ void Monitor::RecordExit() {
   int status = *wait_status_;
   int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + signal;
+  // Whether the OOM killer ended it: readable only while the cgroup exists.
+  bool oom_killed = signal == SIGKILL && CgroupHadOomKill(Cgroups::Probe(), spec_.cgroups_path);
   (void)RemoveContainerCgroup(spec_);
   char text[256];
   int64_t nanos = static_cast<int64_t>(finished_at_.tv_sec) * 1000000000 + finished_at_.tv_nsec;
   std::snprintf(text, sizeof text,
-                "{\"exit_code\":%d,\"signal\":%d,\"finished_at_unix_nano\":%lld,\"finished_at\":\"%s\"}\n", code,
-                signal, static_cast<long long>(nanos), FormatRfc3339Nano(finished_at_).c_str());
+                "{\"exit_code\":%d,\"signal\":%d,\"oom_killed\":%s,\"finished_at_unix_nano\":%lld,"
+                "\"finished_at\":\"%s\"}\n",
+                code, signal, oom_killed ? "true" : "false", static_cast<long long>(nanos),
+                FormatRfc3339Nano(finished_at_).c_str());
   (void)WriteFileAtomic(ExitFilePath(state_dir_), text);
   ::unlink(MonitorSocketPath(state_dir_).c_str());
 }

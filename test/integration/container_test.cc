@@ -412,6 +412,17 @@ TEST_F(ContainerTest, GetContainerEventsStreamsTheLifecycle) {
                        runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
 }
 
+TEST_F(ContainerTest, MemoryLimitKillsWithOomKilled) {
+  auto config = Config("hungry", "test/busybox:1",
+                       {"/bin/sh", "-c", "x=$(/bin/busybox head -c 134217728 /dev/zero | /bin/busybox tr '\\0' a); echo survived"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  std::string id = Run(config);
+  auto status = WaitExited(id, 60);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 137);
+  EXPECT_EQ(status.reason(), "OOMKilled");
+}
+
 TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
   std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
   runtime::v1::RemoveImageRequest request;
