@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     runtime::v1::CreateContainerRequest create;
     create.set_pod_sandbox_id(pod_created.pod_sandbox_id());
     auto* config = create.mutable_config();
-    config->mutable_metadata()->set_name("c" + std::to_string(i));
+    config->mutable_metadata()->set_name(std::string("c").append(std::to_string(i)));
     config->mutable_image()->set_image(image);
     config->add_command("/bin/sleep");
     config->add_command("300");

@@ -55,6 +55,10 @@ Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ip
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  // Closed by the init's execve (close-on-exec) or its exit: EOF means it is berth-pod-init now.
+  int exec_fds[2];
+  if (::pipe2(exec_fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd exec_read(exec_fds[0]), exec_write(exec_fds[1]);
   pid_t child = ::fork();
   if (child < 0) return Error::FromErrno(errno, "fork");
   if (child == 0) {
@@ -82,6 +86,7 @@ Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ip
     ::_exit(0);
   }
   write_end.reset();
+  exec_write.reset();
   pid_t init = 0;
   ssize_t n = ::read(read_end.get(), &init, sizeof init);
   int status = 0;
@@ -90,9 +95,12 @@ Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ip
     return Internal("start pod init: setup failed (exit code " +
                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
   }
-  // Give execve a moment so the start time read is the init's, not a pre-exec copy's (both share
-  // it anyway: start time does not change on exec).
-  return InitProcess{init, ProcessStartTime(init)};
+  char ignored;
+  while (::read(exec_read.get(), &ignored, 1) < 0 && errno == EINTR) {
+  }
+  uint64_t start_time = ProcessStartTime(init);
+  if (start_time == 0) return Internal("start pod init: " + binary + " exited at once");
+  return InitProcess{init, start_time};
 }
 
 bool PodInitAlive(const InitProcess& init) {
