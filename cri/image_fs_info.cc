@@ -1,5 +1,4 @@
-#include <chrono>
-
+#include "base/process_util.h"
 #include "cri/image_service.h"
 
 namespace berth::cri {
@@ -8,9 +7,7 @@ grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const runtime::v1::
                                        runtime::v1::ImageFsInfoResponse* response) {
   image::ImageUsage usage = images_.Usage();
   auto* filesystem = response->add_image_filesystems();
-  filesystem->set_timestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
+  filesystem->set_timestamp(NowUnixNanos());
   filesystem->mutable_fs_id()->set_mountpoint(images_.root());
   filesystem->mutable_used_bytes()->set_value(usage.content.bytes + usage.snapshots.bytes);
   filesystem->mutable_inodes_used()->set_value(usage.content.inodes + usage.snapshots.inodes);

@@ -1,7 +1,6 @@
-#include <chrono>
-
 #include <nlohmann/json.hpp>
 
+#include "base/process_util.h"
 #include "cri/runtime_service.h"
 #include "cri/sandbox_convert.h"
 #include "cri/status_mapping.h"
@@ -28,9 +27,7 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
   auto sandbox = sandboxes_.Get(request->pod_sandbox_id());
   if (!sandbox) return ToGrpcStatus(sandbox.error());
   FillSandboxStatus(*sandbox, response->mutable_status());
-  response->set_timestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count());
+  response->set_timestamp(NowUnixNanos());
   if (request->verbose()) {
     nlohmann::json info = {{"dir", sandbox->dir},
                            {"netns", sandbox->HasOwnNetwork() ? sandbox->NetnsPath() : "host"},

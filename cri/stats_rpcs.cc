@@ -1,7 +1,6 @@
 // ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats,
 // UpdateContainerResources and StreamContainers.
-#include <chrono>
-
+#include "base/process_util.h"
 #include "cri/container_convert.h"
 #include "cri/runtime_service.h"
 #include "cri/status_mapping.h"
@@ -67,9 +66,7 @@ void FillPodStats(const pod::Sandbox& sandbox, const std::vector<pod::ContainerU
   auto* linux = out->mutable_linux();
   CgroupStats total;
   pod::ContainerUsage summed;
-  summed.timestamp_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  summed.timestamp_nanos = NowUnixNanos();
   uint64_t nano_cores = 0;
   bool has_nano_cores = false;
   for (const auto& usage : containers) {

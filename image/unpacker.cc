@@ -2,23 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "base/process_util.h"
 #include "image/image_user.h"
 #include "image/layer_extractor.h"
 
 namespace berth::image {
 namespace {
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<void> CheckManifestDigest(const ManifestBytes& manifest, const Digest& expected) {
   Digest actual = ComputeDigest(manifest.content, expected.algorithm());
@@ -186,7 +180,7 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
   ImageUser user = ResolveImageUser(config.user, layer_dirs);
   record.uid = user.uid;
   record.username = user.username;
-  record.created_at_nanos = NowNanos();
+  record.created_at_nanos = NowUnixNanos();
   return record;
 }
 

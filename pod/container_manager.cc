@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
+#include "base/process_util.h"
 #include "base/random.h"
 #include "base/rollback.h"
 #include "pod/container_spec.h"
@@ -22,19 +23,6 @@ namespace berth::pod {
 namespace {
 
 constexpr char kKind[] = "container";
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string NextToBerthd(const char* binary) {
-  char self[4096] = {};
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
-  return path.substr(0, path.find_last_of('/') + 1) + binary;
-}
 
 int SignalNumber(const std::string& name) {
   static const std::pair<const char*, int> kSignals[] = {
@@ -102,7 +90,7 @@ void ContainerManager::StartExitWatcher() {
 }
 
 void ContainerManager::Publish(const Container& container, ContainerEventType type) {
-  events_.Publish({container.id, container.sandbox_id, type, NowNanos()});
+  events_.Publish({container.id, container.sandbox_id, type, NowUnixNanos()});
 }
 
 Result<void> ContainerManager::Load() {
@@ -150,7 +138,7 @@ void ContainerManager::Refresh(Container& container) {
     // Gone without a recorded exit (the node rebooted, or its monitor was killed).
     container.state = ContainerState::kExited;
     container.exit_code = 255;
-    container.finished_at_nanos = NowNanos();
+    container.finished_at_nanos = NowUnixNanos();
     container.reason = "Error";
     container.message = "the container's process and its monitor are gone; exit status unknown";
   } else {
@@ -177,7 +165,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   container.sandbox_id = sandbox.id;
   container.config = config;
   container.image_id = image.id;
-  container.created_at_nanos = NowNanos();
+  container.created_at_nanos = NowUnixNanos();
   container.bundle_dir = root_ + "/containers/" + container.id;
   // Short: the monitor's unix socket lives here, and socket paths are limited to 107 bytes.
   container.state_dir = state_ + "/c/" + container.id.substr(0, 32);
@@ -228,7 +216,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   });
-  auto monitored = SpawnMonitor({NextToBerthd("berth-monitor"), container.bundle_dir,
+  auto monitored = SpawnMonitor({ExecutableSibling("berth-monitor"), container.bundle_dir,
                                  container.state_dir,
                                  container.log_path.empty() ? "/dev/null" : container.log_path});
   if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
@@ -292,12 +280,12 @@ Result<void> ContainerManager::Start(const std::string& id) {
       container.exit_code = 128;
       container.reason = "StartError";
       container.message = started.error().message();
-      container.finished_at_nanos = NowNanos();
+      container.finished_at_nanos = NowUnixNanos();
       (void)Persist(container);
       return std::move(started).error().Wrap("start container " + container.config.name);
     }
     container.state = ContainerState::kRunning;
-    container.started_at_nanos = NowNanos();
+    container.started_at_nanos = NowUnixNanos();
     // Published before the record says "running", so the exit watcher's STOPPED comes after.
     Publish(container, ContainerEventType::kStarted);
     return Persist(container);
@@ -339,7 +327,7 @@ Result<void> ContainerManager::StopLocked(Container& container, int64_t timeout_
     container.state = ContainerState::kExited;
     container.exit_code = 137;
     container.reason = "Error";
-    container.finished_at_nanos = NowNanos();
+    container.finished_at_nanos = NowUnixNanos();
     Publish(container, ContainerEventType::kStopped);
   }
   return Persist(container);
@@ -399,7 +387,7 @@ Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
     return FailedPrecondition("container " + container.id + " is not running");
   }
   ExecSyncRequest request;
-  request.exec_binary = NextToBerthd("berth-exec");
+  request.exec_binary = ExecutableSibling("berth-exec");
   request.bundle_dir = container.bundle_dir;
   request.container_pid = container.container_pid;
   request.cgroup_path = container.cgroup_path;
@@ -433,7 +421,7 @@ std::vector<ContainerUsage> ContainerManager::Usage(const ContainerFilter& filte
   std::vector<ContainerUsage> usages;
   for (auto& container : List(filter)) {
     ContainerUsage usage;
-    usage.timestamp_nanos = NowNanos();
+    usage.timestamp_nanos = NowUnixNanos();
     if (container.state == ContainerState::kRunning) {
       usage.cgroup = ReadCgroupStats(cgroups, container.cgroup_path);
     }

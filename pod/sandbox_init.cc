@@ -12,19 +12,9 @@
 #include <thread>
 
 #include "base/file_util.h"
+#include "base/process_util.h"
 
 namespace berth::pod {
-namespace {
-
-std::string InitBinary() {
-  char self[4096] = {};
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
-  return path.substr(0, path.find_last_of('/') + 1) + "berth-pod-init";
-}
-
-}  // namespace
-
 uint64_t ProcessStartTime(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
@@ -43,7 +33,7 @@ uint64_t ProcessStartTime(pid_t pid) {
 
 Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ipcns,
                                  const std::string& utsns) {
-  std::string binary = InitBinary();
+  std::string binary = ExecutableSibling("berth-pod-init");
   if (!PathExists(binary)) return FailedPrecondition(binary + " is missing; reinstall berth");
   // Everything the child needs is opened here: after fork only async-signal-safe calls.
   UniqueFd namespaces[3];

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "base/namespaces.h"
+#include "base/process_util.h"
 #include "base/random.h"
 #include "base/rollback.h"
 #include "pod/sandbox_files.h"
@@ -28,12 +28,6 @@ constexpr char kShmOptions[] = "mode=1777,size=65536k";
 std::string NameKey(const SandboxConfig& config) {
   return config.name + "/" + config.namespace_name + "/" + config.uid + "/" +
          std::to_string(config.attempt);
-}
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Result<void> Validate(const SandboxConfig& config, const std::vector<std::string>& handlers) {
@@ -144,7 +138,7 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   if (sandbox.config.hostname.empty()) sandbox.config.hostname = config.name;
   sandbox.id = RandomHex(64);
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
-  sandbox.created_at_nanos = NowNanos();
+  sandbox.created_at_nanos = NowUnixNanos();
   std::string key = NameKey(config);
   {
     std::lock_guard lock(mutex_);

@@ -1,6 +1,6 @@
 #include "store/metadata_store.h"
 
-#include <chrono>
+#include "base/process_util.h"
 
 namespace berth {
 namespace {
@@ -68,12 +68,6 @@ class Statement {
   sqlite3_stmt* statement_ = nullptr;
   int status_;
 };
-
-int64_t NowUnixNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<std::optional<std::string>> GetObject(sqlite3* db, const std::string& kind,
                                              const std::string& id) {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/process_util.h"
 #include "base/unique_fd.h"
 
 namespace berth::cni {
@@ -167,13 +168,6 @@ Outcome Collect(Stream& out, Stream& err, int pidfd, Clock::time_point deadline)
   return WaitExit(pidfd, deadline) ? Outcome::kDone : Outcome::kTimeout;
 }
 
-std::vector<char*> CStrings(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
 }  // namespace
 
 Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::string>& env,
@@ -186,8 +180,8 @@ Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::st
     return Error::FromErrno(rc, "prepare to run " + path);
   }
   std::vector<std::string> argv_strings = {path};
-  auto argv = CStrings(argv_strings);
-  auto envp = CStrings(env);
+  auto argv = CStringArray(argv_strings);
+  auto envp = CStringArray(env);
   pid_t pid = -1;
   if (int rc = ::posix_spawn(&pid, path.c_str(), setup.actions(), setup.attrs(), argv.data(),
                              envp.data());

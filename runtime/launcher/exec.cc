@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/process_util.h"
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/oci_spec.h"
@@ -96,9 +97,7 @@ Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
   std::vector<std::string> argv = {request.exec_binary, request.bundle_dir,
                                    std::to_string(request.container_pid), request.cgroup_path, "--"};
   argv.insert(argv.end(), request.args.begin(), request.args.end());
-  std::vector<char*> pointers;
-  for (auto& arg : argv) pointers.push_back(arg.data());
-  pointers.push_back(nullptr);
+  std::vector<char*> pointers = CStringArray(argv);
   char* envp[] = {nullptr};
   pid_t pid = 0;
   int spawned = ::posix_spawn(&pid, request.exec_binary.c_str(), &actions, &attributes,

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "base/file_util.h"
+#include "base/process_util.h"
 
 namespace berth::launcher_internal {
 namespace {
@@ -110,21 +111,10 @@ Result<void> SetNoNewPrivileges(const oci::Process& process) {
   return Ok();
 }
 
-namespace {
-
-std::vector<char*> CStrings(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
-}  // namespace
-
 Result<void> ExecProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
                          const std::string& executable) {
-  std::vector<char*> argv = CStrings(args);
-  std::vector<char*> envp = CStrings(env);
+  std::vector<char*> argv = CStringArray(args);
+  std::vector<char*> envp = CStringArray(env);
   ::umask(022);
   ::execve(executable.c_str(), argv.data(), envp.data());
   return Error::FromErrno(errno, "exec " + executable);

@@ -18,17 +18,11 @@
 #include <random>
 #include <thread>
 
+#include "base/process_util.h"
 #include "gtest/gtest.h"
 
 namespace berth::testing {
 namespace {
-
-std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
-  std::vector<char*> pointers;
-  for (const auto& arg : argv) pointers.push_back(const_cast<char*>(arg.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
 
 // Waits for `pid` up to `timeout`; returns its wait status or -1 when it is still running.
 int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
@@ -77,7 +71,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   if (pid == 0) {
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
-    auto pointers = ArgvPointers(argv);
+    auto pointers = CStringArray(argv);
     ::execv(pointers[0], pointers.data());
     ::_exit(127);
   }
@@ -152,7 +146,7 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
     int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, 1);
     ::dup2(log, 2);
-    auto pointers = ArgvPointers(argv);
+    auto pointers = CStringArray(argv);
     ::execv(pointers[0], pointers.data());
     ::_exit(127);
   }
