@@ -69,6 +69,22 @@ Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfi
   return out;
 }
 
+pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& in) {
+  pod::ContainerFilter filter;
+  filter.id = in.id();
+  filter.sandbox_id = in.pod_sandbox_id();
+  if (in.has_state()) {
+    switch (in.state().state()) {
+      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
+      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
+      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
+      default: filter.state = pod::ContainerState::kUnknown; break;
+    }
+  }
+  filter.label_selector.insert(in.label_selector().begin(), in.label_selector().end());
+  return filter;
+}
+
 void FillContainer(const pod::Container& container, runtime::v1::Container* out) {
   out->set_id(container.id);
   out->set_pod_sandbox_id(container.sandbox_id);

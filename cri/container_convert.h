@@ -3,10 +3,12 @@
 
 #include "cri_api.h"
 #include "pod/container.h"
+#include "pod/container_manager.h"
 
 namespace berth::cri {
 
 Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfig& config);
+pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& filter);
 void FillContainer(const pod::Container& container, runtime::v1::Container* out);
 void FillContainerStatus(const pod::Container& container, runtime::v1::ContainerStatus* out);
 runtime::v1::ContainerState ToCriState(pod::ContainerState state);

@@ -1,5 +1,5 @@
 // CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
-// ListContainers, ReopenContainerLog.
+// ListContainers, StreamContainers, ReopenContainerLog, ExecSync, GetContainerEvents.
 #include <chrono>
 
 #include "cri/container_convert.h"
@@ -75,22 +75,26 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
 grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
                                             const runtime::v1::ListContainersRequest* request,
                                             runtime::v1::ListContainersResponse* response) {
-  pod::ContainerFilter filter;
-  const auto& in = request->filter();
-  filter.id = in.id();
-  filter.sandbox_id = in.pod_sandbox_id();
-  if (in.has_state()) {
-    switch (in.state().state()) {
-      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
-      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
-      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
-      default: filter.state = pod::ContainerState::kUnknown; break;
-    }
-  }
-  filter.label_selector.insert(in.label_selector().begin(), in.label_selector().end());
-  for (const auto& container : containers_.List(filter)) {
+  for (const auto& container : containers_.List(ToContainerFilter(request->filter()))) {
     FillContainer(container, response->add_containers());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StreamContainers(
+    grpc::ServerContext*, const runtime::v1::StreamContainersRequest* request,
+    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
+  // One message per batch keeps each well under gRPC's message size limit.
+  constexpr int kBatch = 500;
+  runtime::v1::StreamContainersResponse batch;
+  for (const auto& container : containers_.List(ToContainerFilter(request->filter()))) {
+    FillContainer(container, batch.add_containers());
+    if (batch.containers_size() == kBatch) {
+      if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      batch.Clear();
+    }
+  }
+  if (batch.containers_size() > 0) writer->Write(batch);
   return grpc::Status::OK;
 }
 

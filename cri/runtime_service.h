@@ -75,6 +75,9 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status ListContainers(grpc::ServerContext* context,
                               const runtime::v1::ListContainersRequest* request,
                               runtime::v1::ListContainersResponse* response) override;
+  grpc::Status StreamContainers(
+      grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
+      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) override;
   // stats_rpcs.cc
   grpc::Status ContainerStats(grpc::ServerContext* context,
                               const runtime::v1::ContainerStatsRequest* request,
@@ -91,10 +94,6 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status UpdateContainerResources(
       grpc::ServerContext* context, const runtime::v1::UpdateContainerResourcesRequest* request,
       runtime::v1::UpdateContainerResourcesResponse* response) override;
-  grpc::Status StreamContainers(
-      grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
-      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) override;
-
   grpc::Status GetContainerEvents(
       grpc::ServerContext* context, const runtime::v1::GetEventsRequest* request,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) override;

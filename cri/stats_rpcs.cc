@@ -1,5 +1,5 @@
-// ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats,
-// UpdateContainerResources and StreamContainers.
+// ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats and
+// UpdateContainerResources.
 #include "base/process_util.h"
 #include "cri/container_convert.h"
 #include "cri/runtime_service.h"
@@ -167,32 +167,6 @@ grpc::Status RuntimeService::UpdateContainerResources(
   resources.cpu_period = request->linux().cpu_period();
   resources.memory_limit_bytes = request->linux().memory_limit_in_bytes();
   return ToGrpcStatus(containers_.UpdateResources(request->container_id(), resources));
-}
-
-grpc::Status RuntimeService::StreamContainers(
-    grpc::ServerContext*, const runtime::v1::StreamContainersRequest* request,
-    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
-  constexpr int kBatch = 500;
-  const auto& in = request->filter();
-  pod::ContainerFilter filter = ToFilter(in.id(), in.pod_sandbox_id(), in.label_selector());
-  if (in.has_state()) {
-    switch (in.state().state()) {
-      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
-      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
-      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
-      default: filter.state = pod::ContainerState::kUnknown; break;
-    }
-  }
-  runtime::v1::StreamContainersResponse batch;
-  for (const auto& container : containers_.List(filter)) {
-    FillContainer(container, batch.add_containers());
-    if (batch.containers_size() == kBatch) {
-      if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
-      batch.Clear();
-    }
-  }
-  if (batch.containers_size() > 0) writer->Write(batch);
-  return grpc::Status::OK;
 }
 
 }  // namespace berth::cri

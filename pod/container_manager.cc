@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
+#include "base/id_prefix.h"
 #include "base/process_util.h"
 #include "base/random.h"
 #include "base/rollback.h"
@@ -237,16 +238,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
 }
 
 Result<std::string> ContainerManager::ResolveId(const std::string& id) const {
-  if (id.empty()) return InvalidArgument("container id is empty");
-  if (containers_.count(id)) return id;
-  std::string match;
-  for (const auto& [candidate, container] : containers_) {
-    if (candidate.rfind(id, 0) != 0) continue;
-    if (!match.empty()) return InvalidArgument("container id prefix " + id + " is ambiguous");
-    match = candidate;
-  }
-  if (match.empty()) return NotFound("container " + id + " not found");
-  return match;
+  return ResolveIdPrefix(containers_, id, "container");
 }
 
 Result<void> ContainerManager::WithContainer(

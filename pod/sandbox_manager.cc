@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
+#include "base/id_prefix.h"
 #include "base/namespaces.h"
 #include "base/process_util.h"
 #include "base/random.h"
@@ -229,16 +230,7 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
 }
 
 Result<std::string> SandboxManager::ResolveId(const std::string& id) const {
-  if (id.empty()) return InvalidArgument("pod sandbox id is empty");
-  if (sandboxes_.count(id)) return id;
-  std::string match;
-  for (const auto& [candidate, sandbox] : sandboxes_) {
-    if (candidate.rfind(id, 0) != 0) continue;
-    if (!match.empty()) return InvalidArgument("pod sandbox id prefix " + id + " is ambiguous");
-    match = candidate;
-  }
-  if (match.empty()) return NotFound("pod sandbox " + id + " not found");
-  return match;
+  return ResolveIdPrefix(sandboxes_, id, "pod sandbox");
 }
 
 Result<Sandbox> SandboxManager::Get(const std::string& id) const {

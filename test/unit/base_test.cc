@@ -4,10 +4,12 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "base/id_prefix.h"
 #include "base/lock_file.h"
 #include "base/logging.h"
 #include "base/result.h"
@@ -156,6 +158,18 @@ TEST(LockFileTest, ReleasedOnDestruction) {
   std::string path = temp.path() + "/berthd.lock";
   { auto first = LockFile::Acquire(path, "x"); ASSERT_TRUE(first.ok()); }
   EXPECT_TRUE(LockFile::Acquire(path, "x").ok());
+}
+
+TEST(IdPrefixTest, FullIdsAndUniquePrefixes) {
+  std::map<std::string, int> objects = {{"abc123", 1}, {"abd456", 2}, {"b00000", 3}};
+  EXPECT_EQ(*ResolveIdPrefix(objects, "abc123", "container"), "abc123");
+  EXPECT_EQ(*ResolveIdPrefix(objects, "abc", "container"), "abc123");
+  EXPECT_EQ(*ResolveIdPrefix(objects, "b", "container"), "b00000");
+  auto ambiguous = ResolveIdPrefix(objects, "ab", "container");
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_EQ(ambiguous.error().message(), "container id prefix ab is ambiguous");
+  EXPECT_EQ(ResolveIdPrefix(objects, "c", "pod sandbox").error().message(), "pod sandbox c not found");
+  EXPECT_EQ(ResolveIdPrefix(objects, "", "container").error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(LoggingTest, ParsesLevelNames) {
