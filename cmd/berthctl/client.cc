@@ -44,6 +44,14 @@ std::unique_ptr<grpc::ClientContext> Client::Context(int timeout_seconds) const 
   return context;
 }
 
+bool Client::WaitForConnection() const {
+  return channel_->WaitForConnected(std::chrono::system_clock::now() + timeout_);
+}
+
+std::unique_ptr<grpc::ClientContext> Client::StreamContext() const {
+  return std::make_unique<grpc::ClientContext>();
+}
+
 int ReportRpcError(const std::string& what, const grpc::Status& status) {
   std::fprintf(stderr, "berthctl: %s: %s: %s\n", what.c_str(), CodeName(status.error_code()),
                status.error_message().c_str());

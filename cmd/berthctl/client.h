@@ -29,6 +29,11 @@ class Client {
   berth::admin::v1::Admin::Stub& admin() { return *admin_; }
   // A context carrying the --timeout deadline (or `timeout_seconds` when given); one per call.
   std::unique_ptr<grpc::ClientContext> Context(int timeout_seconds = 0) const;
+  // For a stream that runs until it is cancelled: --timeout bounds only the connecting, so this
+  // waits up to it for the channel to connect (false when it did not) ...
+  bool WaitForConnection() const;
+  // ... and the stream's own context has no deadline.
+  std::unique_ptr<grpc::ClientContext> StreamContext() const;
 
  private:
   std::chrono::seconds timeout_;

@@ -14,6 +14,10 @@
 namespace berthctl {
 namespace {
 
+// Creating a container (its rootfs from the image's layers) may take long: it gets at least this
+// deadline, whatever --timeout says.
+constexpr int kCreateTimeoutSeconds = 60;
+
 const char* StateName(runtime::v1::ContainerState state) {
   switch (state) {
     case runtime::v1::CONTAINER_CREATED: return "Created";
@@ -31,21 +35,17 @@ int Create(const GlobalOptions& options, const std::string& pod, const std::stri
     return 1;
   }
   Client client(options);
-  runtime::v1::CreateContainerResponse response;
-  auto status = client.runtime().CreateContainer(client.Context(std::max(options.timeout_seconds, 60)).get(),
-                                                 request, &response);
+  std::string id;
+  auto status = CreateContainer(client, options, request, &id);
   if (!status.ok()) return ReportRpcError("create", status);
-  std::printf("%s\n", response.container_id().c_str());
+  std::printf("%s\n", id.c_str());
   return 0;
 }
 
 int Start(const GlobalOptions& options, const std::vector<std::string>& ids) {
   Client client(options);
   for (const auto& id : ids) {
-    runtime::v1::StartContainerRequest request;
-    request.set_container_id(id);
-    runtime::v1::StartContainerResponse response;
-    auto status = client.runtime().StartContainer(client.Context().get(), request, &response);
+    auto status = StartContainer(client, id);
     if (!status.ok()) return ReportRpcError("start " + id, status);
     std::printf("%s\n", id.c_str());
   }
@@ -178,6 +178,23 @@ int Logs(const GlobalOptions& options, const std::string& id, bool follow) {
 }
 
 }  // namespace
+
+grpc::Status CreateContainer(Client& client, const GlobalOptions& options,
+                             const runtime::v1::CreateContainerRequest& request, std::string* id) {
+  runtime::v1::CreateContainerResponse response;
+  auto status = client.runtime().CreateContainer(
+      client.Context(std::max(options.timeout_seconds, kCreateTimeoutSeconds)).get(), request,
+      &response);
+  *id = response.container_id();
+  return status;
+}
+
+grpc::Status StartContainer(Client& client, const std::string& id) {
+  runtime::v1::StartContainerRequest request;
+  request.set_container_id(id);
+  runtime::v1::StartContainerResponse response;
+  return client.runtime().StartContainer(client.Context().get(), request, &response);
+}
 
 void AddContainerCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto pod = std::make_shared<std::string>();

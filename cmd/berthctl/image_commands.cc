@@ -16,19 +16,6 @@ namespace {
 // Pulls can take long: a pull gets at least this deadline, whatever --timeout says.
 constexpr int kPullTimeoutSeconds = 600;
 
-std::string HumanSize(uint64_t bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1000 && unit < 4) {
-    value /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f%s" : "%.3g%s", value, units[unit]);
-  return text;
-}
-
 // "docker.io/library/busybox:latest" -> {"docker.io/library/busybox", "latest"}.
 std::pair<std::string, std::string> SplitTag(const std::string& reference) {
   size_t colon = reference.find_last_of(':');
@@ -43,28 +30,12 @@ std::string ShortId(const std::string& id) {
   return hex.substr(0, 13);
 }
 
-struct PullFlags {
-  std::string image;
-  std::string creds;  // user:password
-  std::string auth;   // base64(user:password)
-};
-
 int Pull(const GlobalOptions& options, const PullFlags& flags) {
   Client client(options);
-  runtime::v1::PullImageRequest request;
-  request.mutable_image()->set_image(flags.image);
-  if (!flags.creds.empty()) {
-    size_t colon = flags.creds.find(':');
-    request.mutable_auth()->set_username(flags.creds.substr(0, colon));
-    if (colon != std::string::npos) request.mutable_auth()->set_password(flags.creds.substr(colon + 1));
-  }
-  if (!flags.auth.empty()) request.mutable_auth()->set_auth(flags.auth);
-  runtime::v1::PullImageResponse response;
-  auto status = client.images().PullImage(
-      client.Context(std::max(options.timeout_seconds, kPullTimeoutSeconds)).get(), request,
-      &response);
+  std::string image_ref;
+  auto status = PullImage(client, options, flags, nullptr, &image_ref);
   if (!status.ok()) return ReportRpcError("pull " + flags.image, status);
-  std::printf("Image is up to date for %s\n", response.image_ref().c_str());
+  std::printf("Image is up to date for %s\n", image_ref.c_str());
   return 0;
 }
 
@@ -85,7 +56,7 @@ int Images(const GlobalOptions& options, const std::string& filter, bool quiet) 
   }
   std::vector<std::vector<std::string>> rows = {{"IMAGE", "TAG", "IMAGE ID", "SIZE"}};
   for (const auto& image : response.images()) {
-    std::string size = HumanSize(image.size());
+    std::string size = HumanSize(image.size(), 3);
     if (image.repo_tags().empty()) {
       std::string name = image.repo_digests().empty()
                              ? "<none>"
@@ -181,6 +152,25 @@ int Import(const GlobalOptions& options, const std::string& path, const std::str
 }
 
 }  // namespace
+
+grpc::Status PullImage(Client& client, const GlobalOptions& options, const PullFlags& flags,
+                       const runtime::v1::PodSandboxConfig* sandbox, std::string* image_ref) {
+  runtime::v1::PullImageRequest request;
+  request.mutable_image()->set_image(flags.image);
+  if (!flags.creds.empty()) {
+    size_t colon = flags.creds.find(':');
+    request.mutable_auth()->set_username(flags.creds.substr(0, colon));
+    if (colon != std::string::npos) request.mutable_auth()->set_password(flags.creds.substr(colon + 1));
+  }
+  if (!flags.auth.empty()) request.mutable_auth()->set_auth(flags.auth);
+  if (sandbox != nullptr) *request.mutable_sandbox_config() = *sandbox;
+  runtime::v1::PullImageResponse response;
+  auto status = client.images().PullImage(
+      client.Context(std::max(options.timeout_seconds, kPullTimeoutSeconds)).get(), request,
+      &response);
+  *image_ref = response.image_ref();
+  return status;
+}
 
 void AddImageCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto flags = std::make_shared<PullFlags>();

@@ -24,14 +24,39 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-void PrintJson(const google::protobuf::Message& message) {
+namespace {
+
+void PrintMessage(const google::protobuf::Message& message, bool indent) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = indent;
   options.always_print_primitive_fields = true;
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   std::printf("%s", json.c_str());
   if (json.empty() || json.back() != '\n') std::printf("\n");
+}
+
+}  // namespace
+
+void PrintJson(const google::protobuf::Message& message) { PrintMessage(message, true); }
+
+void PrintJsonLine(const google::protobuf::Message& message) { PrintMessage(message, false); }
+
+std::string HumanSize(uint64_t bytes, int digits) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  char text[32];
+  if (unit == 0) {
+    std::snprintf(text, sizeof text, "%.0f%s", value, units[unit]);
+  } else {
+    std::snprintf(text, sizeof text, "%.*g%s", digits, value, units[unit]);
+  }
+  return text;
 }
 
 }  // namespace berthctl

@@ -13,6 +13,10 @@
 namespace berthctl {
 namespace {
 
+// Running, stopping and removing a pod (its network, its containers) may take long: they get at
+// least this deadline, whatever --timeout says.
+constexpr int kPodTimeoutSeconds = 120;
+
 std::string Age(int64_t created_nanos) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t seconds = (std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() -
@@ -30,11 +34,10 @@ int RunPod(const GlobalOptions& options, const std::string& path, const std::str
   }
   request.set_runtime_handler(handler);
   Client client(options);
-  runtime::v1::RunPodSandboxResponse response;
-  auto status = client.runtime().RunPodSandbox(client.Context(std::max(options.timeout_seconds, 120)).get(),
-                                               request, &response);
+  std::string id;
+  auto status = RunPodSandbox(client, options, request, &id);
   if (!status.ok()) return ReportRpcError("runp", status);
-  std::printf("%s\n", response.pod_sandbox_id().c_str());
+  std::printf("%s\n", id.c_str());
   return 0;
 }
 
@@ -88,18 +91,7 @@ int StopOrRemove(const GlobalOptions& options, const std::vector<std::string>& i
   Client client(options);
   int exit_code = 0;
   for (const auto& id : ids) {
-    grpc::Status status;
-    if (remove) {
-      runtime::v1::RemovePodSandboxRequest request;
-      request.set_pod_sandbox_id(id);
-      runtime::v1::RemovePodSandboxResponse response;
-      status = client.runtime().RemovePodSandbox(client.Context(120).get(), request, &response);
-    } else {
-      runtime::v1::StopPodSandboxRequest request;
-      request.set_pod_sandbox_id(id);
-      runtime::v1::StopPodSandboxResponse response;
-      status = client.runtime().StopPodSandbox(client.Context(120).get(), request, &response);
-    }
+    grpc::Status status = remove ? RemovePodSandbox(client, id) : StopPodSandbox(client, id);
     if (!status.ok()) {
       exit_code = ReportRpcError(std::string(remove ? "rmp " : "stopp ") + id, status);
       continue;
@@ -110,6 +102,32 @@ int StopOrRemove(const GlobalOptions& options, const std::vector<std::string>& i
 }
 
 }  // namespace
+
+grpc::Status RunPodSandbox(Client& client, const GlobalOptions& options,
+                           const runtime::v1::RunPodSandboxRequest& request, std::string* id) {
+  runtime::v1::RunPodSandboxResponse response;
+  auto status = client.runtime().RunPodSandbox(
+      client.Context(std::max(options.timeout_seconds, kPodTimeoutSeconds)).get(), request,
+      &response);
+  *id = response.pod_sandbox_id();
+  return status;
+}
+
+grpc::Status StopPodSandbox(Client& client, const std::string& id) {
+  runtime::v1::StopPodSandboxRequest request;
+  request.set_pod_sandbox_id(id);
+  runtime::v1::StopPodSandboxResponse response;
+  return client.runtime().StopPodSandbox(client.Context(kPodTimeoutSeconds).get(), request,
+                                         &response);
+}
+
+grpc::Status RemovePodSandbox(Client& client, const std::string& id) {
+  runtime::v1::RemovePodSandboxRequest request;
+  request.set_pod_sandbox_id(id);
+  runtime::v1::RemovePodSandboxResponse response;
+  return client.runtime().RemovePodSandbox(client.Context(kPodTimeoutSeconds).get(), request,
+                                           &response);
+}
 
 void AddPodCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto path = std::make_shared<std::string>();
