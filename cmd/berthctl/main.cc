@@ -4,9 +4,12 @@
 
 #include "cmd/berthctl/client.h"
 #include "cmd/berthctl/container_commands.h"
+#include "cmd/berthctl/events_command.h"
 #include "cmd/berthctl/image_commands.h"
 #include "cmd/berthctl/pod_commands.h"
+#include "cmd/berthctl/run_command.h"
 #include "cmd/berthctl/runtime_commands.h"
+#include "cmd/berthctl/stats_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"berthctl talks to a CRI runtime (berthd by default) over its gRPC socket."};
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
   berthctl::AddImageCommands(app, options, &exit_code);
   berthctl::AddPodCommands(app, options, &exit_code);
   berthctl::AddContainerCommands(app, options, &exit_code);
+  berthctl::AddRunCommand(app, options, &exit_code);
+  berthctl::AddStatsCommands(app, options, &exit_code);
+  berthctl::AddEventsCommand(app, options, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
