@@ -83,7 +83,7 @@ _berthctl() {
     COMPREPLY=()
   fi
 
-  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs"
+  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs run stats statsp events"
   local globals="--endpoint -r --timeout -t --output -o --help -h"
 
   # The command: the first word after the global options (and their values).
@@ -136,6 +136,19 @@ _berthctl() {
     runp)
       options+=" --runtime"
       [[ $prev == --runtime ]] && return ;;
+    run)
+      options+=" --runtime --no-pull --with-pull --creds --auth"
+      case $prev in --runtime | --creds | --auth) return ;; esac ;;
+    stats | statsp)
+      options+=" --id --label -l --seconds -s"
+      [[ $command == stats ]] && options+=" --pod -p --all -a"
+      case $prev in
+        --label | -l | --seconds | -s) return ;;
+        --pod | -p) _berthctl_reply "$(_berthctl_pods)"; return ;;
+        --id)
+          if [[ $command == stats ]]; then _berthctl_reply "$(_berthctl_containers)"; else _berthctl_reply "$(_berthctl_pods)"; fi
+          return ;;
+      esac ;;
     pods) options+=" --quiet -q" ;;
     ps)
       options+=" --all -a --quiet -q --pod -p"
@@ -154,7 +167,7 @@ _berthctl() {
   local positionals=0
   for ((i = command_at + 1; i < cword; i++)); do
     case ${words[i]} in
-      --creds | --auth | --name | --runtime | --pod | -p | --timeout | -T) i=$((i + 1)) ;;
+      --creds | --auth | --name | --runtime | --pod | -p | --timeout | -T | --id | --label | -l | --seconds | -s) i=$((i + 1)) ;;
       -*) ;;
       *) positionals=$((positionals + 1)) ;;
     esac
@@ -171,8 +184,10 @@ _berthctl() {
       _berthctl_reply "$(_berthctl_pods)" ;;
     start | stop | rm)
       _berthctl_reply "$(_berthctl_containers)" ;;
-    inspect | logs)
+    inspect | logs | stats)
       ((positionals == 0)) && _berthctl_reply "$(_berthctl_containers)" ;;
+    statsp)
+      ((positionals == 0)) && _berthctl_reply "$(_berthctl_pods)" ;;
     create)
       if ((positionals == 0)); then
         _berthctl_reply "$(_berthctl_pods)"
@@ -187,8 +202,11 @@ _berthctl() {
       if ((positionals == 0)); then
         if declare -F _filedir >/dev/null 2>&1; then _filedir; else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi
       fi ;;
-    runp)
-      if ((positionals == 0)); then
+    runp | run)
+      # runp POD.yaml; run CTR.yaml POD.yaml
+      local files=1
+      [[ $command == run ]] && files=2
+      if ((positionals < files)); then
         if declare -F _filedir >/dev/null 2>&1; then
           _filedir '@(json|yaml|yml)'
         else
