@@ -40,33 +40,67 @@ Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfi
   out.working_dir = in.working_dir();
   for (const auto& env : in.envs()) out.envs.emplace_back(env.key(), env.value());
   for (const auto& mount : in.mounts()) {
-    if (mount.has_image() && !mount.image().image().empty()) {
-      return InvalidArgument("image volume mounts are not supported yet (mount " +
-                             mount.container_path() + ")");
+    pod::ContainerMount m{mount.host_path(), mount.container_path(), mount.readonly(),
+                          Propagation(mount.propagation()), mount.recursive_read_only(),
+                          mount.has_image() ? mount.image().image() : "", mount.image_sub_path()};
+    // The CRI's rules for recursive_read_only (api.proto, Mount).
+    if (m.recursive_read_only && (!m.readonly || m.propagation != "private")) {
+      return InvalidArgument("mount " + m.container_path +
+                             ": recursive_read_only needs readonly and private propagation");
     }
-    if (mount.recursive_read_only()) {
-      return InvalidArgument("mount " + mount.container_path() +
-                             ": recursive read-only mounts are not supported yet");
+    if (!m.image.empty() && !m.host_path.empty()) {
+      return InvalidArgument("mount " + m.container_path + ": both an image and a host path given");
     }
-    out.mounts.push_back({mount.host_path(), mount.container_path(), mount.readonly(),
-                          Propagation(mount.propagation())});
+    if (!m.image.empty()) m.readonly = true;  // image volumes are read-only by definition
+    out.mounts.push_back(std::move(m));
+  }
+  for (const auto& device : in.devices()) {
+    out.devices.push_back({device.container_path(), device.host_path(),
+                           device.permissions().empty() ? "rwm" : device.permissions()});
   }
   out.labels.insert(in.labels().begin(), in.labels().end());
   out.annotations.insert(in.annotations().begin(), in.annotations().end());
   out.log_path = in.log_path();
   out.tty = in.tty();
   out.stdin = in.stdin();
+  out.stdin_once = in.stdin_once();
   if (in.has_linux()) {
-    const auto& security = in.linux().security_context();
-    if (security.has_run_as_user()) out.run_as_user = security.run_as_user().value();
-    if (security.has_run_as_group()) out.run_as_group = security.run_as_group().value();
-    const auto& resources = in.linux().resources();
-    out.cpu_shares = resources.cpu_shares();
-    out.cpu_quota = resources.cpu_quota();
-    out.cpu_period = resources.cpu_period();
-    out.memory_limit_bytes = resources.memory_limit_in_bytes();
+    BERTH_ASSIGN_OR_RETURN(out.security, ToContainerSecurity(in.linux().security_context()));
+    out.resources = ToContainerResources(in.linux().resources());
   }
   return out;
+}
+
+pod::ContainerResources ToContainerResources(const runtime::v1::LinuxContainerResources& in) {
+  pod::ContainerResources out;
+  out.cpu_shares = in.cpu_shares();
+  out.cpu_quota = in.cpu_quota();
+  out.cpu_period = in.cpu_period();
+  out.memory_limit_bytes = in.memory_limit_in_bytes();
+  out.memory_swap_limit_bytes = in.memory_swap_limit_in_bytes();
+  out.oom_score_adj = in.oom_score_adj();
+  out.cpuset_cpus = in.cpuset_cpus();
+  out.cpuset_mems = in.cpuset_mems();
+  for (const auto& limit : in.hugepage_limits()) out.hugepage_limits.push_back({limit.page_size(), limit.limit()});
+  out.unified.insert(in.unified().begin(), in.unified().end());
+  return out;
+}
+
+void FillResources(const pod::ContainerResources& in, runtime::v1::LinuxContainerResources* out) {
+  out->set_cpu_shares(in.cpu_shares);
+  out->set_cpu_quota(in.cpu_quota);
+  out->set_cpu_period(in.cpu_period);
+  out->set_memory_limit_in_bytes(in.memory_limit_bytes);
+  out->set_memory_swap_limit_in_bytes(in.memory_swap_limit_bytes);
+  out->set_oom_score_adj(in.oom_score_adj);
+  out->set_cpuset_cpus(in.cpuset_cpus);
+  out->set_cpuset_mems(in.cpuset_mems);
+  for (const auto& limit : in.hugepage_limits) {
+    auto* added = out->add_hugepage_limits();
+    added->set_page_size(limit.page_size);
+    added->set_limit(limit.limit_bytes);
+  }
+  out->mutable_unified()->insert(in.unified.begin(), in.unified.end());
 }
 
 pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& in) {
@@ -124,13 +158,20 @@ void FillContainerStatus(const pod::Container& container, runtime::v1::Container
     m->set_host_path(mount.host_path);
     m->set_readonly(mount.readonly);
     m->set_propagation(FromPropagation(mount.propagation));
+    m->set_recursive_read_only(mount.recursive_read_only);
+    if (!mount.image.empty()) {
+      m->mutable_image()->set_image(mount.image);
+      m->set_image_sub_path(mount.image_sub_path);
+    }
   }
   out->set_log_path(container.log_path);
-  auto* linux = out->mutable_resources()->mutable_linux();
-  linux->set_cpu_shares(container.config.cpu_shares);
-  linux->set_cpu_quota(container.config.cpu_quota);
-  linux->set_cpu_period(container.config.cpu_period);
-  linux->set_memory_limit_in_bytes(container.config.memory_limit_bytes);
+  FillResources(container.config.resources, out->mutable_resources()->mutable_linux());
+  if (container.state != pod::ContainerState::kUnknown) {
+    auto* user = out->mutable_user()->mutable_linux();
+    user->set_uid(container.user.uid);
+    user->set_gid(container.user.gid);
+    for (uint32_t gid : container.user.groups) user->add_supplemental_groups(gid);
+  }
 }
 
 }  // namespace berth::cri

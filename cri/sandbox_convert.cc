@@ -61,6 +61,7 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
     const auto& linux = in.linux();
     out.cgroup_parent = linux.cgroup_parent();
     out.sysctls.insert(linux.sysctls().begin(), linux.sysctls().end());
+    out.privileged = linux.security_context().privileged();
     const auto& options = linux.security_context().namespace_options();
     BERTH_ASSIGN_OR_RETURN(out.network_mode, ToMode(options.network(), "network"));
     BERTH_ASSIGN_OR_RETURN(out.pid_mode, ToMode(options.pid(), "PID"));

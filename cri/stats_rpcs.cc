@@ -161,12 +161,8 @@ grpc::Status RuntimeService::UpdateContainerResources(
   if (request->container_id().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "container id is empty");
   }
-  pod::ContainerConfig resources;
-  resources.cpu_shares = request->linux().cpu_shares();
-  resources.cpu_quota = request->linux().cpu_quota();
-  resources.cpu_period = request->linux().cpu_period();
-  resources.memory_limit_bytes = request->linux().memory_limit_in_bytes();
-  return ToGrpcStatus(containers_.UpdateResources(request->container_id(), resources));
+  return ToGrpcStatus(
+      containers_.UpdateResources(request->container_id(), ToContainerResources(request->linux())));
 }
 
 }  // namespace berth::cri

@@ -16,6 +16,66 @@ struct ContainerMount {
   std::string container_path;
   bool readonly = false;
   std::string propagation = "private";  // "private", "rslave", "rshared"
+  bool recursive_read_only = false;     // readonly on every submount too (mount_setattr)
+  std::string image;                    // an image volume: the image's ID or reference
+  std::string image_sub_path;           // a directory inside that image
+};
+
+struct ContainerDevice {
+  std::string container_path;
+  std::string host_path;
+  std::string permissions = "rwm";
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB"
+  uint64_t limit_bytes = 0;
+};
+
+struct ContainerResources {
+  int64_t cpu_shares = 0;  // 0 / empty = unset
+  int64_t cpu_quota = 0;
+  int64_t cpu_period = 0;
+  int64_t memory_limit_bytes = 0;
+  int64_t memory_swap_limit_bytes = 0;
+  int64_t oom_score_adj = 0;
+  std::string cpuset_cpus;
+  std::string cpuset_mems;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::map<std::string, std::string> unified;
+};
+
+// A CRI SecurityProfile (seccomp or AppArmor).
+struct SecurityProfile {
+  // kUnset: the request named no profile (seccomp: then Unconfined, as the CRI says; AppArmor: the
+  // runtime default where AppArmor is enabled, nothing where it is not).
+  enum class Type { kRuntimeDefault, kUnconfined, kLocalhost, kUnset };
+  Type type = Type::kRuntimeDefault;
+  std::string localhost_ref;  // seccomp: a file path; AppArmor: a loaded profile's name
+};
+
+struct SELinuxOptions {
+  std::string user, role, type, level;
+  bool empty() const { return user.empty() && role.empty() && type.empty() && level.empty(); }
+};
+
+struct ContainerSecurity {
+  bool privileged = false;
+  std::vector<std::string> add_capabilities;
+  std::vector<std::string> drop_capabilities;
+  std::vector<std::string> add_ambient_capabilities;
+  std::optional<int64_t> run_as_user;
+  std::optional<int64_t> run_as_group;
+  std::string run_as_username;
+  std::vector<int64_t> supplemental_groups;
+  bool supplemental_groups_strict = false;  // Strict: only these; Merge: plus the image's groups
+  bool readonly_rootfs = false;
+  bool no_new_privs = false;
+  std::vector<std::string> masked_paths;    // empty: the defaults (see container_spec.cc)
+  std::vector<std::string> readonly_paths;
+  SecurityProfile seccomp{SecurityProfile::Type::kUnset, ""};
+  SecurityProfile apparmor{SecurityProfile::Type::kUnset, ""};
+  SELinuxOptions selinux;
 };
 
 struct ContainerConfig {
@@ -30,18 +90,22 @@ struct ContainerConfig {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::string log_path;  // relative to the sandbox's log directory
-  std::optional<int64_t> run_as_user;
-  std::optional<int64_t> run_as_group;
   bool tty = false;
   bool stdin = false;
-  // Resources (0 = unset).
-  int64_t cpu_shares = 0;
-  int64_t cpu_quota = 0;
-  int64_t cpu_period = 0;
-  int64_t memory_limit_bytes = 0;
+  bool stdin_once = false;
+  std::vector<ContainerDevice> devices;
+  ContainerResources resources;
+  ContainerSecurity security;
 };
 
 enum class ContainerState { kCreated, kRunning, kExited, kUnknown };
+
+// The identity the container's process runs with, as resolved at create (ContainerStatus.user).
+struct ContainerUser {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;  // supplementary
+};
 
 struct Container {
   std::string id;
@@ -64,6 +128,7 @@ struct Container {
   int container_pid = 0;
   uint64_t container_start_time = 0;
   std::string stop_signal = "SIGTERM";
+  ContainerUser user;
 
   std::string RootfsPath() const { return bundle_dir + "/rootfs"; }
 };

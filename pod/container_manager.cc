@@ -23,6 +23,20 @@
 namespace berth::pod {
 namespace {
 
+CgroupResources ToCgroupResources(const ContainerResources& in) {
+  CgroupResources out;
+  out.cpu_shares = in.cpu_shares;
+  out.cpu_quota = in.cpu_quota;
+  out.cpu_period = in.cpu_period;
+  out.memory_limit_bytes = in.memory_limit_bytes;
+  out.memory_swap_limit_bytes = in.memory_swap_limit_bytes;
+  out.cpuset_cpus = in.cpuset_cpus;
+  out.cpuset_mems = in.cpuset_mems;
+  for (const auto& limit : in.hugepage_limits) out.hugepage_limits.push_back({limit.page_size, limit.limit_bytes});
+  out.unified = in.unified;
+  return out;
+}
+
 constexpr char kKind[] = "container";
 
 int SignalNumber(const std::string& name) {
@@ -208,8 +222,9 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   BERTH_TRY(images_.snapshots().Mount(container.id, container.RootfsPath()));
   undo.Add([path = container.RootfsPath()] { (void)image::UnmountPath(path); });
 
-  BERTH_ASSIGN_OR_RETURN(std::string spec, BuildOciSpec(container, sandbox, image_config));
-  BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec, 0600));
+  BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
+  container.user = spec.user;
+  BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));
   if (!container.log_path.empty()) {
     BERTH_TRY(MakeDirs(container.log_path.substr(0, container.log_path.find_last_of('/')), 0755));
   }
@@ -219,16 +234,17 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   });
   auto monitored = SpawnMonitor({ExecutableSibling("berth-monitor"), container.bundle_dir,
                                  container.state_dir,
-                                 container.log_path.empty() ? "/dev/null" : container.log_path});
+                                 container.log_path.empty() ? "/dev/null" : container.log_path,
+                                 config.stdin, config.stdin_once});
   if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
   container.monitor_pid = monitored->monitor_pid;
   container.monitor_start_time = ProcessStartTime(monitored->monitor_pid);
   container.container_pid = monitored->container_pid;
   container.container_start_time = ProcessStartTime(monitored->container_pid);
   undo.Add([pid = monitored->container_pid] { ::kill(pid, SIGKILL); });
-  BERTH_TRY(Cgroups::Probe().Apply(container.cgroup_path,
-                                   {config.cpu_shares, config.cpu_quota, config.cpu_period,
-                                    config.memory_limit_bytes}));
+  CgroupResources resources = ToCgroupResources(config.resources);
+  resources.devices = spec.device_rules;
+  BERTH_TRY(Cgroups::Probe().Apply(container.cgroup_path, resources));
   container.state = ContainerState::kCreated;
   BERTH_TRY(Persist(container));
   undo.Commit();
@@ -390,20 +406,48 @@ Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
   return result;
 }
 
+Result<StartedExec> ContainerManager::StartExec(const std::string& id, const std::vector<std::string>& args,
+                                                bool tty, bool stdin, bool stdout, bool stderr) {
+  if (args.empty()) return InvalidArgument("exec: no command given");
+  BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
+  if (container.state != ContainerState::kRunning) {
+    return FailedPrecondition("container " + container.id + " is not running");
+  }
+  ExecStartRequest request;
+  request.exec_binary = ExecutableSibling("berth-exec");
+  request.bundle_dir = container.bundle_dir;
+  request.container_pid = container.container_pid;
+  request.cgroup_path = container.cgroup_path;
+  request.args = args;
+  request.tty = tty;
+  request.stdin = stdin;
+  request.stdout = stdout;
+  request.stderr = stderr;
+  auto started = berth::StartExec(request);
+  if (!started) return std::move(started).error().Wrap("exec in container " + container.id);
+  return started;
+}
+
+Result<UniqueFd> ContainerManager::Attach(const std::string& id, int in, int out, int err) {
+  BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
+  if (container.state != ContainerState::kRunning) {
+    return FailedPrecondition("container " + container.id + " is not running");
+  }
+  auto attached = AttachToMonitor(container.state_dir, container.config.stdin ? in : -1, out,
+                                  container.config.tty ? -1 : err);
+  if (!attached) return std::move(attached).error().Wrap("attach to container " + container.id);
+  return attached;
+}
+
 Result<void> ContainerManager::UpdateResources(const std::string& id,
-                                               const ContainerConfig& resources) {
+                                               const ContainerResources& resources) {
   return WithContainer(id, [&](Container& container) -> Result<void> {
     Refresh(container);
     if (container.state == ContainerState::kExited) {
       return FailedPrecondition("container " + container.id + " has exited");
     }
-    BERTH_TRY(Cgroups::Probe().Apply(
-        container.cgroup_path, {resources.cpu_shares, resources.cpu_quota, resources.cpu_period,
-                                resources.memory_limit_bytes}));
-    container.config.cpu_shares = resources.cpu_shares;
-    container.config.cpu_quota = resources.cpu_quota;
-    container.config.cpu_period = resources.cpu_period;
-    container.config.memory_limit_bytes = resources.memory_limit_bytes;
+    BERTH_TRY(Cgroups::Probe().Apply(container.cgroup_path, ToCgroupResources(resources)));
+    container.config.resources = resources;
     return Persist(container);
   });
 }

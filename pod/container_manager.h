@@ -60,8 +60,15 @@ class ContainerManager {
   Result<ExecSyncResult> ExecSync(const std::string& id, const std::vector<std::string>& args,
                                   int64_t timeout_seconds);
 
+  // CRI Exec: starts `args` in the running container with the caller's ends of its stdio.
+  Result<StartedExec> StartExec(const std::string& id, const std::vector<std::string>& args, bool tty,
+                                bool stdin, bool stdout, bool stderr);
+  // CRI Attach: hands pipes to the container's monitor (see AttachToMonitor); -1 for a stream not
+  // wanted. Returns the control connection.
+  Result<UniqueFd> Attach(const std::string& id, int in, int out, int err);
+
   // UpdateContainerResources: applied to the live cgroup and kept in the record.
-  Result<void> UpdateResources(const std::string& id, const ContainerConfig& resources);
+  Result<void> UpdateResources(const std::string& id, const ContainerResources& resources);
   std::vector<ContainerUsage> Usage(const ContainerFilter& filter);
 
   Result<Container> Get(const std::string& id);

@@ -4,24 +4,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <optional>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "base/file_util.h"
-#include "image/rooted_path.h"
+#include "pod/container_devices.h"
+#include "pod/container_user.h"
+#include "security/apparmor.h"
+#include "security/capabilities.h"
+#include "security/seccomp_default.h"
+#include "security/seccomp_profile.h"
+#include "security/selinux.h"
 
 namespace berth::pod {
 namespace {
 
 using Json = nlohmann::json;
-
-// The capabilities containerd and CRI-O grant by default.
-const char* const kDefaultCapabilities[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE"};
 
 // runc's defaults for a non-privileged container.
 const char* const kMaskedPaths[] = {
@@ -30,37 +31,6 @@ const char* const kMaskedPaths[] = {
     "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap"};
 const char* const kReadonlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                       "/proc/sysrq-trigger"};
-
-bool IsNumber(const std::string& text) {
-  return !text.empty() && text.size() < 11 &&
-         text.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// A file of the container's rootfs (bounded), or empty when it has none.
-std::string ReadRootfsFile(const std::string& rootfs, const std::string& path) {
-  int dir = ::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return "";
-  UniqueFd root(dir);
-  auto file = image::OpenInRoot(root, path, O_RDONLY);
-  if (!file) return "";
-  std::string text(1 << 20, '\0');
-  ssize_t n = ::read(file->get(), text.data(), text.size());
-  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return text;
-}
-
-std::vector<std::vector<std::string>> Records(const std::string& text) {
-  std::vector<std::vector<std::string>> records;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> fields;
-    std::istringstream parts(line);
-    for (std::string field; std::getline(parts, field, ':');) fields.push_back(field);
-    if (line.back() == ':') fields.emplace_back();
-    records.push_back(std::move(fields));
-  }
-  return records;
-}
 
 Json Mount(const std::string& destination, const std::string& type, const std::string& source,
            std::vector<std::string> options) {
@@ -79,7 +49,12 @@ Result<Json> CriMounts(const Container& container) {
       return InvalidArgument("mount " + mount.container_path + ": host path " + mount.host_path +
                              " does not exist");
     }
+    if (!mount.image.empty()) {
+      return InvalidArgument("mount " + mount.container_path + ": image volumes are not supported yet");
+    }
     std::vector<std::string> options = {"rbind", mount.readonly ? "ro" : "rw"};
+    // Read-only on every submount too; the CRI allows it only with private propagation.
+    if (mount.recursive_read_only) options.push_back("rro");
     options.push_back(mount.propagation == "rshared"  ? "rshared"
                       : mount.propagation == "rslave" ? "rslave"
                                                       : "rprivate");
@@ -93,6 +68,102 @@ bool HasDestination(const Container& container, const std::string& destination) 
     if (mount.container_path == destination) return true;
   }
   return false;
+}
+
+Result<Json> Mounts(const Container& container, const Sandbox& sandbox) {
+  bool privileged = container.config.security.privileged;
+  Json mounts = Json::array({
+      Mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+      Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      Mount("/dev/pts", "devpts", "devpts",
+            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+      Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+      Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
+  });
+  if (sandbox.HasOwnIpc()) {
+    mounts.push_back(Mount("/dev/shm", "bind", sandbox.ShmPath(), {"rbind", "rw"}));
+  } else {
+    mounts.push_back(Mount("/dev/shm", "tmpfs", "shm",
+                           {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  }
+  // The pod's files, unless kubelet mounts its own over them.
+  const std::pair<const char*, std::string> pod_files[] = {
+      {"/etc/hosts", sandbox.HostsPath()},
+      {"/etc/resolv.conf", sandbox.ResolvConfPath()},
+      {"/etc/hostname", sandbox.HostnamePath()}};
+  for (const auto& [destination, source] : pod_files) {
+    if (!HasDestination(container, destination) && PathExists(source)) {
+      mounts.push_back(Mount(destination, "bind", source, {"rbind", "rw"}));
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(Json cri_mounts, CriMounts(container));
+  for (auto& mount : cri_mounts) mounts.push_back(std::move(mount));
+  return mounts;
+}
+
+// process.capabilities: the default set with the CRI's adds and drops (every capability when
+// privileged); ambient ones are also permitted, inheritable and effective. Inheritable stays
+// otherwise empty, so that a file capability cannot raise an unprivileged exec (CVE-2022-24769).
+Result<Json> CapabilitySets(const ContainerSecurity& security) {
+  std::vector<std::string> granted;
+  if (security.privileged) {
+    granted = security::AllCapabilities();
+  } else {
+    BERTH_ASSIGN_OR_RETURN(granted, security::ComputeCapabilities(security::DefaultCapabilities(),
+                                                                  security.add_capabilities,
+                                                                  security.drop_capabilities));
+  }
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> ambient,
+                         security::ParseCapabilityList(security.add_ambient_capabilities,
+                                                       "add_ambient_capabilities"));
+  for (const auto& name : ambient) {
+    if (std::find(granted.begin(), granted.end(), name) == granted.end()) granted.push_back(name);
+  }
+  return Json{{"bounding", granted}, {"effective", granted}, {"permitted", granted},
+              {"inheritable", ambient}, {"ambient", ambient}};
+}
+
+// linux.seccomp, or nothing for Unconfined / privileged.
+Result<std::optional<Json>> SeccompFor(const ContainerSecurity& security, const Json& bounding) {
+  using Type = SecurityProfile::Type;
+  if (security.privileged || security.seccomp.type == Type::kUnconfined || security.seccomp.type == Type::kUnset)
+    return std::optional<Json>();
+  std::vector<std::string> granted = bounding.get<std::vector<std::string>>();
+  if (security.seccomp.type == Type::kRuntimeDefault) {
+    return std::optional<Json>(security::SeccompProfileToJson(security::RuntimeDefaultProfile(granted)));
+  }
+  const std::string& path = security.seccomp.localhost_ref;
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("seccomp Localhost profile \"" + path + "\" must be an absolute path");
+  }
+  auto profile = security::LoadLocalhostSeccompProfile(path, security::HostSeccompContext(granted));
+  if (!profile) return std::move(profile).error().Wrap("seccomp profile " + path);
+  return std::optional<Json>(security::SeccompProfileToJson(*profile));
+}
+
+// process.apparmorProfile and the SELinux labels. Where AppArmor is off, a profile that was asked
+// for is an error (as containerd does) rather than a silently unconfined container; SELinux
+// options are ignored where SELinux is off (containerd's behaviour too; see security/README.md).
+Result<void> AddLsmLabels(const ContainerSecurity& security, Json& process, OciSpec& out) {
+  using Type = SecurityProfile::Type;
+  security::AppArmorRequest request;
+  request.type = security.apparmor.type == Type::kRuntimeDefault ? security::AppArmorProfileType::kRuntimeDefault
+                 : security.apparmor.type == Type::kUnconfined   ? security::AppArmorProfileType::kUnconfined
+                 : security.apparmor.type == Type::kLocalhost    ? security::AppArmorProfileType::kLocalhost
+                                                                 : security::AppArmorProfileType::kUnset;
+  request.localhost_ref = security.apparmor.localhost_ref;
+  BERTH_ASSIGN_OR_RETURN(std::string profile,
+                         security::ResolveAppArmorProfile(request, security.privileged, security::AppArmorEnabled()));
+  if (profile == security::kAppArmorDefaultProfileName) BERTH_TRY(security::EnsureDefaultProfileLoaded());
+  if (!profile.empty()) process["apparmorProfile"] = profile;
+  if (security::SELinuxEnabled() && !security.privileged) {
+    BERTH_ASSIGN_OR_RETURN(security::SELinuxLabels labels,
+                           security::BuildSELinuxLabels({security.selinux.user, security.selinux.role,
+                                                         security.selinux.type, security.selinux.level}));
+    process["selinuxLabel"] = labels.process;
+    out.mount_label = labels.mount;
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -138,123 +209,40 @@ std::vector<std::string> MergeEnv(const ContainerConfig& config, const image::Im
   return out;
 }
 
-Result<ProcessUser> ResolveUser(const ContainerConfig& config, const image::ImageConfig& image,
-                                const std::string& rootfs) {
-  ProcessUser user;
-  std::string name, group;
-  if (config.run_as_user) {
-    if (*config.run_as_user < 0) return InvalidArgument("run_as_user must not be negative");
-    name = std::to_string(*config.run_as_user);
-  } else {
-    name = image.user.substr(0, image.user.find(':'));
-    if (image.user.find(':') != std::string::npos) group = image.user.substr(image.user.find(':') + 1);
-  }
-  if (config.run_as_group) group = std::to_string(*config.run_as_group);
-  auto passwd = Records(ReadRootfsFile(rootfs, "etc/passwd"));
-  auto groups = Records(ReadRootfsFile(rootfs, "etc/group"));
-  std::string username;
-  if (name.empty() || IsNumber(name)) {
-    user.uid = name.empty() ? 0 : static_cast<uint32_t>(std::stoul(name));
-    for (const auto& record : passwd) {
-      if (record.size() >= 4 && record[2] == std::to_string(user.uid)) {
-        username = record[0];
-        if (IsNumber(record[3])) user.gid = static_cast<uint32_t>(std::stoul(record[3]));
-        break;
-      }
-    }
-  } else {
-    bool found = false;
-    for (const auto& record : passwd) {
-      if (record.size() >= 4 && record[0] == name && IsNumber(record[2]) && IsNumber(record[3])) {
-        user.uid = static_cast<uint32_t>(std::stoul(record[2]));
-        user.gid = static_cast<uint32_t>(std::stoul(record[3]));
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      return InvalidArgument("user \"" + name + "\" is not in the image's /etc/passwd");
-    }
-    username = name;
-  }
-  if (!group.empty()) {
-    if (IsNumber(group)) {
-      user.gid = static_cast<uint32_t>(std::stoul(group));
-    } else {
-      bool found = false;
-      for (const auto& record : groups) {
-        if (record.size() >= 3 && record[0] == group && IsNumber(record[2])) {
-          user.gid = static_cast<uint32_t>(std::stoul(record[2]));
-          found = true;
-        }
-      }
-      if (!found) return InvalidArgument("group \"" + group + "\" is not in the image's /etc/group");
-    }
-  }
-  // Supplementary groups: the image's /etc/group memberships of the user.
-  if (!username.empty()) {
-    for (const auto& record : groups) {
-      if (record.size() < 4 || !IsNumber(record[2])) continue;
-      std::istringstream members(record[3]);
-      for (std::string member; std::getline(members, member, ',');) {
-        uint32_t gid = static_cast<uint32_t>(std::stoul(record[2]));
-        if (member == username && gid != user.gid) user.additional_gids.push_back(gid);
-      }
-    }
-  }
-  return user;
-}
-
-Result<std::string> BuildOciSpec(const Container& container, const Sandbox& sandbox,
-                                 const image::ImageConfig& image) {
+Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
+                             const image::ImageConfig& image) {
   const ContainerConfig& config = container.config;
-  if (config.tty) {
-    return InvalidArgument("tty containers are not supported yet (issue \"Streaming\")");
+  const ContainerSecurity& security = config.security;
+  if (security.privileged && !sandbox.config.privileged) {
+    return InvalidArgument("container " + config.name + " asks to be privileged but pod " + sandbox.id +
+                           " is not privileged");
   }
+  OciSpec out;
   BERTH_ASSIGN_OR_RETURN(auto argv, MergeCommand(config, image));
-  BERTH_ASSIGN_OR_RETURN(ProcessUser user, ResolveUser(config, image, container.RootfsPath()));
+  BERTH_ASSIGN_OR_RETURN(out.user, ResolveUser(config, image, container.RootfsPath()));
+  BERTH_ASSIGN_OR_RETURN(ContainerDevices devices, ResolveDevices(config));
+  out.device_rules = std::move(devices.cgroup_rules);
+  BERTH_ASSIGN_OR_RETURN(Json capabilities, CapabilitySets(security));
   std::string cwd = !config.working_dir.empty() ? config.working_dir
                     : !image.working_dir.empty() ? image.working_dir
                                                  : "/";
-  Json capabilities = Json::array();
-  for (const char* name : kDefaultCapabilities) capabilities.push_back(name);
+  std::vector<std::string> env = MergeEnv(config, image, sandbox.config.hostname);
+  // A terminal needs a TERM; containerd and CRI-O set this one when the image has none.
+  if (config.tty && std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("TERM=", 0) == 0; }))
+    env.push_back("TERM=xterm");
   Json process = {
-      {"terminal", false},
+      {"terminal", config.tty},
       {"args", argv},
-      {"env", MergeEnv(config, image, sandbox.config.hostname)},
+      {"env", env},
       {"cwd", cwd},
-      {"user", {{"uid", user.uid}, {"gid", user.gid}, {"additionalGids", user.additional_gids}}},
-      {"capabilities",
-       {{"bounding", capabilities}, {"effective", capabilities}, {"permitted", capabilities}}},
-      {"noNewPrivileges", false},
+      {"user", {{"uid", out.user.uid}, {"gid", out.user.gid}, {"additionalGids", out.user.groups}}},
+      {"capabilities", capabilities},
+      {"noNewPrivileges", security.no_new_privs},
   };
-  Json mounts = Json::array({
-      Mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
-      Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
-      Mount("/dev/pts", "devpts", "devpts",
-            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-      Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
-  });
-  if (sandbox.HasOwnIpc()) {
-    mounts.push_back(Mount("/dev/shm", "bind", sandbox.ShmPath(), {"rbind", "rw"}));
-  } else {
-    mounts.push_back(Mount("/dev/shm", "tmpfs", "shm",
-                           {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
-  }
-  // The pod's files, unless kubelet mounts its own over them.
-  const std::pair<const char*, std::string> pod_files[] = {
-      {"/etc/hosts", sandbox.HostsPath()},
-      {"/etc/resolv.conf", sandbox.ResolvConfPath()},
-      {"/etc/hostname", sandbox.HostnamePath()}};
-  for (const auto& [destination, source] : pod_files) {
-    if (!HasDestination(container, destination) && PathExists(source)) {
-      mounts.push_back(Mount(destination, "bind", source, {"rbind", "rw"}));
-    }
-  }
-  BERTH_ASSIGN_OR_RETURN(Json cri_mounts, CriMounts(container));
-  for (auto& mount : cri_mounts) mounts.push_back(std::move(mount));
+  if (config.resources.oom_score_adj != 0) process["oomScoreAdj"] = config.resources.oom_score_adj;
+  BERTH_TRY(AddLsmLabels(security, process, out));
 
+  BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox));
   Json namespaces = Json::array({{{"type", "mount"}}});
   if (sandbox.config.pid_mode == NamespaceMode::kPod && sandbox.init_pid > 0) {
     namespaces.push_back({{"type", "pid"}, {"path", "/proc/" + std::to_string(sandbox.init_pid) + "/ns/pid"}});
@@ -267,24 +255,40 @@ Result<std::string> BuildOciSpec(const Container& container, const Sandbox& sand
   }
   if (sandbox.HasOwnIpc()) namespaces.push_back({{"type", "ipc"}, {"path", sandbox.IpcnsPath()}});
 
-  Json masked = Json::array(), readonly = Json::array();
-  for (const char* path : kMaskedPaths) masked.push_back(path);
-  for (const char* path : kReadonlyPaths) readonly.push_back(path);
+  Json linux = {{"namespaces", namespaces}, {"cgroupsPath", container.cgroup_path},
+                {"devices", devices.oci_devices}};
+  // A privileged container sees /proc and /sys whole (the CRI's privileged rules).
+  if (!security.privileged) {
+    Json masked = Json::array(), readonly = Json::array();
+    if (!security.masked_paths.empty()) {
+      masked = security.masked_paths;
+    } else {
+      for (const char* path : kMaskedPaths) masked.push_back(path);
+    }
+    if (!security.readonly_paths.empty()) {
+      readonly = security.readonly_paths;
+    } else {
+      for (const char* path : kReadonlyPaths) readonly.push_back(path);
+    }
+    linux["maskedPaths"] = masked;
+    linux["readonlyPaths"] = readonly;
+  }
+  BERTH_ASSIGN_OR_RETURN(std::optional<Json> seccomp, SeccompFor(security, capabilities["bounding"]));
+  if (seccomp) linux["seccomp"] = *seccomp;
+  if (!out.mount_label.empty()) linux["mountLabel"] = out.mount_label;
+
   Json spec = {
       {"ociVersion", "1.0.2"},
       {"process", process},
-      {"root", {{"path", "rootfs"}, {"readonly", false}}},
+      {"root", {{"path", "rootfs"}, {"readonly", security.readonly_rootfs}}},
       // No "hostname": containers join the pod's UTS namespace, which has it already (and a
       // host-network pod's must never set the host's).
       {"mounts", mounts},
       {"annotations", config.annotations},
-      {"linux",
-       {{"namespaces", namespaces},
-        {"cgroupsPath", container.cgroup_path},
-        {"maskedPaths", masked},
-        {"readonlyPaths", readonly}}},
+      {"linux", linux},
   };
-  return spec.dump(2);
+  out.json = spec.dump(2);
+  return out;
 }
 
 }  // namespace berth::pod

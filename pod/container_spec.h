@@ -8,6 +8,7 @@
 #include "image/manifest.h"
 #include "pod/container.h"
 #include "pod/sandbox.h"
+#include "runtime/cgroups.h"
 
 namespace berth::pod {
 
@@ -20,19 +21,18 @@ Result<std::vector<std::string>> MergeCommand(const ContainerConfig& config,
 std::vector<std::string> MergeEnv(const ContainerConfig& config, const image::ImageConfig& image,
                                   const std::string& hostname);
 
-struct ProcessUser {
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;
+struct OciSpec {
+  std::string json;                      // config.json
+  ContainerUser user;                    // who the process runs as (ContainerStatus.user)
+  std::vector<DeviceRule> device_rules;  // for the container's devices cgroup
+  std::string mount_label;               // SELinux, when enabled
 };
 
-// run_as_user / run_as_group, else the image's USER ("uid[:gid]" or "name[:group]") resolved in
-// the container's own /etc/passwd and /etc/group under `rootfs` (never following links out).
-Result<ProcessUser> ResolveUser(const ContainerConfig& config, const image::ImageConfig& image,
-                               const std::string& rootfs);
-
-// The whole config.json.
-Result<std::string> BuildOciSpec(const Container& container, const Sandbox& sandbox,
-                                 const image::ImageConfig& image);
+// The whole config.json: process (command, env, user, capabilities, no_new_privs, LSM labels),
+// mounts, devices, namespaces, masked/read-only paths, seccomp. The rootfs must be mounted (the
+// user is resolved in its /etc/passwd). Bad security settings are InvalidArgument or, for a
+// feature this host lacks (AppArmor), FailedPrecondition.
+Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
+                             const image::ImageConfig& image);
 
 }  // namespace berth::pod

@@ -36,6 +36,7 @@ struct SandboxConfig {
   NamespaceMode pid_mode = NamespaceMode::kContainer;
   NamespaceMode ipc_mode = NamespaceMode::kPod;
   std::string runtime_handler;
+  bool privileged = false;  // only a privileged pod may hold privileged containers
   // Pod-level limits (overhead + resources) for the pod cgroup, 0 = unset.
   int64_t cpu_shares = 0;
   int64_t cpu_quota = 0;

@@ -60,6 +60,7 @@ std::string SandboxToJson(const Sandbox& sandbox) {
         {"pid_mode", static_cast<int>(config.pid_mode)},
         {"ipc_mode", static_cast<int>(config.ipc_mode)},
         {"runtime_handler", config.runtime_handler},
+        {"privileged", config.privileged},
         {"cpu_shares", config.cpu_shares},
         {"cpu_quota", config.cpu_quota},
         {"cpu_period", config.cpu_period},
@@ -103,6 +104,7 @@ Result<Sandbox> SandboxFromJson(const std::string& text) {
     config.pid_mode = static_cast<NamespaceMode>(c.value("pid_mode", 1));
     config.ipc_mode = static_cast<NamespaceMode>(c.value("ipc_mode", 0));
     config.runtime_handler = c.value("runtime_handler", "");
+    config.privileged = c.value("privileged", false);
     config.cpu_shares = c.value("cpu_shares", int64_t{0});
     config.cpu_quota = c.value("cpu_quota", int64_t{0});
     config.cpu_period = c.value("cpu_period", int64_t{0});

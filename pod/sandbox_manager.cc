@@ -195,8 +195,12 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
     if (!sandbox.cgroup_created.empty()) {
       undo.Add([this, &sandbox] { (void)cgroups_.Remove(sandbox.cgroup_path, sandbox.cgroup_created); });
     }
-    BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, {config.cpu_shares, config.cpu_quota,
-                                                   config.cpu_period, config.memory_limit_bytes}));
+    CgroupResources resources;
+    resources.cpu_shares = config.cpu_shares;
+    resources.cpu_quota = config.cpu_quota;
+    resources.cpu_period = config.cpu_period;
+    resources.memory_limit_bytes = config.memory_limit_bytes;
+    BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, resources));
   }
 
   // 5. The network.

@@ -10,9 +10,10 @@
 #include <sstream>
 
 #include "base/file_util.h"
+#include "runtime/cgroups_internal.h"
 
 namespace berth {
-namespace {
+namespace cgroups_internal {
 
 Result<void> WriteValue(const std::string& file, const std::string& value) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(file, O_WRONLY | O_TRUNC));
@@ -27,16 +28,6 @@ std::string Trim(std::string text) {
   return text;
 }
 
-// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set.
-void InheritCpuset(const std::string& dir) {
-  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-    auto current = ReadFile(dir + "/" + file, 4096);
-    if (!current || !Trim(*current).empty()) continue;
-    auto parent = ReadFile(dir.substr(0, dir.find_last_of('/')) + "/" + file, 4096);
-    if (parent) (void)WriteValue(dir + "/" + file, Trim(*parent));
-  }
-}
-
 // Whether a v1 hierarchy's super options ("rw,cpu,cpuacct") name `controller` exactly.
 bool HasController(const std::string& options, const std::string& controller) {
   size_t start = 0;
@@ -47,6 +38,22 @@ bool HasController(const std::string& options, const std::string& controller) {
     start = end + 1;
   }
   return false;
+}
+
+}  // namespace cgroups_internal
+namespace {
+using cgroups_internal::WriteValue;
+using cgroups_internal::Trim;
+using cgroups_internal::HasController;
+
+// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set.
+void InheritCpuset(const std::string& dir) {
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    auto current = ReadFile(dir + "/" + file, 4096);
+    if (!current || !Trim(*current).empty()) continue;
+    auto parent = ReadFile(dir.substr(0, dir.find_last_of('/')) + "/" + file, 4096);
+    if (parent) (void)WriteValue(dir + "/" + file, Trim(*parent));
+  }
 }
 
 }  // namespace
@@ -155,43 +162,6 @@ std::string Cgroups::V1Mountpoint(const std::string& controller) const {
 bool Cgroups::Exists(const std::string& path) const {
   if (!v1_.empty()) return PathExists(v1_.front().second + path);
   return !v2_.empty() && PathExists(v2_ + path);
-}
-
-Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& resources) const {
-  for (const auto& [controllers, mountpoint] : v1_) {
-    std::string dir = mountpoint + path;
-    bool cpu = HasController(controllers, "cpu");
-    if (cpu && resources.cpu_shares > 0) {
-      BERTH_TRY(WriteValue(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
-    }
-    if (cpu && resources.cpu_period > 0) {
-      BERTH_TRY(WriteValue(dir + "/cpu.cfs_period_us", std::to_string(resources.cpu_period)));
-    }
-    if (cpu && resources.cpu_quota != 0) {
-      BERTH_TRY(WriteValue(dir + "/cpu.cfs_quota_us", std::to_string(resources.cpu_quota)));
-    }
-    if (HasController(controllers, "memory") && resources.memory_limit_bytes > 0) {
-      BERTH_TRY(WriteValue(dir + "/memory.limit_in_bytes",
-                           std::to_string(resources.memory_limit_bytes)));
-    }
-  }
-  if (v1_.empty() && !v2_.empty()) {
-    // Pure v2: cpu.weight from shares (the kubelet/runc conversion), cpu.max, memory.max.
-    std::string dir = v2_ + path;
-    if (resources.cpu_shares > 0) {
-      int64_t weight = 1 + ((resources.cpu_shares - 2) * 9999) / 262142;
-      BERTH_TRY(WriteValue(dir + "/cpu.weight", std::to_string(weight)));
-    }
-    if (resources.cpu_quota != 0 || resources.cpu_period > 0) {
-      std::string quota = resources.cpu_quota > 0 ? std::to_string(resources.cpu_quota) : "max";
-      std::string period = std::to_string(resources.cpu_period > 0 ? resources.cpu_period : 100000);
-      BERTH_TRY(WriteValue(dir + "/cpu.max", quota + " " + period));
-    }
-    if (resources.memory_limit_bytes > 0) {
-      BERTH_TRY(WriteValue(dir + "/memory.max", std::to_string(resources.memory_limit_bytes)));
-    }
-  }
-  return Ok();
 }
 
 }  // namespace berth

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,38 @@ namespace berth {
 // other tricks are InvalidArgument.
 Result<std::string> CgroupParentToPath(const std::string& parent);
 
+struct HugepageLimit {
+  std::string page_size;  // "2MB", "1GB": the <size> of hugetlb.<size>.limit_in_bytes
+  uint64_t limit_bytes = 0;
+};
+
+// One device-controller rule, as the OCI spec's linux.resources.devices: "c 1:3 rwm".
+struct DeviceRule {
+  bool allow = false;
+  char type = 'a';  // 'a' (all), 'c', 'b'
+  int64_t major = -1;  // -1: any
+  int64_t minor = -1;
+  std::string access = "rwm";
+};
+
 struct CgroupResources {
   int64_t cpu_shares = 0;  // 0 = leave as it is
   int64_t cpu_quota = 0;
   int64_t cpu_period = 0;
   int64_t memory_limit_bytes = 0;
+  int64_t memory_swap_limit_bytes = 0;  // memory + swap (v1 memsw); needs swap accounting
+  std::string cpuset_cpus;
+  std::string cpuset_mems;
+  std::vector<HugepageLimit> hugepage_limits;  // skipped where the hugetlb controller is absent
+  std::map<std::string, std::string> unified;  // cgroup v2 files ("memory.high": "1G")
+  std::vector<DeviceRule> devices;  // in order; empty leaves the device controller as it is
 };
+
+// The devices every container may use (runc's list: null, zero, full, tty, random, urandom,
+// ptmx, the pty slaves; mknod of any node), after denying all.
+std::vector<DeviceRule> DefaultDeviceRules();
+// "c 1:3 rwm"
+std::string DeviceRuleText(const DeviceRule& rule);
 
 class Cgroups {
  public:

@@ -14,6 +14,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,6 +24,10 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "base/fd_passing.h"
+#include "security/apparmor.h"
+#include "security/selinux.h"
 
 namespace berth::launcher_internal {
 namespace {
@@ -142,6 +147,41 @@ Result<void> SetOomScoreAdj(const oci::Spec& spec) {
   return Ok();
 }
 
+// process.terminal: a pty from the container's own devpts (so ttyname works inside), whose
+// master goes to the monitor and whose slave becomes the controlling terminal and stdio.
+Result<void> SetupConsole(const InitPlan& plan) {
+  const oci::Spec& spec = *plan.spec;
+  if (!spec.process.terminal) return Ok();
+  int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return Error::FromErrno(errno, "open /dev/ptmx");
+  UniqueFd master_owner(master);
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) return Error::FromErrno(errno, "unlock pty");
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return Error::FromErrno(errno, "open pty slave");
+  UniqueFd slave_owner(slave);
+  if (::fchown(slave, spec.process.uid, static_cast<gid_t>(-1)) != 0) return Error::FromErrno(errno, "chown pty");
+  BERTH_TRY(SendWithFds(plan.stdio.console, "T", &master, 1));
+  if (::setsid() < 0) return Error::FromErrno(errno, "setsid");
+  if (::ioctl(slave, TIOCSCTTY, 0) != 0) return Error::FromErrno(errno, "set controlling terminal");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave, fd) < 0) return Error::FromErrno(errno, "pty stdio");
+  return Ok();
+}
+
+// AppArmor profile and SELinux label, both taking effect at execve.
+Result<void> SetLsmLabels(const oci::Spec& spec) {
+  if (!spec.process.apparmor_profile.empty()) BERTH_TRY(security::PrepareApplyOnExec(spec.process.apparmor_profile));
+  if (!spec.process.selinux_label.empty()) BERTH_TRY(security::SetExecLabel(spec.process.selinux_label));
+  return Ok();
+}
+
+Result<void> InstallSeccomp(const InitPlan& plan) {
+  int error = security::InstallSeccompRaw(*plan.seccomp);
+  if (error != 0) return Error::FromErrno(error, "install seccomp filter");
+  return Ok();
+}
+
 Result<void> ChangeWorkingDirectory(const oci::Spec& spec) {
   if (::chdir(spec.process.cwd.c_str()) != 0) return Error::FromErrno(errno, "chdir " + spec.process.cwd);
   return Ok();
@@ -172,6 +212,7 @@ Result<void> Setup(const InitPlan& plan) {
   BERTH_TRY(MountAll(spec));
   BERTH_TRY(CreateDevices(spec));
   BERTH_TRY(PivotRoot(spec));
+  BERTH_TRY(SetupConsole(plan));
   BERTH_TRY(SetHostname(spec));
   BERTH_TRY(WriteSysctls(spec));
   BERTH_TRY(ApplyReadonlyPaths(spec));
@@ -185,9 +226,16 @@ Result<void> Setup(const InitPlan& plan) {
   BERTH_TRY(WaitForParent(plan.start_fd, "start"));
   // The container outlives its creator from here on (the caller may exit after starting it).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  BERTH_TRY(SetLsmLabels(spec));
+  // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs the filter goes on while
+  // the init still holds every capability, so the profile must allow the few calls that follow
+  // (as with runc); with it, the filter goes on last, right before execve.
+  bool seccomp_first = plan.seccomp != nullptr && !spec.process.no_new_privileges;
+  if (seccomp_first) BERTH_TRY(InstallSeccomp(plan));
   BERTH_TRY(SetUserAndCapabilities(spec.process, plan.last_capability));
   BERTH_TRY(SetNoNewPrivileges(spec.process));
   BERTH_TRY(CloseHostFds(plan));
+  if (plan.seccomp != nullptr && !seccomp_first) BERTH_TRY(InstallSeccomp(plan));
   return ExecProcess(spec.process.args, spec.process.env, executable);
 }
 

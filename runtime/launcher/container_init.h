@@ -6,6 +6,7 @@
 
 #include "runtime/launcher/launcher.h"
 #include "runtime/launcher/oci_spec.h"
+#include "security/seccomp_compile.h"
 
 namespace berth::launcher_internal {
 
@@ -24,6 +25,7 @@ struct InitPlan {
   std::vector<NamespaceToJoin> joins;
   bool new_cgroup_namespace = false;
   int last_capability = 40;
+  const security::SeccompProgram* seccomp = nullptr;  // compiled by the parent; installed last
 };
 
 [[noreturn]] void RunContainerInit(const InitPlan& plan);

@@ -6,7 +6,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,12 +16,17 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
+#include "base/fd_passing.h"
 #include "base/process_util.h"
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/oci_spec.h"
 #include "runtime/launcher/process_setup.h"
+#include "security/apparmor.h"
+#include "security/seccomp_compile.h"
+#include "security/selinux.h"
 
 extern char** environ;
 
@@ -122,8 +129,114 @@ Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
   return result;
 }
 
+Result<StartedExec> StartExec(const ExecStartRequest& request) {
+  if (request.args.empty()) return InvalidArgument("exec: no command given");
+  StartedExec started;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  std::vector<UniqueFd> child_ends;
+  auto pipe_for = [&](int child_fd, bool child_reads, UniqueFd& ours) -> Result<void> {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+    ours.reset(child_reads ? fds[1] : fds[0]);
+    child_ends.emplace_back(child_reads ? fds[0] : fds[1]);
+    posix_spawn_file_actions_adddup2(&actions, child_ends.back().get(), child_fd);
+    return Ok();
+  };
+  UniqueFd console, errors;
+  Result<void> prepared = Ok();
+  if (request.tty) {
+    // Until the pty exists, berth-exec's own errors come on a pipe; the console socket is fd 3.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      prepared = Error::FromErrno(errno, "socketpair");
+    } else {
+      console.reset(pair[0]);
+      child_ends.emplace_back(pair[1]);
+      posix_spawn_file_actions_adddup2(&actions, pair[1], 3);
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+      prepared = pipe_for(2, false, errors);
+    }
+  } else {
+    if (request.stdin) prepared = pipe_for(0, true, started.stdin_fd);
+    else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (prepared && request.stdout) prepared = pipe_for(1, false, started.stdout_fd);
+    else if (prepared) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (prepared && request.stderr) prepared = pipe_for(2, false, started.stderr_fd);
+    else if (prepared) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
+  if (!prepared) {
+    posix_spawn_file_actions_destroy(&actions);
+    return std::move(prepared).error();
+  }
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  std::vector<std::string> argv = {request.exec_binary, request.bundle_dir,
+                                   std::to_string(request.container_pid), request.cgroup_path};
+  if (request.tty) argv.push_back("--tty");
+  argv.push_back("--");
+  argv.insert(argv.end(), request.args.begin(), request.args.end());
+  std::vector<char*> pointers = CStringArray(argv);
+  char* envp[] = {nullptr};
+  int spawned = ::posix_spawn(&started.pid, request.exec_binary.c_str(), &actions, &attributes,
+                              pointers.data(), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  child_ends.clear();
+  if (spawned != 0) return Error::FromErrno(spawned, "spawn " + request.exec_binary);
+  if (!request.tty) return started;
+  char tag;
+  std::vector<UniqueFd> fds;
+  auto received = ReceiveWithFds(console.get(), &tag, 1, fds, 1);
+  if (!received || *received != 1 || fds.size() != 1) {
+    std::string message(4096, '\0');
+    ssize_t n = ::read(errors.get(), message.data(), message.size());
+    message.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    ::kill(-started.pid, SIGKILL);
+    (void)WaitExec(started.pid);
+    return FailedPrecondition(message.empty() ? "exec: no terminal was set up" : message);
+  }
+  started.pty_master = std::move(fds[0]);
+  started.stdout_fd.reset(::fcntl(started.pty_master.get(), F_DUPFD_CLOEXEC, 3));
+  if (request.stdin) started.stdin_fd.reset(::fcntl(started.pty_master.get(), F_DUPFD_CLOEXEC, 3));
+  return started;
+}
+
+Result<int> WaitExec(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Error::FromErrno(errno, "wait for exec " + std::to_string(pid));
+  }
+  return ExitStatusOf(status);
+}
+
+// The pty of a tty exec: opened in the container's devpts (we are in its mount namespace), the
+// master sent to berthd over fd 3, the slave made the controlling terminal and stdio.
+Result<void> OpenExecConsole(uid_t uid) {
+  int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return Error::FromErrno(errno, "open /dev/ptmx in the container");
+  UniqueFd master_owner(master);
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) return Error::FromErrno(errno, "unlock pty");
+  UniqueFd slave(::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) return Error::FromErrno(errno, "open pty slave");
+  (void)!::fchown(slave.get(), uid, static_cast<gid_t>(-1));
+  BERTH_TRY(SendWithFds(3, "T", &master, 1));
+  if (::setsid() < 0) return Error::FromErrno(errno, "setsid");
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return Error::FromErrno(errno, "set controlling terminal");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave.get(), fd) < 0) return Error::FromErrno(errno, "pty stdio");
+  return Ok();
+}
+
 void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
-                        const std::string& cgroup_path, const std::vector<std::string>& args) {
+                        const std::string& cgroup_path, const std::vector<std::string>& args, bool tty) {
   // Nobody may open /proc/<pid>/exe (the host's berth-exec) or our fds once we are inside.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto spec = oci::LoadBundle(bundle_dir);
@@ -156,18 +269,45 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
     if (::setns(fds[i], 0) != 0) Fail(126, std::string("join ") + kinds[i] + " namespace: " + std::strerror(errno));
     ::close(fds[i]);
   }
+  std::optional<security::SeccompProgram> seccomp;
+  if (spec->seccomp) {
+    auto compiled = security::CompileSeccomp(*spec->seccomp);
+    if (!compiled) Fail(126, "seccomp: " + compiled.error().message());
+    seccomp = std::move(*compiled);
+  }
   // The PID namespace applies to children: the command runs in a child.
   pid_t child = ::fork();
   if (child < 0) Fail(126, std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
+    pid_t parent = ::getppid();
+    if (tty) {
+      auto console = OpenExecConsole(process.uid);
+      if (!console) Fail(126, console.error().message());
+    }
     if (::chdir(process.cwd.c_str()) != 0) Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
     auto executable = launcher_internal::FindExecutable(process.args, process.env);
     if (!executable) Fail(127, executable.error().message());
+    if (!process.apparmor_profile.empty()) {
+      auto applied = security::PrepareApplyOnExec(process.apparmor_profile);
+      if (!applied) Fail(126, applied.error().message());
+    }
+    if (!process.selinux_label.empty()) {
+      auto labelled = security::SetExecLabel(process.selinux_label);
+      if (!labelled) Fail(126, labelled.error().message());
+    }
+    // As in the container's init: seccomp before the capability drop unless no_new_privs is set.
+    bool seccomp_first = seccomp && !process.no_new_privileges;
+    if (seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
     auto user = launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
     if (!user) Fail(126, user.error().message());
     auto nnp = launcher_internal::SetNoNewPrivileges(process);
     if (!nnp) Fail(126, nnp.error().message());
+    // Dies with berth-exec (a streaming client that went away kills berth-exec); set after the
+    // credential change, which would clear it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) ::_exit(137);
     ::syscall(SYS_close_range, 3U, ~0U, 0U);
+    if (seccomp && !seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
     auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
     Fail(126, failed.error().message());
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 
@@ -33,11 +34,39 @@ struct ExecSyncResult {
 // Runs the command; a timeout kills it (and everything it started) and is DeadlineExceeded.
 Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request);
 
+// A streaming exec (CRI Exec): the command with the caller's ends of its stdio, optionally on a
+// pty allocated inside the container.
+struct ExecStartRequest {
+  std::string exec_binary;
+  std::string bundle_dir;
+  pid_t container_pid = 0;
+  std::string cgroup_path;
+  std::vector<std::string> args;
+  bool tty = false;
+  bool stdin = false;
+  bool stdout = true;
+  bool stderr = true;  // ignored with a tty (all output comes through the pty)
+};
+
+struct StartedExec {
+  pid_t pid = -1;  // berth-exec; its process group holds the command (killed on Cancel)
+  UniqueFd stdin_fd, stdout_fd, stderr_fd;  // invalid when not asked for
+  UniqueFd pty_master;                      // with a tty: for resizes
+};
+
+// Starts the command; returns once it runs (or with berth-exec's error: the container is gone,
+// the binary is missing...).
+Result<StartedExec> StartExec(const ExecStartRequest& request);
+
+// Waits for berth-exec to end: the command's exit code (128 + signal when killed).
+Result<int> WaitExec(pid_t pid);
+
 // berth-exec's own work: join the container of `container_pid` (cgroup, namespaces), take on
 // the process settings of the bundle's config.json for `args`, and exec. Exits with the
 // command's status; its own failures are written to stderr with exit code 126 or 127.
+// With `tty`, the command gets a pty opened inside the container, whose master is sent over fd 3.
 [[noreturn]] void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
                                      const std::string& cgroup_path,
-                                     const std::vector<std::string>& args);
+                                     const std::vector<std::string>& args, bool tty = false);
 
 }  // namespace berth

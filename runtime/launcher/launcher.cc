@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,15 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
   const oci::Namespace* cgroup_ns = spec.FindNamespace(NamespaceType::kCgroup);
   plan.new_cgroup_namespace = cgroup_ns != nullptr && cgroup_ns->path.empty();
   plan.last_capability = launcher_internal::LastCapability();
+  // Compiled here, so that the child only installs a finished program.
+  std::optional<security::SeccompProgram> seccomp;
+  if (spec.seccomp) {
+    auto compiled = security::CompileSeccomp(*spec.seccomp);
+    if (!compiled.ok()) return std::move(compiled).error().Wrap("seccomp");
+    seccomp = std::move(*compiled);
+    plan.seccomp = &*seccomp;
+  }
+  if (spec.process.terminal && stdio.console < 0) return InvalidArgument("process.terminal: no console socket given");
 
   BERTH_ASSIGN_OR_RETURN(pid_t pid, CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
   start.read.reset();

@@ -22,6 +22,10 @@ struct StdioFds {
   int in = -1;
   int out = -1;
   int err = -1;
+  // With process.terminal: a unix socket over which the init sends the master of the pty it
+  // opens inside the container (whose slave becomes its stdio); the caller receives it with
+  // ReceiveWithFds once CreateContainer returned.
+  int console = -1;
 };
 
 // A container whose init has finished its setup and waits to exec. Dropping it without

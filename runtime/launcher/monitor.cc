@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "base/fd_passing.h"
 #include "base/file_util.h"
 #include "base/unique_fd.h"
 
@@ -52,7 +53,7 @@ ErrorCode CodeOf(const std::string& message) {
              : ErrorCode::kFailedPrecondition;
 }
 
-Result<std::string> Request(const std::string& state_dir, const std::string& command) {
+Result<UniqueFd> ConnectMonitor(const std::string& state_dir) {
   std::string path = MonitorSocketPath(state_dir);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -62,6 +63,11 @@ Result<std::string> Request(const std::string& state_dir, const std::string& com
   if (!sock) return Error::FromErrno(errno, "socket");
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
     return Error::FromErrno(errno, "connect to the monitor at " + path);
+  return sock;
+}
+
+Result<std::string> Request(const std::string& state_dir, const std::string& command) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd sock, ConnectMonitor(state_dir));
   std::string line = command + "\n";
   if (::write(sock.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
     return Error::FromErrno(errno, "send to the monitor");
@@ -79,6 +85,7 @@ std::string ExitFilePath(const std::string& state_dir) { return JoinPath(state_d
 Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   BERTH_TRY(MakeDirs(request.state_dir, 0700));
   std::vector<std::string> args = {request.monitor_binary, request.bundle_dir, request.state_dir, request.log_path};
+  if (request.stdin) args.push_back(request.stdin_once ? "stdin-once" : "stdin");
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -101,6 +108,21 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
 Result<void> StartMonitoredContainer(const std::string& state_dir) {
   BERTH_TRY(Request(state_dir, "start"));
   return Ok();
+}
+
+Result<UniqueFd> AttachToMonitor(const std::string& state_dir, int in, int out, int err) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd sock, ConnectMonitor(state_dir));
+  std::string line = "attach ";
+  std::vector<int> fds;
+  for (int fd : {in, out, err}) {
+    line += fd >= 0 ? 'x' : '-';
+    if (fd >= 0) fds.push_back(fd);
+  }
+  line += "\n";
+  BERTH_TRY(SendWithFds(sock.get(), line, fds.data(), fds.size()));
+  BERTH_ASSIGN_OR_RETURN(std::string answer, ReadLine(sock.get()));
+  if (answer != "ok") return FailedPrecondition("attach: the monitor answered \"" + answer + "\"");
+  return sock;
 }
 
 Result<void> ReopenMonitoredLog(const std::string& state_dir) {

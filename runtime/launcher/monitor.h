@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 
@@ -22,6 +23,8 @@ struct MonitorRequest {
   std::string bundle_dir;      // config.json + rootfs
   std::string state_dir;       // created if missing
   std::string log_path;        // the CRI log file (kubelet's LogDirectory/LogPath)
+  bool stdin = false;          // the container gets a stdin that attach clients write to
+  bool stdin_once = false;     // ... closed when the first attach client closes its input
 };
 
 struct MonitoredContainer {
@@ -35,6 +38,13 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request);
 
 // OCI "start" through the monitor: returns once the process exec'd, or the exec error.
 Result<void> StartMonitoredContainer(const std::string& state_dir);
+
+// Attach: the monitor copies the container's stdout into `out` and its stderr into `err` (with a
+// TTY, everything comes on `out`), and what arrives on `in` into the container's stdin; any may
+// be -1. All three are pipe ends the caller keeps its other ends of. Returns the control
+// connection: write "resize <width> <height>\n" lines to it; it yields "exit <code>\n" and EOF
+// when the container ended; closing it detaches.
+Result<UniqueFd> AttachToMonitor(const std::string& state_dir, int in, int out, int err);
 
 // ReopenContainerLog: the monitor closes and reopens the log path (after kubelet rotated it).
 Result<void> ReopenMonitoredLog(const std::string& state_dir);

@@ -1,4 +1,5 @@
-// berth-monitor <bundle_dir> <state_dir> <log_path>, fd 3: the report pipe to the spawner.
+// berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once], fd 3: the report pipe
+// to the spawner.
 // One per container; see monitor.h. Kept small (no gRPC, no spdlog, no iostreams): it lives as
 // long as its container, and a node runs hundreds of them.
 #include <fcntl.h>
@@ -15,14 +16,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "base/fd_passing.h"
 #include "base/file_util.h"
 #include "runtime/cgroup_stats.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/cri_log.h"
 #include "runtime/launcher/launcher.h"
+#include "runtime/launcher/monitor_attach.h"
 #include "runtime/launcher/monitor.h"
 
 namespace berth {
@@ -48,7 +53,8 @@ void WriteString(int fd, const std::string& text) {
 
 class Monitor {
  public:
-  Monitor(std::string state_dir, std::string log_path) : state_dir_(std::move(state_dir)), log_path_(std::move(log_path)) {}
+  Monitor(std::string state_dir, std::string log_path, bool stdin, bool stdin_once)
+      : state_dir_(std::move(state_dir)), log_path_(std::move(log_path)), stdin_(stdin), stdin_once_(stdin_once) {}
 
   Result<void> Create(const std::string& bundle_dir);
   void Run();
@@ -63,8 +69,13 @@ class Monitor {
   void HandleSignals();
   void HandleRequest();
   void RecordExit();
+  Result<void> ReceiveConsole(int socket);
 
   std::string state_dir_, log_path_;
+  bool stdin_ = false, stdin_once_ = false;
+  UniqueFd stdin_write_;  // the container's stdin (pipe write end, or a dup of the pty master)
+  UniqueFd pty_master_;
+  std::unique_ptr<AttachHub> attach_;
   oci::Spec spec_;
   std::optional<CreatedContainer> container_;
   UniqueFd log_, listener_, signals_;
@@ -74,18 +85,52 @@ class Monitor {
   timespec finished_at_{};
 };
 
+// The pty master the container's init sent (process.terminal): output and input both.
+Result<void> Monitor::ReceiveConsole(int socket) {
+  char tag;
+  std::vector<UniqueFd> fds;
+  BERTH_ASSIGN_OR_RETURN(size_t n, ReceiveWithFds(socket, &tag, 1, fds, 1));
+  if (n != 1 || fds.size() != 1) return Internal("the container's init sent no pty");
+  pty_master_ = std::move(fds[0]);
+  streams_[0].reset(::fcntl(pty_master_.get(), F_DUPFD_CLOEXEC, 3));
+  if (stdin_) stdin_write_.reset(::fcntl(pty_master_.get(), F_DUPFD_CLOEXEC, 3));
+  return Ok();
+}
+
 Result<void> Monitor::Create(const std::string& bundle_dir) {
   BERTH_ASSIGN_OR_RETURN(spec_, oci::LoadBundle(bundle_dir));
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
-  streams_[0].reset(out[0]);
-  streams_[1].reset(err[0]);
-  UniqueFd out_write(out[1]), err_write(err[1]);
   ReopenLog();
   BERTH_TRY(Listen());
-  auto created = CreateContainer(spec_, StdioFds{-1, out_write.get(), err_write.get()});
+  StdioFds stdio;
+  UniqueFd out_write, err_write, in_read, console_parent, console_child;
+  if (spec_.process.terminal) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::FromErrno(errno, "socketpair");
+    console_parent.reset(pair[0]);
+    console_child.reset(pair[1]);
+    stdio.console = console_child.get();
+  } else {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+    streams_[0].reset(out[0]);
+    streams_[1].reset(err[0]);
+    out_write.reset(out[1]);
+    err_write.reset(err[1]);
+    stdio.out = out_write.get();
+    stdio.err = err_write.get();
+    if (stdin_) {
+      int in[2];
+      if (::pipe2(in, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+      in_read.reset(in[0]);
+      stdin_write_.reset(in[1]);
+      stdio.in = in_read.get();
+    }
+  }
+  auto created = CreateContainer(spec_, stdio);
   if (!created.ok()) return std::move(created).error();
   container_.emplace(std::move(*created));
+  if (spec_.process.terminal) BERTH_TRY(ReceiveConsole(console_parent.get()));
+  attach_ = std::make_unique<AttachHub>(stdin_write_.get(), stdin_once_, spec_.process.terminal, pty_master_.get());
   BERTH_TRY(BlockSignals());
   BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "container.pid"), std::to_string(container_->pid())));
   BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "monitor.pid"), std::to_string(::getpid())));
@@ -130,7 +175,7 @@ void Monitor::Emit(LogStream stream, bool partial, std::string_view text) {
 void Monitor::Drain(int index) {
   char buffer[16384];
   ssize_t n = ::read(streams_[index].get(), buffer, sizeof buffer);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;  // (a pty says EIO once the slave is gone)
   LogStream stream = index == 0 ? LogStream::kStdout : LogStream::kStderr;
   auto emit = [&](bool partial, std::string_view text) { Emit(stream, partial, text); };
   if (n <= 0) {
@@ -139,6 +184,7 @@ void Monitor::Drain(int index) {
     return;
   }
   splitters_[index].Feed(std::string_view(buffer, static_cast<size_t>(n)), emit);
+  attach_->Broadcast(index, std::string_view(buffer, static_cast<size_t>(n)));
 }
 
 void Monitor::HandleSignals() {
@@ -163,10 +209,21 @@ void Monitor::HandleRequest() {
   timeval timeout{1, 0};  // a stuck client must not stall the logs
   ::setsockopt(client.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   char request[64] = {};
-  ssize_t n = ::read(client.get(), request, sizeof request - 1);
-  std::string command(request, n > 0 ? static_cast<size_t>(n) : 0);
+  std::vector<UniqueFd> fds;
+  auto received = ReceiveWithFds(client.get(), request, sizeof request - 1, fds, 3);
+  std::string command(request, received.ok() ? *received : 0);
   std::string answer = "ok\n";
-  if (command == "start\n") {
+  if (command.rfind("attach ", 0) == 0) {
+    // "attach <i><o><e>\n": one letter per fd sent, in that order; '-' for one not sent.
+    std::string which = command.substr(7, 3);
+    UniqueFd given[3];
+    size_t next = 0;
+    for (size_t i = 0; i < 3 && i < which.size(); ++i)
+      if (which[i] != '-' && next < fds.size()) given[i] = std::move(fds[next++]);
+    WriteString(client.get(), answer);
+    attach_->Add(std::move(client), std::move(given[0]), std::move(given[1]), std::move(given[2]));
+    return;
+  } else if (command == "start\n") {
     auto started = StartContainer(*container_);
     if (!started.ok()) answer = "error " + started.error().message() + "\n";
   } else if (command == "reopen\n") {
@@ -193,6 +250,7 @@ void Monitor::RecordExit() {
                 FormatRfc3339Nano(finished_at_).c_str());
   (void)WriteFileAtomic(ExitFilePath(state_dir_), text);
   ::unlink(MonitorSocketPath(state_dir_).c_str());
+  attach_->Finish(code);
 }
 
 void Monitor::Run() {
@@ -203,10 +261,11 @@ void Monitor::Run() {
   for (;;) {
     bool streams_open = streams_[0] || streams_[1];
     if (wait_status_ && (!streams_open || grace_ms <= 0)) break;
-    pollfd fds[4] = {{signals_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0},
-                     {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0}};
+    std::vector<pollfd> fds = {{signals_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0},
+                               {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0}};
+    attach_->AppendPollFds(fds);
     int timeout = wait_status_ ? 100 : -1;
-    int ready = ::poll(fds, 4, timeout);
+    int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) {
       grace_ms -= 100;
@@ -216,6 +275,7 @@ void Monitor::Run() {
     if (fds[1].revents) HandleRequest();
     for (int i = 0; i < 2; ++i)
       if (fds[2 + i].revents) Drain(i);
+    attach_->HandlePollResults(fds, 4);
   }
   for (int i = 0; i < 2; ++i) splitters_[i].Finish([&](bool partial, std::string_view text) {
       Emit(i == 0 ? LogStream::kStdout : LogStream::kStderr, partial, text);
@@ -225,13 +285,14 @@ void Monitor::Run() {
 
 int Main(int argc, char** argv) {
   ::fcntl(kReportFd, F_SETFD, FD_CLOEXEC);
-  if (argc != 4) {
-    WriteString(kReportFd, "error usage: berth-monitor <bundle_dir> <state_dir> <log_path>\n");
+  std::string io = argc == 5 ? argv[4] : "";
+  if ((argc != 4 && argc != 5) || (argc == 5 && io != "stdin" && io != "stdin-once")) {
+    WriteString(kReportFd, "error usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]\n");
     return 2;
   }
   // Orphans of the container come to us, not to the host's PID 1 (which reaps late here).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  Monitor monitor(argv[2], argv[3]);
+  Monitor monitor(argv[2], argv[3], !io.empty(), io == "stdin-once");
   auto created = monitor.Create(argv[1]);
   if (!created.ok()) {
     std::string message = created.error().message();

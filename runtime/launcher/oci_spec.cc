@@ -168,6 +168,8 @@ Result<Process> ParseProcess(const json& object) {
     if (oom < -1000 || oom > 1000) return Invalid("process.oomScoreAdj", "must be within [-1000, 1000]");
     process.oom_score_adj = oom;
   }
+  BERTH_TRY(ReadOptional(object, "apparmorProfile", "process", process.apparmor_profile));
+  BERTH_TRY(ReadOptional(object, "selinuxLabel", "process", process.selinux_label));
   return process;
 }
 
@@ -266,12 +268,17 @@ Result<void> ParseLinux(const json& object, Spec& spec) {
     spec.sysctls.push_back({key, value});
   }
   if (object.contains("devices")) { BERTH_ASSIGN_OR_RETURN(spec.devices, ParseDevices(object["devices"])); }
+  BERTH_TRY(ReadOptional(object, "mountLabel", "linux", spec.mount_label));
+  if (object.contains("seccomp") && !object["seccomp"].is_null()) {
+    auto seccomp = security::ParseOciSeccomp(object["seccomp"]);
+    if (!seccomp.ok()) return std::move(seccomp).error().Wrap("linux.seccomp");
+    spec.seccomp = std::move(*seccomp);
+  }
   // linux.resources is applied by the caller through runtime/cgroups.h, not by the launcher.
   return Ok();
 }
 
 Result<void> CheckSupported(const Spec& spec) {
-  if (spec.process.terminal) return Unimplemented("process.terminal: a console is not supported yet");
   for (const auto& ns : spec.namespaces) {
     if (ns.type == NamespaceType::kUser || ns.type == NamespaceType::kTime)
       return Unimplemented("linux.namespaces: " + NamespaceTypeName(ns.type) + " namespaces are not supported yet");

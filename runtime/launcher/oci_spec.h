@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "security/seccomp_profile.h"
 
 namespace berth::oci {
 
@@ -38,6 +39,8 @@ struct Process {
   bool no_new_privileges = false;
   std::optional<Capabilities> capabilities;  // absent: the process keeps what it has
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile;  // empty: none
+  std::string selinux_label;     // empty: none
 };
 
 // Mount options turned into what mount(2) and mount_setattr(2) take.
@@ -91,6 +94,8 @@ struct Spec {
   std::vector<Sysctl> sysctls;
   std::vector<Device> devices;
   std::string rootfs_propagation;  // "", "private", "slave", "shared" (+ r-prefixed forms)
+  std::string mount_label;         // SELinux context= for the container's own mounts
+  std::optional<security::SeccompProfile> seccomp;
 
   const Namespace* FindNamespace(NamespaceType type) const;
 };

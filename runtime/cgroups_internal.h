@@ -1,0 +1,19 @@
+// Small helpers shared by the cgroupfs files of runtime/ (cgroups.cc, cgroup_resources.cc).
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+
+namespace berth::cgroups_internal {
+
+// Writes `value` to a cgroup control file (truncating, as the kernel expects).
+Result<void> WriteValue(const std::string& file, const std::string& value);
+
+// Without the trailing newline and spaces the kernel puts in control files.
+std::string Trim(std::string text);
+
+// Whether a v1 hierarchy's super options ("rw,cpu,cpuacct") name `controller` exactly.
+bool HasController(const std::string& options, const std::string& controller);
+
+}  // namespace berth::cgroups_internal
