@@ -85,9 +85,10 @@ int Events(const GlobalOptions& options) {
 }  // namespace
 
 void AddEventsCommand(CLI::App& app, const GlobalOptions& options, int* exit_code) {
-  app.add_subcommand("events",
-                     "print container events as they happen (time, CREATED|STARTED|STOPPED|DELETED, "
-                     "container ID, pod ID; one JSON object a line with -o json) until interrupted")
+  app.add_subcommand(
+         "events",
+         "print container events as they happen (time, CREATED|STARTED|STOPPED|DELETED, "
+         "container ID, pod ID; one JSON object a line with -o json) until interrupted")
       ->callback([&options, exit_code] { *exit_code = Events(options); });
 }
 

@@ -31,7 +31,8 @@ grpc::Status EnsureImage(Client& client, const GlobalOptions& options, const Run
     runtime::v1::ImageStatusRequest status_request;
     *status_request.mutable_image() = request.config().image();
     runtime::v1::ImageStatusResponse status_response;
-    auto status = client.images().ImageStatus(client.Context().get(), status_request, &status_response);
+    auto status =
+        client.images().ImageStatus(client.Context().get(), status_request, &status_response);
     if (!status.ok() || status_response.has_image()) return status;
   }
   std::string image_ref;
@@ -45,8 +46,9 @@ grpc::Status EnsureImage(Client& client, const GlobalOptions& options, const Run
 int Run(const GlobalOptions& options, const RunFlags& flags) {
   runtime::v1::RunPodSandboxRequest pod_request;
   runtime::v1::CreateContainerRequest container_request;
-  for (auto error : {LoadMessageFile(flags.pod_config, pod_request.mutable_config()),
-                     LoadMessageFile(flags.container_config, container_request.mutable_config())}) {
+  for (const auto& error :
+       {LoadMessageFile(flags.pod_config, pod_request.mutable_config()),
+        LoadMessageFile(flags.container_config, container_request.mutable_config())}) {
     if (!error.empty()) {
       std::fprintf(stderr, "berthctl: run: %s\n", error.c_str());
       return 1;
@@ -89,8 +91,9 @@ int Run(const GlobalOptions& options, const RunFlags& flags) {
 void AddRunCommand(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto flags = std::make_shared<RunFlags>();
   auto* run = app.add_subcommand(
-      "run", "run a pod and a container in it from a ContainerConfig and a PodSandboxConfig (JSON "
-             "or YAML), pulling the image when it is missing; prints the container ID");
+      "run",
+      "run a pod and a container in it from a ContainerConfig and a PodSandboxConfig (JSON "
+      "or YAML), pulling the image when it is missing; prints the container ID");
   run->add_option("container-config", flags->container_config, "container config file")->required();
   run->add_option("pod-config", flags->pod_config, "pod config file")->required();
   run->add_option("--runtime", flags->handler, "runtime handler (default: the default handler)");

@@ -51,7 +51,7 @@ std::string CpuPercent(const runtime::v1::CpuUsage& before, const runtime::v1::C
 
 template <typename Request, typename Response>
 using ListCall = grpc::Status (runtime::v1::RuntimeService::Stub::*)(grpc::ClientContext*,
-                                                                      const Request&, Response*);
+                                                                     const Request&, Response*);
 
 // Like crictl: with -o json one sample, printed as it is (`*printed` set); otherwise two
 // samples `seconds` apart, so that CPU % is the use between them. Returns the exit code of a
@@ -135,11 +135,16 @@ int PodStats(const GlobalOptions& options, const StatsFlags& flags) {
 void AddFilterOptions(CLI::App* command, StatsFlags* flags, const char* what) {
   auto* argument = command->add_option("id", flags->argument,
                                        std::string("only this ") + what + " (ID or unique prefix)");
-  command->add_option("--id", flags->id, std::string("only this ") + what + " (ID or unique prefix)")
+  command
+      ->add_option("--id", flags->id, std::string("only this ") + what + " (ID or unique prefix)")
       ->excludes(argument);
-  command->add_option("-l,--label", flags->labels, "only those with this label (KEY=VALUE, repeatable)")
+  command
+      ->add_option("-l,--label", flags->labels,
+                   "only those with this label (KEY=VALUE, repeatable)")
       ->allow_extra_args(false);
-  command->add_option("-s,--seconds", flags->seconds, "seconds between the two samples CPU % is measured over")
+  command
+      ->add_option("-s,--seconds", flags->seconds,
+                   "seconds between the two samples CPU % is measured over")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 }
@@ -148,7 +153,8 @@ void AddFilterOptions(CLI::App* command, StatsFlags* flags, const char* what) {
 
 void AddStatsCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto container_flags = std::make_shared<StatsFlags>();
-  auto* stats = app.add_subcommand("stats", "show containers' resource use (running ones; -a for all)");
+  auto* stats =
+      app.add_subcommand("stats", "show containers' resource use (running ones; -a for all)");
   AddFilterOptions(stats, container_flags.get(), "container");
   stats->add_option("-p,--pod", container_flags->pod, "only this pod's containers");
   stats->add_flag("-a,--all", container_flags->all, "also containers that are not running");
@@ -159,7 +165,8 @@ void AddStatsCommands(CLI::App& app, const GlobalOptions& options, int* exit_cod
   auto pod_flags = std::make_shared<StatsFlags>();
   auto* statsp = app.add_subcommand("statsp", "show pod sandboxes' resource use");
   AddFilterOptions(statsp, pod_flags.get(), "pod");
-  statsp->callback([&options, exit_code, pod_flags] { *exit_code = PodStats(options, *pod_flags); });
+  statsp->callback(
+      [&options, exit_code, pod_flags] { *exit_code = PodStats(options, *pod_flags); });
 }
 
 }  // namespace berthctl
