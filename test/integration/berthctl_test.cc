@@ -1,8 +1,19 @@
 // berthctl against a real berthd.
-#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "base/process_util.h"
 #include "gtest/gtest.h"
 #include "test/integration/berthd_fixture.h"
+#include "test/integration/registry_fixture.h"
 
 namespace berth::testing {
 namespace {
@@ -44,6 +55,256 @@ TEST(BerthctlTest, UnreachableEndpointIsAClearError) {
                          "version"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("berthctl: version: "), std::string::npos) << run.output;
+}
+
+// A command left running (like `berthctl events`), its output read as it comes. Killed, if still
+// running, when it goes out of scope.
+class BackgroundCommand {
+ public:
+  explicit BackgroundCommand(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::dup2(fds[1], 2);
+      auto pointers = CStringArray(argv);
+      ::execv(pointers[0], pointers.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    output_fd_ = fds[0];
+  }
+  ~BackgroundCommand() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (output_fd_ >= 0) ::close(output_fd_);
+  }
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+
+  // Reads until every one of `wanted` is in the output and the output ends a line, or `seconds`
+  // have passed; returns the output so far.
+  const std::string& WaitForOutput(const std::vector<std::string>& wanted, int seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    auto all_there = [&] {
+      if (output_.empty() || output_.back() != '\n') return false;
+      for (const auto& text : wanted) {
+        if (output_.find(text) == std::string::npos) return false;
+      }
+      return true;
+    };
+    while (!all_there() && std::chrono::steady_clock::now() < deadline) {
+      pollfd readable{output_fd_, POLLIN, 0};
+      if (::poll(&readable, 1, 100) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(output_fd_, buffer, sizeof buffer);
+      if (n <= 0) break;  // the command exited
+      output_.append(buffer, n);
+    }
+    return output_;
+  }
+  // Sends `signal` and returns the exit status (128 + signal when it was killed by one).
+  int StopWith(int signal) {
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  std::string output_;
+};
+
+// berthctl run / stats / statsp / events with a busybox image imported into berthd, pods and
+// containers made from YAML files as a user would write them.
+class BerthctlWorkloadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { images_ = &SharedFixtureImages(); }
+  void SetUp() override {
+    BERTH_REQUIRE_ROOT();
+    ASSERT_TRUE(berthd_.Start());
+    auto imported = Ctl({"import", (*images_)["images"]["busybox"]["layout"].get<std::string>(),
+                         "--name", "test/busybox:1"});
+    ASSERT_EQ(imported.exit_code, 0) << imported.output;
+    pod_yaml_ = WriteFile("pod.yaml",
+                          "metadata:\n"
+                          "  name: ctl-pod\n"
+                          "  namespace: default\n"
+                          "  uid: ctl-pod-uid\n"
+                          "hostname: ctl-pod\n"
+                          "log_directory: " + logs_.path() + "\n"
+                          "labels:\n"
+                          "  app: ctl\n");
+  }
+  // Removes every pod (and so every container) berthd has, and checks that none is left.
+  void TearDown() override {
+    if (!berthd_.running()) return;
+    auto pods = Ctl({"pods", "-q"});
+    std::istringstream ids(pods.output);
+    for (std::string id; std::getline(ids, id);) {
+      auto removed = Ctl({"rmp", id});
+      EXPECT_EQ(removed.exit_code, 0) << removed.output;
+    }
+    EXPECT_EQ(Ctl({"pods", "-q"}).output, "");
+    EXPECT_EQ(Ctl({"ps", "-a", "-q"}).output, "");
+  }
+
+  CommandResult Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {BerthctlBinary(), "-r", berthd_.endpoint()});
+    return RunCommand(args);
+  }
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    std::string path = configs_.path() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  // A container config running `sleep 600` from `image`, labelled app=ctl.
+  std::string ContainerYaml(const std::string& name, const std::string& image) {
+    return WriteFile(name + ".yaml",
+                     "metadata:\n"
+                     "  name: " + name + "\n"
+                     "image:\n"
+                     "  image: " + image + "\n"
+                     "command: [/bin/sleep, \"600\"]\n"
+                     "log_path: " + name + ".log\n"
+                     "labels:\n"
+                     "  app: ctl\n");
+  }
+  // `berthctl run`'s container ID (its whole output), or "" with a test failure.
+  std::string RunContainer(const std::string& name) {
+    auto run = Ctl({"run", ContainerYaml(name, "test/busybox:1"), pod_yaml_});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    if (run.exit_code != 0 || run.output.size() < 2) return "";
+    return run.output.substr(0, run.output.size() - 1);
+  }
+
+  static const nlohmann::json* images_;
+  TempDir logs_{"berthctl-logs"};
+  TempDir configs_{"berthctl-configs"};
+  BerthdProcess berthd_;
+  std::string pod_yaml_;
+};
+
+const nlohmann::json* BerthctlWorkloadTest::images_ = nullptr;
+
+TEST_F(BerthctlWorkloadTest, RunStartsAContainerThatStatsAndStatspShow) {
+  std::string id = RunContainer("web");
+  ASSERT_EQ(id.size(), 64u) << id;
+  auto ps = Ctl({"ps", "-q"});
+  EXPECT_EQ(ps.output, id + "\n");
+  auto pods = Ctl({"pods", "-q"});
+  std::string pod = pods.output.substr(0, pods.output.find('\n'));
+  ASSERT_EQ(pod.size(), 64u) << pods.output;
+  auto inspect = nlohmann::json::parse(Ctl({"inspect", id}).output);
+  EXPECT_EQ(inspect["status"]["state"], "CONTAINER_RUNNING");
+  EXPECT_EQ(inspect["status"]["logPath"], logs_.path() + "/web.log");
+
+  // The table: like crictl's, one row for the running container.
+  auto stats = Ctl({"stats", id.substr(0, 8)});
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  EXPECT_EQ(stats.output.rfind("CONTAINER ", 0), 0u) << stats.output;
+  for (const char* column : {"NAME", "CPU %", "MEM", "DISK", "INODES"}) {
+    EXPECT_NE(stats.output.find(column), std::string::npos) << stats.output;
+  }
+  EXPECT_NE(stats.output.find(id.substr(0, 13) + "  web"), std::string::npos) << stats.output;
+  // The filters: by pod, by label (one that matches, one that does not), and -o json.
+  for (const std::vector<std::string>& filter :
+       {std::vector<std::string>{"-p", pod}, {"-l", "app=ctl", "--id", id}}) {
+    std::vector<std::string> args = {"stats", "-s", "1"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    auto filtered = Ctl(args);
+    EXPECT_NE(filtered.output.find(id.substr(0, 13)), std::string::npos) << filtered.output;
+  }
+  auto other_label = Ctl({"stats", "-l", "app=other"});
+  EXPECT_EQ(other_label.exit_code, 0) << other_label.output;
+  EXPECT_EQ(other_label.output.find(id.substr(0, 13)), std::string::npos) << other_label.output;
+  EXPECT_EQ(Ctl({"stats", "-l", "no-equals"}).exit_code, 1);
+  auto json = Ctl({"-o", "json", "stats", "--id", id});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto parsed = nlohmann::json::parse(json.output);
+  ASSERT_EQ(parsed["stats"].size(), 1u) << json.output;
+  EXPECT_EQ(parsed["stats"][0]["attributes"]["id"], id);
+  EXPECT_EQ(parsed["stats"][0]["attributes"]["metadata"]["name"], "web");
+  // A UInt64Value is a string in JSON.
+  auto memory = parsed["stats"][0]["memory"]["workingSetBytes"]["value"].get<std::string>();
+  EXPECT_GT(std::stoull(memory), 0u);
+
+  auto statsp = Ctl({"statsp", pod});
+  ASSERT_EQ(statsp.exit_code, 0) << statsp.output;
+  EXPECT_EQ(statsp.output.rfind("POD ", 0), 0u) << statsp.output;
+  EXPECT_NE(statsp.output.find("ctl-pod  " + pod.substr(0, 13)), std::string::npos)
+      << statsp.output;
+  auto statsp_json = Ctl({"-o", "json", "statsp", "-l", "app=ctl"});
+  ASSERT_EQ(statsp_json.exit_code, 0) << statsp_json.output;
+  auto pod_stats = nlohmann::json::parse(statsp_json.output);
+  ASSERT_EQ(pod_stats["stats"].size(), 1u) << statsp_json.output;
+  EXPECT_EQ(pod_stats["stats"][0]["attributes"]["id"], pod);
+  ASSERT_EQ(pod_stats["stats"][0]["linux"]["containers"].size(), 1u) << statsp_json.output;
+}
+
+TEST_F(BerthctlWorkloadTest, EventsStreamsCreatedAndStarted) {
+  BackgroundCommand events({BerthctlBinary(), "-r", berthd_.endpoint(), "-t", "5", "events"});
+  BackgroundCommand json_events(
+      {BerthctlBinary(), "-r", berthd_.endpoint(), "-o", "json", "events"});
+  // The streams have no "subscribed" message: give both time to reach berthd.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::string id = RunContainer("evented");
+  ASSERT_FALSE(id.empty());
+  auto pods = Ctl({"pods", "-q"});
+  std::string pod = pods.output.substr(0, pods.output.find('\n'));
+
+  const std::string& lines = events.WaitForOutput(
+      {" CREATED " + id + " " + pod + "\n", " STARTED " + id + " " + pod + "\n"}, 30);
+  EXPECT_NE(lines.find(" CREATED " + id + " " + pod + "\n"), std::string::npos) << lines;
+  EXPECT_NE(lines.find(" STARTED " + id + " " + pod + "\n"), std::string::npos) << lines;
+  // Each line starts with the event's time, RFC 3339 in UTC.
+  EXPECT_EQ(lines.find(' '), 30u) << lines;
+  EXPECT_EQ(lines[29], 'Z') << lines;
+
+  const std::string& json_lines = json_events.WaitForOutput({"CONTAINER_STARTED_EVENT"}, 30);
+  std::istringstream stream(json_lines);
+  std::vector<std::string> types;
+  for (std::string line; std::getline(stream, line);) {
+    auto event = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(event.is_discarded()) << line;
+    EXPECT_EQ(event["containerId"], id);
+    EXPECT_EQ(event["podSandboxStatus"]["id"], pod);
+    types.push_back(event["containerEventType"]);
+  }
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT"}));
+
+  // A stream outlives --timeout (5 s above), and an interrupt ends it cleanly.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(events.StopWith(SIGINT), 0);
+  EXPECT_EQ(json_events.StopWith(SIGTERM), 0);
+}
+
+TEST_F(BerthctlWorkloadTest, RunFailureLeavesNoPod) {
+  // --no-pull with an image berthd does not have: CreateContainer fails after the pod exists.
+  auto no_pull = Ctl({"run", "--no-pull", ContainerYaml("absent", "test/absent:1"), pod_yaml_});
+  EXPECT_EQ(no_pull.exit_code, 1) << no_pull.output;
+  EXPECT_NE(no_pull.output.find("berthctl: run: create container: "), std::string::npos)
+      << no_pull.output;
+  EXPECT_EQ(Ctl({"pods", "-q"}).output, "");
+  // Without --no-pull the missing image is pulled, from a registry that is not there.
+  auto unreachable = "127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/absent:1";
+  auto pull = Ctl({"run", ContainerYaml("unpulled", unreachable), pod_yaml_});
+  EXPECT_EQ(pull.exit_code, 1) << pull.output;
+  EXPECT_NE(pull.output.find("berthctl: run: pull image " + unreachable + ": "), std::string::npos)
+      << pull.output;
+  EXPECT_EQ(Ctl({"pods", "-q"}).output, "");
+  // A config that does not parse fails before anything is created.
+  auto broken = Ctl({"run", WriteFile("broken.yaml", "metadata: [unclosed\n"), pod_yaml_});
+  EXPECT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_NE(broken.output.find("berthctl: run: "), std::string::npos) << broken.output;
+  EXPECT_NE(Ctl({"run", "--no-pull", "--with-pull", pod_yaml_, pod_yaml_}).exit_code, 0);
 }
 
 }  // namespace
