@@ -142,7 +142,7 @@ class BerthctlWorkloadTest : public ::testing::Test {
                           "labels:\n"
                           "  app: ctl\n");
   }
-  // Removes every pod (and so every container) berthd has, and checks that none is left.
+  // Removes every pod (and so every container) berthd has, and checks that nothing is left.
   void TearDown() override {
     if (!berthd_.running()) return;
     auto pods = Ctl({"pods", "-q"});
@@ -153,6 +153,9 @@ class BerthctlWorkloadTest : public ::testing::Test {
     }
     EXPECT_EQ(Ctl({"pods", "-q"}).output, "");
     EXPECT_EQ(Ctl({"ps", "-a", "-q"}).output, "");
+    // No container rootfs is left mounted.
+    EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers"),
+              std::string::npos);
   }
 
   CommandResult Ctl(std::vector<std::string> args) {
