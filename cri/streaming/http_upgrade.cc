@@ -1,0 +1,276 @@
+#include "cri/streaming/http_upgrade.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/detail/hybi13.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <cerrno>
+
+#include "base/random.h"
+
+namespace berth::streaming {
+namespace http = boost::beast::http;
+namespace {
+
+// A blocking fd as a Beast SyncStream, every operation bounded by a deadline.
+class FdStream {
+ public:
+  FdStream(int fd, std::chrono::steady_clock::time_point deadline) : fd_(fd), deadline_(deadline) {}
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+    auto buffer = *boost::asio::buffer_sequence_begin(buffers);
+    if (!Wait(POLLIN, ec)) return 0;
+    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (n < 0) {
+      ec = boost::system::error_code(errno, boost::system::system_category());
+      return 0;
+    }
+    if (n == 0) ec = boost::asio::error::eof;
+    return static_cast<size_t>(n);
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+    size_t total = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::const_buffer buffer = *it;
+      if (buffer.size() == 0) continue;
+      if (!Wait(POLLOUT, ec)) return total;
+      ssize_t n = ::send(fd_, buffer.data(), buffer.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        ec = boost::system::error_code(errno, boost::system::system_category());
+        return total;
+      }
+      return total + static_cast<size_t>(n);
+    }
+    return total;
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers) {
+    boost::system::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  bool Wait(short events, boost::system::error_code& ec) {
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ec = boost::asio::error::timed_out;
+        return false;
+      }
+      pollfd pfd{fd_, events, 0};
+      int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0) {
+        ec = boost::system::error_code(errno, boost::system::system_category());
+        return false;
+      }
+      if (rc > 0) return true;
+    }
+  }
+
+  int fd_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+std::string Trim(std::string_view text) {
+  size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+bool ContainsToken(std::string_view list, std::string_view token) {
+  return boost::beast::http::token_list(boost::beast::string_view(list.data(), list.size()))
+      .exists(boost::beast::string_view(token.data(), token.size()));
+}
+
+Result<void> WriteResponse(int fd, HttpResponse& response) {
+  FdStream stream(fd, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  boost::system::error_code ec;
+  response.prepare_payload();
+  http::write(stream, response, ec);
+  if (ec) return Unavailable("write HTTP response: " + ec.message());
+  return Ok();
+}
+
+}  // namespace
+
+Result<ReceivedRequest> ReadRequest(int fd, std::chrono::milliseconds timeout) {
+  FdStream stream(fd, std::chrono::steady_clock::now() + timeout);
+  boost::beast::flat_buffer buffer(16 * 1024);
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(8 * 1024);
+  boost::system::error_code ec;
+  http::read_header(stream, buffer, parser, ec);
+  if (ec) return InvalidArgument("read HTTP request: " + ec.message());
+  if (!parser.is_done()) return InvalidArgument("HTTP request with a body");
+  ReceivedRequest received;
+  received.request = parser.release();
+  auto data = buffer.data();
+  received.leftover.assign(static_cast<const char*>(data.data()), data.size());
+  return received;
+}
+
+std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_view name) {
+  std::vector<std::string> values;
+  auto range = request.equal_range(boost::beast::string_view(name.data(), name.size()));
+  for (auto it = range.first; it != range.second; ++it) {
+    std::string_view value(it->value().data(), it->value().size());
+    while (!value.empty()) {
+      size_t comma = value.find(',');
+      std::string item = Trim(value.substr(0, comma));
+      if (!item.empty()) values.push_back(item);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return values;
+}
+
+bool IsSpdyUpgrade(const HttpRequest& request) {
+  auto connection = request[http::field::connection];
+  auto upgrade = request[http::field::upgrade];
+  return ContainsToken({connection.data(), connection.size()}, "upgrade") &&
+         boost::beast::iequals(upgrade, "SPDY/3.1");
+}
+
+bool IsWebSocketUpgrade(const HttpRequest& request) { return boost::beast::websocket::is_upgrade(request); }
+
+Result<void> WriteErrorResponse(int fd, unsigned status, std::string_view body) {
+  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::connection, "close");
+  response.body() = std::string(body);
+  response.prepare_payload();
+  FdStream stream(fd, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  boost::system::error_code ec;
+  http::write(stream, response, ec);
+  if (ec) return Unavailable("write HTTP response: " + ec.message());
+  return Ok();
+}
+
+Result<void> WriteSpdyUpgrade(int fd, std::string_view protocol) {
+  HttpResponse response{http::status::switching_protocols, 11};
+  response.set(http::field::connection, "Upgrade");
+  response.set(http::field::upgrade, "SPDY/3.1");
+  if (!protocol.empty()) response.set("X-Stream-Protocol-Version", boost::beast::string_view(protocol.data(), protocol.size()));
+  return WriteResponse(fd, response);
+}
+
+std::string WebSocketAccept(std::string_view key) {
+  boost::beast::websocket::detail::sec_ws_accept_type accept;
+  boost::beast::websocket::detail::make_sec_ws_accept(accept, boost::beast::string_view(key.data(), key.size()));
+  return std::string(accept.data(), accept.size());
+}
+
+Result<void> WriteWebSocketUpgrade(int fd, const HttpRequest& request, std::string_view protocol) {
+  auto key = request[http::field::sec_websocket_key];
+  HttpResponse response{http::status::switching_protocols, 11};
+  response.set(http::field::connection, "Upgrade");
+  response.set(http::field::upgrade, "websocket");
+  response.set(http::field::sec_websocket_accept, WebSocketAccept({key.data(), key.size()}));
+  if (!protocol.empty()) {
+    response.set(http::field::sec_websocket_protocol, boost::beast::string_view(protocol.data(), protocol.size()));
+  }
+  return WriteResponse(fd, response);
+}
+
+Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOptions& options) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return InvalidArgument("streaming URL \"" + url + "\" is not http://");
+  std::string rest = url.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string host = authority, port = "80";
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return InvalidArgument("bad host in \"" + url + "\"");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Unavailable("resolve " + authority + ": " + gai_strerror(rc));
+  }
+  UniqueFd socket;
+  int last_errno = 0;
+  for (addrinfo* ai = found; ai != nullptr && !socket.valid(); ai = ai->ai_next) {
+    UniqueFd candidate(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+    if (!candidate.valid()) continue;
+    if (::connect(candidate.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
+      socket = std::move(candidate);
+    } else {
+      last_errno = errno;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (!socket.valid()) return Error::FromErrno(last_errno, "connect to " + authority);
+
+  HttpRequest request{options.websocket ? http::verb::get : http::verb::post, target, 11};
+  request.set(http::field::host, authority);
+  request.set(http::field::connection, "Upgrade");
+  std::string websocket_key;
+  if (options.websocket) {
+    request.set(http::field::upgrade, "websocket");
+    request.set(http::field::sec_websocket_version, "13");
+    std::string raw = RandomHex(16);
+    websocket_key.resize(boost::beast::detail::base64::encoded_size(raw.size()));
+    websocket_key.resize(boost::beast::detail::base64::encode(websocket_key.data(), raw.data(), raw.size()));
+    request.set(http::field::sec_websocket_key, websocket_key);
+    std::string list;
+    for (const auto& protocol : options.protocols) list += (list.empty() ? "" : ", ") + protocol;
+    if (!list.empty()) request.set(http::field::sec_websocket_protocol, list);
+  } else {
+    request.set(http::field::upgrade, "SPDY/3.1");
+    for (const auto& protocol : options.protocols) request.insert("X-Stream-Protocol-Version", protocol);
+  }
+  FdStream stream(socket.get(), std::chrono::steady_clock::now() + options.timeout);
+  boost::system::error_code ec;
+  http::write(stream, request, ec);
+  if (ec) return Unavailable("send upgrade request to " + authority + ": " + ec.message());
+  boost::beast::flat_buffer buffer(16 * 1024);
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // a 101 has no body; for an error we only need the status
+  http::read_header(stream, buffer, parser, ec);
+  if (ec) return Unavailable("read upgrade response from " + authority + ": " + ec.message());
+  UpgradedConnection connection;
+  connection.response = parser.release();
+  unsigned status = connection.response.result_int();
+  if (status == 404) return NotFound("streaming URL " + url + ": 404 Not Found");
+  if (status != 101) return Unavailable("streaming URL " + url + ": HTTP " + std::to_string(status));
+  if (options.websocket) {
+    auto accept = connection.response[http::field::sec_websocket_accept];
+    if (std::string(accept.data(), accept.size()) != WebSocketAccept(websocket_key)) {
+      return Unavailable("streaming URL " + url + ": wrong Sec-WebSocket-Accept");
+    }
+  }
+  auto data = buffer.data();
+  connection.leftover.assign(static_cast<const char*>(data.data()), data.size());
+  connection.socket = std::move(socket);
+  return connection;
+}
+
+}  // namespace berth::streaming

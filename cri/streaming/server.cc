@@ -1,0 +1,303 @@
+#include "cri/streaming/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
+
+#include "cri/streaming/http_upgrade.h"
+#include "cri/streaming/port_forward.h"
+#include "cri/streaming/remote_command.h"
+#include "cri/streaming/spdy_remote_command.h"
+#include "cri/streaming/websocket_connection.h"
+#include "cri/streaming/websocket_remote_command.h"
+
+namespace berth::streaming {
+namespace {
+
+bool IsIpv6(const std::string& address) { return address.find(':') != std::string::npos; }
+
+template <typename Request>
+CommandOptions OptionsFor(const Request& request, RemoteCommandProtocol protocol) {
+  CommandOptions options;
+  options.protocol = protocol;
+  options.stdin = request.stdin;
+  options.stdout = request.stdout;
+  options.stderr = request.stderr;
+  options.tty = request.tty;
+  return options;
+}
+
+}  // namespace
+
+StreamingServer::StreamingServer(StreamingServerConfig config, StreamingRuntime& runtime)
+    : config_(std::move(config)),
+      runtime_(runtime),
+      tokens_(config_.token_ttl, config_.max_pending_tokens, config_.clock) {}
+
+StreamingServer::~StreamingServer() { Stop(); }
+
+Result<void> StreamingServer::Start() {
+  if (config_.tls_cert_file || config_.tls_key_file) {
+    return Unimplemented("streaming server: TLS is not implemented");
+  }
+  bool v6 = IsIpv6(config_.address);
+  UniqueFd socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) return Error::FromErrno(errno, "streaming server: socket");
+  int one = 1;
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* addr = reinterpret_cast<sockaddr_in6*>(&storage);
+    addr->sin6_family = AF_INET6;
+    addr->sin6_port = htons(config_.port);
+    if (::inet_pton(AF_INET6, config_.address.c_str(), &addr->sin6_addr) != 1) {
+      return InvalidArgument("streaming server: bad address \"" + config_.address + "\"");
+    }
+    length = sizeof(sockaddr_in6);
+  } else {
+    auto* addr = reinterpret_cast<sockaddr_in*>(&storage);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons(config_.port);
+    if (::inet_pton(AF_INET, config_.address.c_str(), &addr->sin_addr) != 1) {
+      return InvalidArgument("streaming server: bad address \"" + config_.address + "\"");
+    }
+    length = sizeof(sockaddr_in);
+  }
+  std::string where = config_.address + ":" + std::to_string(config_.port);
+  if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    return Error::FromErrno(errno, "streaming server: bind " + where);
+  }
+  if (::listen(socket.get(), 64) != 0) return Error::FromErrno(errno, "streaming server: listen " + where);
+  sockaddr_storage bound{};
+  socklen_t bound_length = sizeof(bound);
+  ::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length);
+  bound_port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  listener_ = std::move(socket);
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  spdlog::info("streaming server listening on {}", BaseUrl());
+  return Ok();
+}
+
+void StreamingServer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_latch_.Signal();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& connection : connections_) {
+      if (connection.abort) connection.abort();
+      ::shutdown(connection.socket.get(), SHUT_RDWR);
+    }
+  }
+  // Each connection's thread cancels its process and returns once its protocol is torn down.
+  std::list<Connection> all;
+  {
+    std::lock_guard lock(mu_);
+    all.splice(all.end(), connections_);
+  }
+  for (auto& connection : all) connection.thread.join();
+  listener_.reset();
+}
+
+std::string StreamingServer::BaseUrl() const {
+  std::string host = IsIpv6(config_.address) ? "[" + config_.address + "]" : config_.address;
+  return "http://" + host + ":" + std::to_string(bound_port_);
+}
+
+size_t StreamingServer::active_connections() const {
+  std::lock_guard lock(mu_);
+  size_t active = 0;
+  for (const auto& connection : connections_) active += connection.done ? 0 : 1;
+  return active;
+}
+
+Result<std::string> StreamingServer::MakeUrl(std::string_view kind, StreamingRequest request) {
+  BERTH_ASSIGN_OR_RETURN(std::string token, tokens_.Insert(std::move(request)));
+  return BaseUrl() + "/" + std::string(kind) + "/" + token;
+}
+
+Result<std::string> StreamingServer::GetExecUrl(const ExecRequest& request) {
+  if (request.cmd.empty()) return InvalidArgument("exec: cmd is empty");
+  if (!request.stdin && !request.stdout && !request.stderr) {
+    return InvalidArgument("exec: one of stdin, stdout and stderr must be set");
+  }
+  if (request.tty && request.stderr) return InvalidArgument("exec: tty and stderr cannot both be set");
+  return MakeUrl("exec", request);
+}
+
+Result<std::string> StreamingServer::GetAttachUrl(const AttachRequest& request) {
+  if (!request.stdin && !request.stdout && !request.stderr) {
+    return InvalidArgument("attach: one of stdin, stdout and stderr must be set");
+  }
+  if (request.tty && request.stderr) return InvalidArgument("attach: tty and stderr cannot both be set");
+  return MakeUrl("attach", request);
+}
+
+Result<std::string> StreamingServer::GetPortForwardUrl(const PortForwardRequest& request) {
+  for (int32_t port : request.ports) {
+    if (port <= 0 || port > 65535) return InvalidArgument("port-forward: invalid port " + std::to_string(port));
+  }
+  return MakeUrl("portforward", request);
+}
+
+void StreamingServer::ReapFinished() {
+  std::list<Connection> finished;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      auto next = std::next(it);
+      if (it->done) finished.splice(finished.end(), connections_, it);
+      it = next;
+    }
+  }
+  for (auto& connection : finished) connection.thread.join();
+}
+
+void StreamingServer::AcceptLoop() {
+  while (true) {
+    if (!WaitReadable(listener_.get(), stop_latch_.fd(), 1000)) {
+      if (stop_latch_.signalled()) return;
+      ReapFinished();
+      continue;
+    }
+    UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    ReapFinished();
+    if (!client.valid()) continue;
+    int one = 1;
+    ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (connections_.size() >= config_.max_connections) {
+      spdlog::warn("streaming server: {} connections already open; refusing another", connections_.size());
+      (void)WriteErrorResponse(client.get(), 503, "too many streaming connections\n");
+      continue;
+    }
+    Connection& connection = connections_.emplace_back();
+    connection.socket = std::move(client);
+    connection.thread = std::thread([this, &connection] {
+      Serve(connection);
+      std::lock_guard lock(mu_);
+      connection.abort = nullptr;
+      connection.done = true;
+    });
+  }
+}
+
+void StreamingServer::Serve(Connection& connection) {
+  int fd = connection.socket.get();
+  auto received = ReadRequest(fd, config_.handshake_timeout);
+  if (!received.ok()) {
+    (void)WriteErrorResponse(fd, 400, received.error().message() + "\n");
+    return;
+  }
+  const HttpRequest& request = received->request;
+  std::string target(request.target().data(), request.target().size());
+  std::string kind, token;
+  if (size_t query = target.find('?'); query != std::string::npos) target.resize(query);
+  if (target.size() > 1) {
+    size_t slash = target.find('/', 1);
+    if (slash != std::string::npos) {
+      kind = target.substr(1, slash - 1);
+      token = target.substr(slash + 1);
+    }
+  }
+  auto stored = tokens_.Take(token);
+  bool kind_matches = stored && ((kind == "exec" && std::holds_alternative<ExecRequest>(*stored)) ||
+                                 (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
+                                 (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
+  if (!kind_matches) {
+    (void)WriteErrorResponse(fd, 404, "unknown, used or expired streaming token\n");
+    return;
+  }
+  auto register_abort = [this, &connection](std::function<void()> abort) {
+    std::lock_guard lock(mu_);
+    connection.abort = std::move(abort);
+    if (stopping_) ::shutdown(connection.socket.get(), SHUT_RDWR);
+  };
+  // Ownership of the socket moves to the protocol's transport; the connection keeps the number
+  // for Stop()'s shutdown until the protocol's abort is registered.
+  auto transport = [&] {
+    return std::make_unique<SocketTransport>(UniqueFd(::dup(fd)), std::move(received->leftover));
+  };
+
+  if (auto* forward = std::get_if<PortForwardRequest>(&*stored)) {
+    if (IsSpdyUpgrade(request)) {
+      auto offered = HeaderValues(request, "X-Stream-Protocol-Version");
+      if (std::find(offered.begin(), offered.end(), kPortForwardProtocol) == offered.end()) {
+        (void)WriteErrorResponse(fd, 403, "port-forward needs protocol portforward.k8s.io\n");
+        return;
+      }
+      if (!WriteSpdyUpgrade(fd, kPortForwardProtocol).ok()) return;
+      ServeSpdyPortForward(transport(), *forward, runtime_, PortForwardLimits(), register_abort);
+      return;
+    }
+    if (IsWebSocketUpgrade(request)) {
+      auto offered = HeaderValues(request, "Sec-WebSocket-Protocol");
+      if (std::find(offered.begin(), offered.end(), kTunnelledPortForwardProtocol) == offered.end()) {
+        (void)WriteErrorResponse(fd, 400, "port-forward over WebSocket needs SPDY/3.1+portforward.k8s.io\n");
+        return;
+      }
+      if (!WriteWebSocketUpgrade(fd, request, kTunnelledPortForwardProtocol).ok()) return;
+      auto websocket = std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer);
+      ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(std::move(websocket)), *forward, runtime_,
+                           PortForwardLimits(), register_abort);
+      return;
+    }
+    (void)WriteErrorResponse(fd, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+    return;
+  }
+
+  // Exec or attach.
+  CommandOptions options;
+  StartProcess start;
+  std::string what;
+  if (auto* exec = std::get_if<ExecRequest>(&*stored)) {
+    options = OptionsFor(*exec, RemoteCommandProtocol::kV4);
+    start = [this, exec] { return runtime_.Exec(*exec); };
+    what = "exec in container " + exec->container_id;
+  } else {
+    auto* attach = std::get_if<AttachRequest>(&*stored);
+    options = OptionsFor(*attach, RemoteCommandProtocol::kV4);
+    start = [this, attach] { return runtime_.Attach(*attach); };
+    what = "attach to container " + attach->container_id;
+  }
+  if (IsSpdyUpgrade(request)) {
+    auto protocol = NegotiateSpdyProtocol(HeaderValues(request, "X-Stream-Protocol-Version"));
+    if (!protocol) {
+      (void)WriteErrorResponse(fd, 403, "no supported X-Stream-Protocol-Version offered\n");
+      return;
+    }
+    options.protocol = *protocol;
+    bool announced = !HeaderValues(request, "X-Stream-Protocol-Version").empty();
+    if (!WriteSpdyUpgrade(fd, announced ? ProtocolName(*protocol) : "").ok()) return;
+    spdlog::debug("streaming: {} over SPDY ({})", what, ProtocolName(*protocol));
+    ServeSpdyRemoteCommand(transport(), options, start, config_.stream_creation_timeout, register_abort);
+    return;
+  }
+  if (IsWebSocketUpgrade(request)) {
+    auto protocol = NegotiateWebSocketProtocol(HeaderValues(request, "Sec-WebSocket-Protocol"));
+    if (!protocol) {
+      (void)WriteErrorResponse(fd, 400, "no supported Sec-WebSocket-Protocol offered\n");
+      return;
+    }
+    options.protocol = *protocol;
+    if (!WriteWebSocketUpgrade(fd, request, ProtocolName(*protocol)).ok()) return;
+    spdlog::debug("streaming: {} over WebSocket ({})", what, ProtocolName(*protocol));
+    ServeWebSocketRemoteCommand(
+        std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer), options, start,
+        register_abort);
+    return;
+  }
+  (void)WriteErrorResponse(fd, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+}
+
+}  // namespace berth::streaming

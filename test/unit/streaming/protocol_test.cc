@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cri/streaming/http_upgrade.h"
+#include "cri/streaming/remote_command.h"
+#include "cri/streaming/token_store.h"
+
+namespace berth::streaming {
+namespace {
+
+TEST(TokenStoreTest, SingleUseAndExpiry) {
+  auto now = std::chrono::steady_clock::time_point(std::chrono::seconds(100));
+  TokenStore store(std::chrono::seconds(60), 2, [&] { return now; });
+  auto token = store.Insert(ExecRequest{"c", {"ls"}, false, false, true, false});
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(token->size(), 32u);
+  auto taken = store.Take(*token);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(std::get<ExecRequest>(*taken).cmd, std::vector<std::string>{"ls"});
+  EXPECT_FALSE(store.Take(*token).has_value());  // used
+  EXPECT_FALSE(store.Take("nope").has_value());
+
+  auto expiring = store.Insert(AttachRequest{"c"});
+  ASSERT_TRUE(expiring.ok());
+  now += std::chrono::seconds(60);
+  EXPECT_FALSE(store.Take(*expiring).has_value());
+}
+
+TEST(TokenStoreTest, BoundedPending) {
+  auto now = std::chrono::steady_clock::time_point(std::chrono::seconds(100));
+  TokenStore store(std::chrono::seconds(60), 2, [&] { return now; });
+  ASSERT_TRUE(store.Insert(PortForwardRequest{"p", {80}}).ok());
+  ASSERT_TRUE(store.Insert(PortForwardRequest{"p", {81}}).ok());
+  auto third = store.Insert(PortForwardRequest{"p", {82}});
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code(), ErrorCode::kResourceExhausted);
+  now += std::chrono::seconds(61);  // the first two expire and make room
+  EXPECT_TRUE(store.Insert(PortForwardRequest{"p", {82}}).ok());
+  EXPECT_EQ(store.size(), 1u);
+}
+
+TEST(RemoteCommandTest, StatusJson) {
+  EXPECT_EQ(FinalStatus(RemoteCommandProtocol::kV4, 0), R"({"metadata":{},"status":"Success"})");
+  auto failure = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV4, 7));
+  EXPECT_EQ(failure["status"], "Failure");
+  EXPECT_EQ(failure["reason"], "NonZeroExitCode");
+  EXPECT_EQ(failure["details"]["causes"][0]["reason"], "ExitCode");
+  EXPECT_EQ(failure["details"]["causes"][0]["message"], "7");
+  auto internal = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("container gone")));
+  EXPECT_EQ(internal["reason"], "InternalError");
+  EXPECT_EQ(internal["message"], "container gone");
+  EXPECT_EQ(FinalStatus(RemoteCommandProtocol::kV2, 0), "");
+  EXPECT_NE(FinalStatus(RemoteCommandProtocol::kV2, 3), "");
+
+  EXPECT_EQ(*ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 0)), 0);
+  EXPECT_EQ(*ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 42)), 42);
+  EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV4, "{not json").ok());
+  EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV1, "boom").ok());
+}
+
+TEST(RemoteCommandTest, Negotiation) {
+  using P = RemoteCommandProtocol;
+  EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"}), P::kV4);
+  EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io"}), P::kV5);
+  EXPECT_EQ(NegotiateSpdyProtocol({"v3.channel.k8s.io", "v2.channel.k8s.io"}), P::kV3);
+  EXPECT_EQ(NegotiateSpdyProtocol({}), P::kV1);
+  EXPECT_EQ(NegotiateSpdyProtocol({"v9.channel.k8s.io"}), std::nullopt);
+  EXPECT_EQ(NegotiateWebSocketProtocol({"base64.channel.k8s.io", "v4.channel.k8s.io"}), P::kV4);
+  EXPECT_EQ(NegotiateWebSocketProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io"}), P::kV5);
+  EXPECT_EQ(NegotiateWebSocketProtocol({"channel.k8s.io"}), std::nullopt);
+}
+
+TEST(RemoteCommandTest, ResizeMessagesSplitAndJoined) {
+  ResizeDecoder decoder;
+  auto sizes = decoder.Feed(R"({"Width":80,"Height":24}{"Width":100,)");
+  ASSERT_TRUE(sizes.ok());
+  EXPECT_EQ(*sizes, (std::vector<TerminalSize>{{80, 24}}));
+  sizes = decoder.Feed(R"("Height":40}
+ {"Width":1,"Height":2})");
+  ASSERT_TRUE(sizes.ok());
+  EXPECT_EQ(*sizes, (std::vector<TerminalSize>{{100, 40}, {1, 2}}));
+  EXPECT_EQ(EncodeResize({3, 4}), R"({"Width":3,"Height":4})");
+
+  ResizeDecoder hostile;
+  EXPECT_FALSE(hostile.Feed("[1,2]").ok());
+  ResizeDecoder negative;
+  EXPECT_FALSE(negative.Feed(R"({"Width":-1,"Height":2})").ok());
+  ResizeDecoder endless;
+  EXPECT_FALSE(endless.Feed("{" + std::string(5000, ' ')).ok());
+}
+
+TEST(HttpUpgradeTest, WebSocketAcceptKnownVector) {
+  // RFC 6455 section 1.3.
+  EXPECT_EQ(WebSocketAccept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+}  // namespace
+}  // namespace berth::streaming

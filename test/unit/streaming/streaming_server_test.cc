@@ -1,0 +1,341 @@
+// The real StreamingServer on 127.0.0.1 with host processes for containers, driven by our own
+// SPDY and WebSocket clients.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "cri/streaming/http_upgrade.h"
+#include "cri/streaming/server.h"
+#include "cri/streaming/spdy_session.h"
+#include "cri/streaming/websocket_connection.h"
+#include "test/streaming_client/streaming_client.h"
+#include "test/unit/streaming/host_process_runtime.h"
+
+namespace berth::streaming {
+namespace {
+
+using client::RemoteCommandOptions;
+using client::Transport;
+
+struct Pipe {
+  UniqueFd read, write;
+  Pipe() {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    read.reset(fds[0]);
+    write.reset(fds[1]);
+  }
+};
+
+std::string ReadAllFd(int fd) {
+  std::string all;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) all.append(buffer, static_cast<size_t>(n));
+  return all;
+}
+
+size_t CountOpenFds() {
+  size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+  return count;
+}
+
+// What a remote command printed, and how it ended.
+struct Outcome {
+  Result<int> exit_code = 0;
+  std::string out, err;
+};
+
+Outcome RunCommand(const std::string& url, RemoteCommandOptions options, std::string input = {},
+            client::TerminalSizeQueue* resizes = nullptr) {
+  Pipe in, out, err;
+  std::thread writer([&] {
+    (void)WriteAllFd(in.write.get(), input);
+    in.write.reset();
+  });
+  Outcome outcome;
+  std::thread out_reader([&] { outcome.out = ReadAllFd(out.read.get()); });
+  std::thread err_reader([&] { outcome.err = ReadAllFd(err.read.get()); });
+  outcome.exit_code = client::RunRemoteCommand(url, options, in.read.get(), out.write.get(), err.write.get(), resizes);
+  out.write.reset();
+  err.write.reset();
+  in.read.reset();  // a writer the command never read from gets EPIPE
+  writer.join();
+  out_reader.join();
+  err_reader.join();
+  return outcome;
+}
+
+// Echoes every connection back until the client half-closes.
+class EchoServer {
+ public:
+  EchoServer() {
+    listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(listener_.get(), 16), 0);
+    socklen_t length = sizeof(addr);
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &length);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (true) {
+        int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;
+        workers_.emplace_back([fd] {
+          UniqueFd conn(fd);
+          char buffer[4096];
+          ssize_t n;
+          while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) (void)WriteAllFd(fd, {buffer, static_cast<size_t>(n)});
+        });
+      }
+    });
+  }
+  ~EchoServer() {
+    ::shutdown(listener_.get(), SHUT_RDWR);
+    thread_.join();
+    for (auto& worker : workers_) worker.join();
+  }
+  int32_t port() const { return port_; }
+
+ private:
+  UniqueFd listener_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::vector<std::thread> workers_;
+};
+
+class StreamingServerTest : public ::testing::TestWithParam<Transport> {
+ protected:
+  void SetUp() override {
+    StreamingServerConfig config;
+    config.clock = [this] { return std::chrono::steady_clock::time_point(std::chrono::seconds(now_seconds_.load())); };
+    server_ = std::make_unique<StreamingServer>(config, runtime_);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    server_->Stop();
+    EXPECT_TRUE(runtime_.live_pids().empty());
+  }
+  std::string ExecUrl(std::string command, bool tty = false, bool in = false, bool err = true) {
+    ExecRequest request{"c1", {"/bin/sh", "-c", std::move(command)}, tty, in, true, err && !tty};
+    auto url = server_->GetExecUrl(request);
+    EXPECT_TRUE(url.ok());
+    return url.ok() ? *url : "";
+  }
+  RemoteCommandOptions Options(bool tty = false, bool in = false) {
+    RemoteCommandOptions options;
+    options.transport = GetParam();
+    options.tty = tty;
+    options.stdin = in;
+    options.stderr = !tty;
+    return options;
+  }
+  // Waits until every connection and process of the server is gone.
+  void WaitIdle() {
+    for (int i = 0; i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  std::atomic<int64_t> now_seconds_{1000};
+  testing::HostProcessRuntime runtime_;
+  std::unique_ptr<StreamingServer> server_;
+};
+
+TEST_P(StreamingServerTest, ExecEchoWithoutTty) {
+  Outcome outcome = RunCommand(ExecUrl("echo hello; echo oops >&2"), Options());
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 0);
+  EXPECT_EQ(outcome.out, "hello\n");
+  EXPECT_EQ(outcome.err, "oops\n");
+  EXPECT_TRUE(server_->BaseUrl().starts_with("http://127.0.0.1:"));
+}
+
+TEST_P(StreamingServerTest, ExecEchoWithTty) {
+  Outcome outcome = RunCommand(ExecUrl("echo hello", true), Options(true));
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 0);
+  EXPECT_EQ(outcome.out, "hello\r\n");  // the pty's ONLCR
+}
+
+TEST_P(StreamingServerTest, LargeOutputArrivesWhole) {
+  Outcome outcome = RunCommand(ExecUrl("head -c 1000000 /dev/zero | tr '\\0' x"), Options());
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(outcome.out, std::string(1000000, 'x'));
+}
+
+TEST_P(StreamingServerTest, StdinThroughCatAndHalfClose) {
+  std::string input = "line one\nline two\n" + std::string(200000, 'y');
+  Outcome outcome = RunCommand(ExecUrl("cat", false, true), Options(false, true), input);
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 0);
+  EXPECT_EQ(outcome.out, input);
+}
+
+TEST_P(StreamingServerTest, NonZeroExitCodeInStatus) {
+  Outcome outcome = RunCommand(ExecUrl("echo bye; exit 7"), Options());
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 7);
+  EXPECT_EQ(outcome.out, "bye\n");
+}
+
+TEST_P(StreamingServerTest, ResizeSeenByStty) {
+  client::TerminalSizeQueue resizes;
+  resizes.Push({100, 40});
+  Outcome outcome = RunCommand(ExecUrl("sleep 0.5; stty size", true), Options(true), {}, &resizes);
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(outcome.out, "40 100\r\n");
+}
+
+TEST_P(StreamingServerTest, TtyExecEndsWhileStdinStaysOpen) {
+  Pipe in, out;
+  std::string url = ExecUrl("echo done", true, true);
+  auto options = Options(true, true);
+  auto result = std::async(std::launch::async, [&] {
+    return client::RunRemoteCommand(url, options, in.read.get(), out.write.get(), -1, nullptr);
+  });
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto exit_code = result.get();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.error().message();
+  EXPECT_EQ(*exit_code, 0);
+}
+
+TEST_P(StreamingServerTest, AttachClosesContainerStdinWhenClientDoes) {
+  AttachRequest request{"cat; echo finished", false, true, true, true};
+  auto url = server_->GetAttachUrl(request);
+  ASSERT_TRUE(url.ok());
+  Outcome outcome = RunCommand(*url, Options(false, true), "attached input\n");
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(outcome.out, "attached input\nfinished\n");
+}
+
+TEST_P(StreamingServerTest, UsedAndExpiredTokensAre404) {
+  std::string url = ExecUrl("echo once");
+  EXPECT_TRUE(RunCommand(url, Options()).exit_code.ok());
+  auto again = RunCommand(url, Options()).exit_code;
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), ErrorCode::kNotFound);
+
+  std::string expiring = ExecUrl("echo never");
+  now_seconds_ += 61;
+  auto expired = RunCommand(expiring, Options()).exit_code;
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code(), ErrorCode::kNotFound);
+  auto unknown = RunCommand(server_->BaseUrl() + "/exec/0123456789abcdef0123456789abcdef", Options()).exit_code;
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(runtime_.started(), 1);
+}
+
+TEST_P(StreamingServerTest, PortForwardTwoConnectionsAtOnce) {
+  EchoServer echo;
+  auto url = server_->GetPortForwardUrl({"pod1", {echo.port()}});
+  ASSERT_TRUE(url.ok());
+  auto forwarder = client::PortForwarder::Connect(*url, GetParam());
+  ASSERT_TRUE(forwarder.ok()) << forwarder.error().message();
+  auto one_connection = [&](std::string payload) {
+    int pair[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    UniqueFd ours(pair[0]);
+    auto forwarded = std::async(std::launch::async, [&, theirs = UniqueFd(pair[1])]() mutable {
+      return (*forwarder)->Forward(echo.port(), std::move(theirs));
+    });
+    std::thread writer([&] {
+      EXPECT_TRUE(WriteAllFd(ours.get(), payload).ok());
+      ::shutdown(ours.get(), SHUT_WR);
+    });
+    std::string echoed = ReadAllFd(ours.get());
+    writer.join();
+    auto result = forwarded.get();
+    EXPECT_TRUE(result.ok()) << result.error().message();
+    return echoed;
+  };
+  std::string a(300000, 'a'), b = "hello from b\n";
+  auto first = std::async(std::launch::async, one_connection, a);
+  auto second = std::async(std::launch::async, one_connection, b);
+  EXPECT_EQ(first.get(), a);
+  EXPECT_EQ(second.get(), b);
+
+  // A port the CRI request did not name: the error stream says so.
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]);
+  auto refused = (*forwarder)->Forward(echo.port() == 1 ? 2 : 1, UniqueFd(pair[1]));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("was not requested"), std::string::npos) << refused.error().message();
+}
+
+TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
+  // Warm up, so lazily created state (loggers, thread pools) is not counted as a leak.
+  ASSERT_TRUE(RunCommand(ExecUrl("true"), Options()).exit_code.ok());
+  WaitIdle();
+  size_t fds_before = CountOpenFds();
+
+  std::string url = ExecUrl("echo started; exec sleep 100", false, true);
+  std::thread client_thread;
+  if (GetParam() == Transport::kSpdy) {
+    UpgradeOptions upgrade;
+    upgrade.protocols = {"v4.channel.k8s.io"};
+    auto connection = DialUpgrade(url, upgrade);
+    ASSERT_TRUE(connection.ok());
+    auto session = std::make_unique<spdy::SpdySession>(
+        std::make_unique<SocketTransport>(std::move(connection->socket), std::move(connection->leftover)),
+        spdy::SpdySession::Role::kClient);
+    session->Start();
+    std::shared_ptr<spdy::SpdyStream> stdout_stream;
+    for (const char* type : {"error", "stdin", "stdout", "stderr"}) {
+      auto stream = session->OpenStream({{"streamtype", type}});
+      ASSERT_TRUE(stream.ok());
+      if (std::string(type) == "stdout") stdout_stream = *stream;
+    }
+    uint8_t buffer[64];
+    auto n = stdout_stream->Read(buffer);  // the process runs
+    ASSERT_TRUE(n.ok());
+    EXPECT_GT(*n, 0u);
+    session->Abort();  // the client vanishes without a word
+    session.reset();
+  } else {
+    UpgradeOptions upgrade;
+    upgrade.websocket = true;
+    upgrade.protocols = {"v5.channel.k8s.io"};
+    auto connection = DialUpgrade(url, upgrade);
+    ASSERT_TRUE(connection.ok());
+    websocket::Connection ws(
+        std::make_unique<SocketTransport>(std::move(connection->socket), std::move(connection->leftover)),
+        websocket::Connection::Role::kClient);
+    auto message = ws.ReadMessage();  // "started" on stdout
+    ASSERT_TRUE(message.ok() && message->has_value());
+    ws.Shutdown();
+  }
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+  EXPECT_TRUE(runtime_.live_pids().empty());
+  EXPECT_EQ(CountOpenFds(), fds_before);
+}
+
+TEST_P(StreamingServerTest, StopCancelsRunningSessions) {
+  std::string url = ExecUrl("sleep 100");
+  auto result = std::async(std::launch::async, [&] { return RunCommand(url, Options()).exit_code; });
+  for (int i = 0; i < 100 && runtime_.live_pids().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  server_->Stop();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(runtime_.live_pids().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
+                         [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+
+}  // namespace
+}  // namespace berth::streaming
