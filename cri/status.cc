@@ -29,9 +29,10 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
   // Report only what works: kubelet uses a feature only when the runtime reports it.
   auto* handler = response->add_runtime_handlers();
   handler->set_name(kDefaultRuntimeHandler);
-  handler->mutable_features()->set_recursive_read_only_mounts(false);
+  // Recursive read-only mounts through mount_setattr(AT_RECURSIVE) (Linux 5.12+).
+  handler->mutable_features()->set_recursive_read_only_mounts(host_.mount_setattr);
   handler->mutable_features()->set_user_namespaces(false);
-  response->mutable_features()->set_supplemental_groups_policy(false);
+  response->mutable_features()->set_supplemental_groups_policy(true);
   response->mutable_features()->set_user_namespaces_host_network(false);
 
   if (request->verbose()) {

@@ -23,6 +23,11 @@
 namespace berth::pod {
 namespace {
 
+// Containers of a pod without a cgroup parent share "/berth": it goes with the last of them.
+std::string SharedCgroupRoot(const std::string& cgroup_path) {
+  return cgroup_path.rfind("/berth/", 0) == 0 ? "/berth" : "";
+}
+
 CgroupResources ToCgroupResources(const ContainerResources& in) {
   CgroupResources out;
   out.cpu_shares = in.cpu_shares;
@@ -232,6 +237,14 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   });
+  // The cgroup with its limits exists before the init joins it (as runc does): the container
+  // never runs unconstrained, and a bad value fails before any process exists.
+  Cgroups cgroups = Cgroups::Probe();
+  BERTH_TRY(cgroups.Create(container.cgroup_path));
+  undo.Add([cgroups, path = container.cgroup_path] { (void)cgroups.Remove(path, SharedCgroupRoot(path)); });
+  CgroupResources resources = ToCgroupResources(config.resources);
+  resources.devices = spec.device_rules;
+  BERTH_TRY(cgroups.Apply(container.cgroup_path, resources));
   auto monitored = SpawnMonitor({ExecutableSibling("berth-monitor"), container.bundle_dir,
                                  container.state_dir,
                                  container.log_path.empty() ? "/dev/null" : container.log_path,
@@ -241,10 +254,14 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   container.monitor_start_time = ProcessStartTime(monitored->monitor_pid);
   container.container_pid = monitored->container_pid;
   container.container_start_time = ProcessStartTime(monitored->container_pid);
-  undo.Add([pid = monitored->container_pid] { ::kill(pid, SIGKILL); });
-  CgroupResources resources = ToCgroupResources(config.resources);
-  resources.devices = spec.device_rules;
-  BERTH_TRY(Cgroups::Probe().Apply(container.cgroup_path, resources));
+  undo.Add([pid = monitored->container_pid, monitor = monitored->monitor_pid,
+            monitor_start = container.monitor_start_time] {
+    ::kill(pid, SIGKILL);
+    // The monitor records the exit and ends; wait for it so the cgroup is empty for the next undo.
+    for (int i = 0; i < 200 && ProcessAlive(monitor, monitor_start); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
   container.state = ContainerState::kCreated;
   BERTH_TRY(Persist(container));
   undo.Commit();
@@ -357,8 +374,7 @@ Result<void> ContainerManager::RemoveLocked(Container& container) {
   std::filesystem::remove_all(container.bundle_dir, error);
   std::filesystem::remove_all(container.state_dir, error);
   // Containers of a pod without a cgroup parent share "/berth": it goes with the last of them.
-  (void)Cgroups::Probe().Remove(container.cgroup_path,
-                                container.cgroup_path.rfind("/berth/", 0) == 0 ? "/berth" : "");
+  (void)Cgroups::Probe().Remove(container.cgroup_path, SharedCgroupRoot(container.cgroup_path));
   BERTH_TRY(metadata_.Update(
       [&](StoreTransaction& transaction) { return transaction.Delete(kKind, container.id); }));
   std::lock_guard lock(mutex_);

@@ -20,6 +20,7 @@ struct HostFeatures {
   bool selinux_enabled = false;
   bool seccomp_available = false;
   bool user_namespaces = false;
+  bool mount_setattr = false;  // mount_setattr(2): recursive read-only mounts, idmapped mounts
   std::string kernel_release;
 };
 

@@ -1,6 +1,7 @@
 // Containers through berthd's socket, in real pods on the built-in network, from the fixture
 // images imported into berthd (busybox-static).
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -329,6 +330,76 @@ TEST_F(ContainerTest, ContainersOutliveAKilledBerthd) {
   EXPECT_EQ(exited.exit_code(), 5);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_GT(LogLines(logs_.path() + "/ticker.log", "stdout").size(), lines_before);
+}
+
+TEST_F(ContainerTest, ResourcesDevicesAndRecursiveReadOnlyMounts) {
+  // A host directory with a submount: "readonly" alone leaves the submount writable, "rro" not.
+  TempDir volume("berth-rro");
+  std::filesystem::create_directory(volume.path() + "/sub");
+  ASSERT_EQ(::mount("tmpfs", (volume.path() + "/sub").c_str(), "tmpfs", 0, "size=1m"), 0);
+  auto config = Config("res", "test/busybox:1",
+                       {"/bin/sh", "-c",
+                        "touch /ro/sub/a 2>/dev/null && echo ro-sub-writable; "
+                        "touch /rro/sub/b 2>/dev/null || echo rro-sub-readonly; "
+                        "echo hi > /dev/mynull && test -c /dev/mynull && echo device; "
+                        "cat /proc/self/oom_score_adj; exec /bin/sleep 300"});
+  for (const auto& [path, recursive] : {std::pair{"/ro", false}, std::pair{"/rro", true}}) {
+    auto* mount = config.add_mounts();
+    mount->set_host_path(volume.path());
+    mount->set_container_path(path);
+    mount->set_readonly(true);
+    mount->set_recursive_read_only(recursive);
+  }
+  auto* device = config.add_devices();
+  device->set_host_path("/dev/null");
+  device->set_container_path("/dev/mynull");
+  device->set_permissions("rw");
+  auto* resources = config.mutable_linux()->mutable_resources();
+  resources->set_cpuset_cpus("0");
+  resources->set_oom_score_adj(500);
+  (*resources->mutable_unified())["cgroup.max.descendants"] = "7";
+  std::string id = Run(config);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 100 && lines.size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    lines = LogLines(logs_.path() + "/res.log", "stdout");
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"ro-sub-writable", "rro-sub-readonly", "device", "500"}));
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse status;
+  ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &status).ok());
+  EXPECT_TRUE(status.status().mounts(1).recursive_read_only());
+  EXPECT_EQ(status.status().resources().linux().cpuset_cpus(), "0");
+  std::string cgroup = nlohmann::json::parse(status.info().at("info"))["cgroupPath"];
+  if (std::filesystem::exists("/sys/fs/cgroup/cpuset")) {
+    EXPECT_EQ(ReadText("/sys/fs/cgroup/cpuset" + cgroup + "/cpuset.cpus"), "0\n");
+  }
+  if (std::filesystem::exists("/sys/fs/cgroup/devices")) {
+    // Denied by default, the standard nodes and the requested one allowed.
+    std::string allowed = ReadText("/sys/fs/cgroup/devices" + cgroup + "/devices.list");
+    EXPECT_NE(allowed.find("c 1:3 rw"), std::string::npos) << allowed;
+    EXPECT_NE(allowed.find("c 136:* rwm"), std::string::npos) << allowed;
+    EXPECT_EQ(allowed.find("a *:* rwm"), std::string::npos) << allowed;
+  }
+  if (std::filesystem::exists("/sys/fs/cgroup/unified")) {
+    EXPECT_EQ(ReadText("/sys/fs/cgroup/unified" + cgroup + "/cgroup.max.descendants"), "7\n");
+  }
+  EXPECT_TRUE(Remove(id).ok());
+  ::umount2((volume.path() + "/sub").c_str(), MNT_DETACH);
+
+  // Bad resources and devices are refused before anything is created.
+  auto bad_key = Config("bad-key", "test/busybox:1", {"/bin/true"});
+  (*bad_key.mutable_linux()->mutable_resources()->mutable_unified())["../escape"] = "1";
+  std::string ignored;
+  EXPECT_EQ(Create(bad_key, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto bad_device = Config("bad-device", "test/busybox:1", {"/bin/true"});
+  bad_device.add_devices()->set_host_path("/dev/does-not-exist");
+  bad_device.mutable_devices(0)->set_container_path("/dev/x");
+  auto refused = Create(bad_device, &ignored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("/dev/does-not-exist"), std::string::npos) << refused.error_message();
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   ASSERT_GE(response.runtime_handlers_size(), 1);
   EXPECT_EQ(response.runtime_handlers(0).name(), "");
   ASSERT_TRUE(response.has_features());
+  // Features that work on this kernel are reported (each has its own integration test).
+  EXPECT_TRUE(response.runtime_handlers(0).features().recursive_read_only_mounts());
+  EXPECT_TRUE(response.features().supplemental_groups_policy());
 
   ASSERT_EQ(response.info().count("config"), 1u);
   EXPECT_NE(response.info().at("config").find(berthd.socket_path()), std::string::npos);
