@@ -144,6 +144,7 @@ void RunCommandSession(ProcessSession& process, CommandStreams& streams, const C
   state.cancel_latch.Signal();
   streams.Shutdown();
   for (auto& thread : input_threads) thread.join();
+  streams.OnClientGone(nullptr);  // `state` dies with this frame
 }
 
 }  // namespace berth::streaming

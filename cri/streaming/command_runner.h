@@ -30,6 +30,7 @@ class CommandStreams {
   // Writes the final status on the error stream and ends it.
   virtual Result<void> WriteStatus(std::string_view status) = 0;
   // Calls `on_gone` once when the client disconnects (possibly right away, from this thread).
+  // nullptr unregisters; once that returns, no call is in flight.
   virtual void OnClientGone(std::function<void()> on_gone) = 0;
   // Ends the connection (gracefully while the client is still there); blocked reads and writes
   // return.

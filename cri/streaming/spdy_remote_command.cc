@@ -54,7 +54,7 @@ class SpdyCommandStreams : public CommandStreams {
 
   void OnClientGone(std::function<void()> on_gone) override {
     session_.SetOnClose(on_gone);
-    if (session_.closed()) on_gone();
+    if (on_gone && session_.closed()) on_gone();
   }
 
   void Shutdown() override { session_.Close(); }

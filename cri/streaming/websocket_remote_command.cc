@@ -64,9 +64,8 @@ class WebSocketCommandStreams : public CommandStreams {
   Result<void> WriteStatus(std::string_view status) override { return WriteChannel(kError, status); }
 
   void OnClientGone(std::function<void()> on_gone) override {
-    std::unique_lock lock(mu_);
-    if (gone_) {
-      lock.unlock();
+    std::lock_guard lock(mu_);
+    if (gone_ && on_gone) {
       on_gone();
       return;
     }
@@ -113,14 +112,11 @@ class WebSocketCommandStreams : public CommandStreams {
       }
       cv_.notify_all();
     }
-    std::function<void()> on_gone;
-    {
-      std::lock_guard lock(mu_);
-      gone_ = true;
-      on_gone = std::move(on_gone_);
-      cv_.notify_all();
-    }
-    if (on_gone) on_gone();
+    // Called under mu_, so that OnClientGone(nullptr) returning means no call is in flight.
+    std::lock_guard lock(mu_);
+    gone_ = true;
+    cv_.notify_all();
+    if (on_gone_) std::exchange(on_gone_, nullptr)();
   }
 
   websocket::Connection& connection_;
