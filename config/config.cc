@@ -109,6 +109,34 @@ Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& sou
   return network;
 }
 
+Result<int> ReadInt(const YAML::Node& node, const std::string& name, const std::string& source) {
+  if (!node.IsScalar()) return InvalidArgument(source + ": key \"" + name + "\" must be a number");
+  try {
+    return node.as<int>();
+  } catch (const YAML::Exception&) {
+    return InvalidArgument(source + ": key \"" + name + "\" must be a number");
+  }
+}
+
+Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"streaming\" must be a mapping");
+  StreamingConfig streaming;
+  for (const auto& entry : node) {
+    std::string key = entry.first.as<std::string>();
+    std::string name = "streaming." + key;
+    if (key == "address") {
+      BERTH_ASSIGN_OR_RETURN(streaming.address, ReadString(entry.second, name, source));
+    } else if (key == "port") {
+      BERTH_ASSIGN_OR_RETURN(streaming.port, ReadInt(entry.second, name, source));
+    } else if (key == "token_ttl_seconds") {
+      BERTH_ASSIGN_OR_RETURN(streaming.token_ttl_seconds, ReadInt(entry.second, name, source));
+    } else {
+      return InvalidArgument(source + ": unknown key \"" + name + "\"");
+    }
+  }
+  return streaming;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
@@ -136,14 +164,11 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
   for (const auto& entry : document) {
     std::string key = entry.first.as<std::string>();
     if (key == "max_concurrent_downloads") {
-      if (!entry.second.IsScalar()) {
-        return InvalidArgument(source + ": key \"" + key + "\" must be a number");
-      }
-      try {
-        config.max_concurrent_downloads = entry.second.as<int>();
-      } catch (const YAML::Exception&) {
-        return InvalidArgument(source + ": key \"" + key + "\" must be a number");
-      }
+      BERTH_ASSIGN_OR_RETURN(config.max_concurrent_downloads, ReadInt(entry.second, key, source));
+      continue;
+    }
+    if (key == "streaming") {
+      BERTH_ASSIGN_OR_RETURN(config.streaming, ReadStreaming(entry.second, source));
       continue;
     }
     if (key == "registries") {
@@ -200,6 +225,14 @@ Result<void> ValidateConfig(const Config& config) {
                            network.subnet + "\"");
   }
   if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
+  if (config.streaming.address.empty()) return InvalidArgument("streaming.address must not be empty");
+  if (config.streaming.port < 0 || config.streaming.port > 65535) {
+    return InvalidArgument("streaming.port must be between 0 and 65535, got " + std::to_string(config.streaming.port));
+  }
+  if (config.streaming.token_ttl_seconds < 1 || config.streaming.token_ttl_seconds > 3600) {
+    return InvalidArgument("streaming.token_ttl_seconds must be between 1 and 3600, got " +
+                           std::to_string(config.streaming.token_ttl_seconds));
+  }
   if (config.cgroup_driver == "systemd") {
     return InvalidArgument(
         "cgroup_driver \"systemd\" is not supported yet; use \"cgroupfs\" (kubelet's "
@@ -229,6 +262,9 @@ std::string ConfigToJson(const Config& config) {
                      {"nft_table", config.network.nft_table},
                      {"cni_conf_dir", config.network.cni_conf_dir},
                      {"cni_bin_dirs", config.network.cni_bin_dirs}};
+  json["streaming"] = {{"address", config.streaming.address},
+                       {"port", config.streaming.port},
+                       {"token_ttl_seconds", config.streaming.token_ttl_seconds}};
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};

@@ -45,6 +45,15 @@ struct NetworkConfig {
   std::vector<std::string> cni_bin_dirs = {"/opt/cni/bin", "/usr/lib/cni"};
 };
 
+// The streaming server that CRI Exec/Attach/PortForward URLs point at.
+struct StreamingConfig {
+  // Where it listens; loopback by default (kubelet on the same node proxies to it).
+  std::string address = "127.0.0.1";
+  int port = 0;  // 0: a free port chosen at start
+  // How long an Exec/Attach/PortForward URL stays usable (each works once).
+  int token_ttl_seconds = 60;
+};
+
 struct Config {
   // Persistent data: metadata DB, content store, snapshots, bundles.
   std::string root = "/var/lib/berth";
@@ -60,6 +69,7 @@ struct Config {
   NetworkConfig network;
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;
+  StreamingConfig streaming;
 };
 
 // Parses YAML text; `source` names it in error messages. Unknown keys and wrong types are

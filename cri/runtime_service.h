@@ -5,6 +5,7 @@
 
 #include "cni/pod_network.h"
 #include "config/config.h"
+#include "cri/streaming/server.h"
 #include "cri_api.h"
 #include "pod/container_manager.h"
 #include "pod/sandbox_manager.h"
@@ -18,12 +19,22 @@ inline constexpr char kDefaultRuntimeHandler[] = "";
 class RuntimeService final : public runtime::v1::RuntimeService::Service {
  public:
   RuntimeService(const Config& config, const HostFeatures& host, pod::SandboxManager& sandboxes,
-                 pod::ContainerManager& containers, cni::PodNetwork& network)
+                 pod::ContainerManager& containers, cni::PodNetwork& network,
+                 streaming::StreamingServer& streaming)
       : config_(config),
         host_(host),
         sandboxes_(sandboxes),
         containers_(containers),
-        network_(network) {}
+        network_(network),
+        streaming_(streaming) {}
+
+  // stream_rpcs.cc: each answers a single-use URL on the streaming server.
+  grpc::Status Exec(grpc::ServerContext* context, const runtime::v1::ExecRequest* request,
+                    runtime::v1::ExecResponse* response) override;
+  grpc::Status Attach(grpc::ServerContext* context, const runtime::v1::AttachRequest* request,
+                      runtime::v1::AttachResponse* response) override;
+  grpc::Status PortForward(grpc::ServerContext* context, const runtime::v1::PortForwardRequest* request,
+                           runtime::v1::PortForwardResponse* response) override;
 
   grpc::Status Version(grpc::ServerContext* context, const runtime::v1::VersionRequest* request,
                        runtime::v1::VersionResponse* response) override;
@@ -109,6 +120,7 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   pod::SandboxManager& sandboxes_;
   pod::ContainerManager& containers_;
   cni::PodNetwork& network_;
+  streaming::StreamingServer& streaming_;
 };
 
 }  // namespace berth::cri

@@ -8,9 +8,11 @@
 #include "base/signals.h"
 #include "base/version.h"
 #include "cri/admin_service.h"
+#include "cri/container_streams.h"
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
 #include "cri/server.h"
+#include "cri/streaming/server.h"
 #include "cni/builtin/builtin_network.h"
 #include "cni/plugin/cni_network.h"
 #include "image/image_manager.h"
@@ -69,7 +71,16 @@ Result<void> RunDaemon(const Config& config) {
   sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
   images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
 
-  cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network);
+  cri::ContainerStreams container_streams(containers, sandboxes);
+  streaming::StreamingServerConfig streaming_config;
+  streaming_config.address = config.streaming.address;
+  streaming_config.port = static_cast<uint16_t>(config.streaming.port);
+  streaming_config.token_ttl = std::chrono::seconds(config.streaming.token_ttl_seconds);
+  streaming::StreamingServer streaming_server(streaming_config, container_streams);
+  BERTH_TRY(streaming_server.Start());
+  spdlog::info("streaming server at {}", streaming_server.BaseUrl());
+
+  cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network, streaming_server);
   cri::ImageService image_service(*images);
   cri::AdminService admin_service(*images);
   BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, std::move(socket_claim),
@@ -82,6 +93,7 @@ Result<void> RunDaemon(const Config& config) {
   spdlog::info("received {}, shutting down", WaitForTerminationSignal());
   containers.events().Close();  // event streams end instead of holding the shutdown up
   server->Shutdown(kShutdownGrace);
+  streaming_server.Stop();
   spdlog::info("berthd stopped");
   return Ok();
 }

@@ -151,7 +151,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 8);
+  EXPECT_EQ(keys, 9);
 }
 
 }  // namespace
