@@ -133,6 +133,14 @@ struct Container {
   std::string RootfsPath() const { return bundle_dir + "/rootfs"; }
 };
 
+// Where the image volume of config.mounts[index] is mounted, and its snapshot's key.
+inline std::string ImageVolumePath(const Container& container, size_t index) {
+  return container.bundle_dir + "/volumes/" + std::to_string(index);
+}
+inline std::string ImageVolumeKey(const std::string& container_id, size_t index) {
+  return container_id + "-v" + std::to_string(index);
+}
+
 std::string ContainerToJson(const Container& container);
 Result<Container> ContainerFromJson(const std::string& json);
 

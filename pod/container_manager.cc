@@ -227,6 +227,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   BERTH_TRY(images_.snapshots().Mount(container.id, container.RootfsPath()));
   undo.Add([path = container.RootfsPath()] { (void)image::UnmountPath(path); });
 
+  BERTH_TRY(MountImageVolumes(container, undo));
   BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
   container.user = spec.user;
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));
@@ -366,10 +367,33 @@ Result<void> ContainerManager::Stop(const std::string& id, int64_t timeout_secon
   return stopped;
 }
 
+Result<void> ContainerManager::MountImageVolumes(const Container& container, Rollback& undo) {
+  const auto& mounts = container.config.mounts;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    if (mounts[i].image.empty()) continue;
+    auto image = images_.Resolve(mounts[i].image);
+    if (!image) return std::move(image).error().Wrap("image volume " + mounts[i].container_path);
+    std::vector<image::Digest> chain;
+    for (const auto& layer : image->layers) chain.push_back(layer.chain_id);
+    std::string key = ImageVolumeKey(container.id, i), path = ImageVolumePath(container, i);
+    BERTH_TRY(images_.snapshots().Prepare(key, chain));
+    undo.Add([this, key] { (void)images_.snapshots().Remove(key); });
+    BERTH_TRY(MakeDirs(path, 0755));
+    BERTH_TRY(images_.snapshots().Mount(key, path));
+    undo.Add([path] { (void)image::UnmountPath(path); });
+  }
+  return Ok();
+}
+
 Result<void> ContainerManager::RemoveLocked(Container& container) {
   BERTH_TRY(StopLocked(container, 0));
   BERTH_TRY(image::UnmountPath(container.RootfsPath()));
   BERTH_TRY(images_.snapshots().Remove(container.id));
+  for (size_t i = 0; i < container.config.mounts.size(); ++i) {
+    if (container.config.mounts[i].image.empty()) continue;
+    if (PathExists(ImageVolumePath(container, i))) BERTH_TRY(image::UnmountPath(ImageVolumePath(container, i)));
+    BERTH_TRY(images_.snapshots().Remove(ImageVolumeKey(container.id, i)));
+  }
   std::error_code error;
   std::filesystem::remove_all(container.bundle_dir, error);
   std::filesystem::remove_all(container.state_dir, error);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/rollback.h"
 #include "image/image_manager.h"
 #include "pod/container.h"
 #include "pod/container_events.h"
@@ -91,6 +92,8 @@ class ContainerManager {
   void Refresh(Container& container);
   Result<void> StopLocked(Container& container, int64_t timeout_seconds);
   Result<void> RemoveLocked(Container& container);
+  // CRI image volumes: a snapshot of each image, mounted at ImageVolumePath (container.h).
+  Result<void> MountImageVolumes(const Container& container, Rollback& undo);
   std::shared_ptr<std::mutex> LockFor(const std::string& id);
   Result<void> WithContainer(const std::string& id,
                              const std::function<Result<void>(Container&)>& action);

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
+#include "base/unique_fd.h"
+#include "image/rooted_path.h"
 #include "pod/container_devices.h"
 #include "pod/container_user.h"
 #include "security/apparmor.h"
@@ -37,20 +39,46 @@ Json Mount(const std::string& destination, const std::string& type, const std::s
   return {{"destination", destination}, {"type", type}, {"source", source}, {"options", options}};
 }
 
+// An image volume's directory: the mounted image, or its image_sub_path resolved inside it (a
+// symlink in the image must not lead the bind mount out to the host).
+Result<std::string> ImageVolumeSource(const Container& container, size_t index) {
+  const ContainerMount& mount = container.config.mounts[index];
+  std::string root = ImageVolumePath(container, index);
+  if (mount.image_sub_path.empty()) return root;
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) return Error::FromErrno(errno, "open image volume " + root);
+  auto sub = image::OpenInRoot(root_fd, mount.image_sub_path, O_PATH);
+  if (!sub) {
+    return InvalidArgument("mount " + mount.container_path + ": image_sub_path \"" + mount.image_sub_path +
+                           "\" does not exist in image " + mount.image);
+  }
+  char resolved[PATH_MAX];
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(sub->get())).c_str(), resolved, sizeof resolved - 1);
+  if (n <= 0) return Error::FromErrno(errno, "resolve image_sub_path " + mount.image_sub_path);
+  std::string path(resolved, static_cast<size_t>(n));
+  if (path != root && path.rfind(root + "/", 0) != 0) {
+    return InvalidArgument("mount " + mount.container_path + ": image_sub_path leaves the image");
+  }
+  return path;
+}
+
 Result<Json> CriMounts(const Container& container) {
   Json mounts = Json::array();
-  for (const auto& mount : container.config.mounts) {
+  for (size_t index = 0; index < container.config.mounts.size(); ++index) {
+    const ContainerMount& mount = container.config.mounts[index];
     if (mount.container_path.empty() || mount.container_path.front() != '/') {
       return InvalidArgument("mount " + mount.container_path + ": container path must be absolute");
+    }
+    if (!mount.image.empty()) {
+      BERTH_ASSIGN_OR_RETURN(std::string source, ImageVolumeSource(container, index));
+      mounts.push_back(Mount(mount.container_path, "bind", source, {"rbind", "ro", "rprivate"}));
+      continue;
     }
     // A host path that is a symlink is resolved on the host, as kubelet expects.
     char resolved[PATH_MAX];
     if (::realpath(mount.host_path.c_str(), resolved) == nullptr) {
       return InvalidArgument("mount " + mount.container_path + ": host path " + mount.host_path +
                              " does not exist");
-    }
-    if (!mount.image.empty()) {
-      return InvalidArgument("mount " + mount.container_path + ": image volumes are not supported yet");
     }
     std::vector<std::string> options = {"rbind", mount.readonly ? "ro" : "rw"};
     // Read-only on every submount too; the CRI allows it only with private propagation.

@@ -402,5 +402,49 @@ TEST_F(ContainerTest, ResourcesDevicesAndRecursiveReadOnlyMounts) {
   EXPECT_NE(refused.error_message().find("/dev/does-not-exist"), std::string::npos) << refused.error_message();
 }
 
+TEST_F(ContainerTest, ImageVolumesAreReadOnlySnapshotsOfTheImage) {
+  auto config = Config("vol", "test/busybox:1",
+                       {"/bin/sh", "-c", "test -x /vol/bin/busybox && echo whole; test -x /sub/busybox && echo sub; "
+                                         "touch /vol/x 2>/dev/null || echo read-only"});
+  auto* whole = config.add_mounts();
+  whole->set_container_path("/vol");
+  whole->mutable_image()->set_image("test/entrypoint:1");
+  auto* sub = config.add_mounts();
+  sub->set_container_path("/sub");
+  sub->mutable_image()->set_image("test/entrypoint:1");
+  sub->set_image_sub_path("bin");
+  std::string id = Run(config);
+  EXPECT_EQ(WaitExited(id).exit_code(), 0);
+  EXPECT_EQ(LogLines(logs_.path() + "/vol.log", "stdout"), (std::vector<std::string>{"whole", "sub", "read-only"}));
+  auto status = Status(id);
+  ASSERT_EQ(status.mounts_size(), 2);
+  EXPECT_EQ(status.mounts(1).image().image(), "test/entrypoint:1");
+  EXPECT_EQ(status.mounts(1).image_sub_path(), "bin");
+  EXPECT_TRUE(Remove(id).ok());
+  EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers/" + id), std::string::npos);
+
+  // A sub path the image lacks, or one escaping it through "..", and an unknown image.
+  std::string ignored;
+  for (const char* path : {"no/such/dir", "../../../../etc"}) {
+    auto bad = Config("bad-sub", "test/busybox:1", {"/bin/true"});
+    auto* mount = bad.add_mounts();
+    mount->set_container_path("/x");
+    mount->mutable_image()->set_image("test/entrypoint:1");
+    mount->set_image_sub_path(path);
+    auto refused = Create(bad, &ignored);
+    if (std::string(path) == "no/such/dir") {
+      EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+    } else {
+      // ".." stops at the image's root: this is the image's own /etc, never the host's.
+      EXPECT_TRUE(refused.ok()) << refused.error_message();
+      EXPECT_TRUE(Remove(ignored).ok());
+    }
+  }
+  auto unknown = Config("bad-image", "test/busybox:1", {"/bin/true"});
+  unknown.add_mounts()->set_container_path("/x");
+  unknown.mutable_mounts(0)->mutable_image()->set_image("test/does-not-exist:1");
+  EXPECT_EQ(Create(unknown, &ignored).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace berth::testing
