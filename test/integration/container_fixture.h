@@ -135,7 +135,8 @@ class ContainerFixture : public ::testing::Test {
   // The messages of a CRI log file's lines for `stream`, checking every line's format.
   std::vector<std::string> LogLines(const std::string& path, const std::string& stream) {
     std::istringstream lines(ReadText(path));
-    std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) (F|P) (.*)$)");
+    // A TTY container's lines keep the pty's "\r" (as with containerd); "." would stop at it.
+    std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) (F|P) ([^\n]*)$)");
     std::vector<std::string> messages;
     for (std::string line; std::getline(lines, line);) {
       std::smatch match;
