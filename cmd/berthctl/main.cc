@@ -5,8 +5,10 @@
 #include "cmd/berthctl/client.h"
 #include "cmd/berthctl/container_commands.h"
 #include "cmd/berthctl/events_command.h"
+#include "cmd/berthctl/exec_commands.h"
 #include "cmd/berthctl/image_commands.h"
 #include "cmd/berthctl/pod_commands.h"
+#include "cmd/berthctl/port_forward_command.h"
 #include "cmd/berthctl/run_command.h"
 #include "cmd/berthctl/runtime_commands.h"
 #include "cmd/berthctl/stats_commands.h"
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
   berthctl::AddImageCommands(app, options, &exit_code);
   berthctl::AddPodCommands(app, options, &exit_code);
   berthctl::AddContainerCommands(app, options, &exit_code);
+  berthctl::AddExecCommands(app, options, &exit_code);
+  berthctl::AddPortForwardCommand(app, options, &exit_code);
   berthctl::AddRunCommand(app, options, &exit_code);
   berthctl::AddStatsCommands(app, options, &exit_code);
   berthctl::AddEventsCommand(app, options, &exit_code);

@@ -83,7 +83,7 @@ _berthctl() {
     COMPREPLY=()
   fi
 
-  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs run stats statsp events"
+  local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs exec attach port-forward run stats statsp events"
   local globals="--endpoint -r --timeout -t --output -o --help -h"
 
   # The command: the first word after the global options (and their values).
@@ -157,6 +157,16 @@ _berthctl() {
       options+=" --timeout -T"
       [[ $prev == --timeout || $prev == -T ]] && return ;;
     logs) options+=" --follow -f" ;;
+    exec | attach)
+      options+=" --stdin -i --tty -t --transport"
+      [[ $command == exec ]] && options+=" --sync -s --timeout"
+      case $prev in
+        --transport) _berthctl_reply "spdy websocket"; return ;;
+        --timeout) return ;;
+      esac ;;
+    port-forward)
+      options+=" --transport"
+      [[ $prev == --transport ]] && { _berthctl_reply "spdy websocket"; return; } ;;
   esac
   if [[ $cur == -* ]]; then
     _berthctl_reply "$options"
@@ -167,7 +177,8 @@ _berthctl() {
   local positionals=0
   for ((i = command_at + 1; i < cword; i++)); do
     case ${words[i]} in
-      --creds | --auth | --name | --runtime | --pod | -p | --timeout | -T | --id | --label | -l | --seconds | -s) i=$((i + 1)) ;;
+      --creds | --auth | --name | --runtime | --pod | -p | --timeout | -T | --id | --label | -l | --seconds | --transport) i=$((i + 1)) ;;
+      -s) [[ $command == exec ]] || i=$((i + 1)) ;;  # exec's -s is --sync, a flag
       -*) ;;
       *) positionals=$((positionals + 1)) ;;
     esac
@@ -184,8 +195,11 @@ _berthctl() {
       _berthctl_reply "$(_berthctl_pods)" ;;
     start | stop | rm)
       _berthctl_reply "$(_berthctl_containers)" ;;
-    inspect | logs | stats)
+    inspect | logs | stats | exec | attach)
+      # exec: the container, then the command (nothing offered)
       ((positionals == 0)) && _berthctl_reply "$(_berthctl_containers)" ;;
+    port-forward)
+      ((positionals == 0)) && _berthctl_reply "$(_berthctl_pods)" ;;
     statsp)
       ((positionals == 0)) && _berthctl_reply "$(_berthctl_pods)" ;;
     create)

@@ -1,11 +1,15 @@
 // berthctl against a real berthd.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -181,10 +185,52 @@ class BerthctlWorkloadTest : public ::testing::Test {
   }
   // `berthctl run`'s container ID (its whole output), or "" with a test failure.
   std::string RunContainer(const std::string& name) {
-    auto run = Ctl({"run", ContainerYaml(name, "test/busybox:1"), pod_yaml_});
+    return RunYaml(ContainerYaml(name, "test/busybox:1"), pod_yaml_);
+  }
+  // The same for a busybox container running `command`, in the pod of `pod_yaml`.
+  std::string RunCommandContainer(const std::string& name, const std::vector<std::string>& command,
+                                  const std::string& pod_yaml) {
+    std::string yaml = "metadata:\n  name: ";
+    yaml.append(name).append("\nimage:\n  image: test/busybox:1\ncommand: ");
+    // A JSON array is a YAML flow sequence, quoting included.
+    yaml.append(nlohmann::json(command).dump()).append("\nlog_path: ").append(name).append(".log\n");
+    return RunYaml(WriteFile(name + ".yaml", yaml), pod_yaml);
+  }
+  std::string RunYaml(const std::string& container_yaml, const std::string& pod_yaml) {
+    auto run = Ctl({"run", container_yaml, pod_yaml});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     if (run.exit_code != 0 || run.output.size() < 2) return "";
     return run.output.substr(0, run.output.size() - 1);
+  }
+  // berthctl with `input` on its stdin (then EOF); output and exit code as RunCommand's.
+  CommandResult CtlWithInput(std::vector<std::string> args, const std::string& input) {
+    args.insert(args.begin(), {BerthctlBinary(), "-r", berthd_.endpoint()});
+    CommandResult result;
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) return result;
+    if (::pipe2(out, O_CLOEXEC) != 0) return result;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(in[0], 0);
+      ::dup2(out[1], 1);
+      ::dup2(out[1], 2);
+      auto pointers = CStringArray(args);
+      ::execv(pointers[0], pointers.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    // Small enough for the pipe's buffer: written whole before the output is read.
+    (void)!::write(in[1], input.data(), input.size());
+    ::close(in[1]);
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) result.output.append(buffer, n);
+    ::close(out[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
   }
 
   static const nlohmann::json* images_;
@@ -308,6 +354,135 @@ TEST_F(BerthctlWorkloadTest, RunFailureLeavesNoPod) {
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
   EXPECT_NE(broken.output.find("berthctl: run: "), std::string::npos) << broken.output;
   EXPECT_NE(Ctl({"run", "--no-pull", "--with-pull", pod_yaml_, pod_yaml_}).exit_code, 0);
+}
+
+TEST_F(BerthctlWorkloadTest, ExecRunsCommandsWithTheirOutputAndExitCode) {
+  std::string id = RunContainer("exec-target");
+  ASSERT_EQ(id.size(), 64u) << id;
+  auto hi = Ctl({"exec", id, "echo", "hi"});
+  EXPECT_EQ(hi.exit_code, 0) << hi.output;
+  EXPECT_EQ(hi.output, "hi\n");
+  // The remote exit code is berthctl's; everything after the container is the command, its
+  // options included; an ID prefix is enough.
+  auto three = Ctl({"exec", id.substr(0, 12), "sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(three.exit_code, 3) << three.output;
+  EXPECT_NE(three.output.find("out\n"), std::string::npos) << three.output;
+  EXPECT_NE(three.output.find("err\n"), std::string::npos) << three.output;
+  auto websocket = Ctl({"exec", "--transport", "websocket", id, "sh", "-c", "echo ws; exit 2"});
+  EXPECT_EQ(websocket.exit_code, 2) << websocket.output;
+  EXPECT_EQ(websocket.output, "ws\n");
+  // -i: stdin goes through `cat` and its EOF ends it.
+  auto piped = CtlWithInput({"exec", "-i", id, "cat"}, "through the pipe\nline two\n");
+  EXPECT_EQ(piped.exit_code, 0) << piped.output;
+  EXPECT_EQ(piped.output, "through the pipe\nline two\n");
+  // -t without a terminal on stdin: a remote TTY all the same (its line ends are \r\n).
+  auto tty = Ctl({"exec", "-t", id, "sh", "-c", "test -t 1 && echo tty"});
+  EXPECT_EQ(tty.exit_code, 0) << tty.output;
+  EXPECT_EQ(tty.output, "tty\r\n");
+  // --sync: ExecSync, output and exit code at the end.
+  auto sync = Ctl({"exec", "-s", "--timeout", "10", id, "sh", "-c", "echo synced; exit 4"});
+  EXPECT_EQ(sync.exit_code, 4) << sync.output;
+  EXPECT_EQ(sync.output, "synced\n");
+  // Errors are berthctl's, exit code 1.
+  auto unknown = Ctl({"exec", "no-such-container", "true"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("berthctl: exec no-such-container: NotFound"), std::string::npos)
+      << unknown.output;
+  EXPECT_EQ(Ctl({"exec", id}).exit_code, 1);
+}
+
+TEST_F(BerthctlWorkloadTest, AttachFollowsOutputUntilKilledOrTheContainerExits) {
+  std::string id =
+      RunCommandContainer("ticker", {"/bin/sh", "-c", "while true; do echo tick; sleep 0.2; done"},
+                          pod_yaml_);
+  ASSERT_EQ(id.size(), 64u) << id;
+  {
+    BackgroundCommand attach({BerthctlBinary(), "-r", berthd_.endpoint(), "attach", id});
+    const std::string& output = attach.WaitForOutput({"tick\ntick\n"}, 10);
+    EXPECT_NE(output.find("tick\ntick\n"), std::string::npos) << output;
+    // Interrupted, berthctl dies of the signal; the container goes on (attach only detaches).
+    EXPECT_EQ(attach.StopWith(SIGINT), 128 + SIGINT);
+  }
+  auto inspect = nlohmann::json::parse(Ctl({"inspect", id}).output);
+  EXPECT_EQ(inspect["status"]["state"], "CONTAINER_RUNNING");
+
+  // A container that ends: attach returns with its exit code.
+  std::string other_pod = WriteFile("other-pod.yaml",
+                                    "metadata:\n"
+                                    "  name: ctl-other-pod\n"
+                                    "  namespace: default\n"
+                                    "  uid: ctl-other-pod-uid\n"
+                                    "log_directory: " + logs_.path() + "\n");
+  std::string ending = RunCommandContainer(
+      "ending", {"/bin/sh", "-c", "sleep 4; echo bye; exit 5"}, other_pod);
+  ASSERT_EQ(ending.size(), 64u) << ending;
+  auto attached = Ctl({"attach", ending.substr(0, 10)});
+  EXPECT_EQ(attached.exit_code, 5) << attached.output;
+  EXPECT_NE(attached.output.find("bye\n"), std::string::npos) << attached.output;
+  // -i on a container created without stdin is berthd's refusal.
+  EXPECT_EQ(Ctl({"attach", "-i", id}).exit_code, 1);
+}
+
+// An HTTP GET to 127.0.0.1:`port` with plain sockets; the whole reply ("" when none).
+std::string FetchFromLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    std::string get = "GET /index.html HTTP/1.0\r\n\r\n";
+    (void)!::write(fd, get.data(), get.size());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd readable{fd, POLLIN, 0};
+      if (::poll(&readable, 1, 100) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      reply.append(buffer, n);
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
+TEST_F(BerthctlWorkloadTest, PortForwardServesLocalConnectionsUntilInterrupted) {
+  std::string id = RunCommandContainer(
+      "httpd",
+      {"/bin/sh", "-c",
+       "mkdir /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www"},
+      pod_yaml_);
+  ASSERT_EQ(id.size(), 64u) << id;
+  auto pods = Ctl({"pods", "-q"});
+  std::string pod = pods.output.substr(0, pods.output.find('\n'));
+  int port = UnusedLoopbackPort();
+  std::string mapping = std::to_string(port) + ":8080";
+  BackgroundCommand forward(
+      {BerthctlBinary(), "-r", berthd_.endpoint(), "port-forward", pod.substr(0, 12), mapping});
+  std::string forwarding = "Forwarding from 127.0.0.1:" + mapping.substr(0, mapping.find(':')) +
+                           " -> 8080\n";
+  const std::string& started = forward.WaitForOutput({forwarding}, 10);
+  ASSERT_NE(started.find(forwarding), std::string::npos) << started;
+  // httpd may need a moment to listen; a refused dial costs the session, which berthctl renews.
+  std::string reply;
+  for (int attempt = 0; attempt < 40 && reply.find("hello-from-pod") == std::string::npos;
+       ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    reply = FetchFromLoopback(port);
+  }
+  EXPECT_NE(reply.find("hello-from-pod"), std::string::npos) << reply;
+  // More connections, also at once, through the same berthctl.
+  auto first = std::async(std::launch::async, FetchFromLoopback, port);
+  auto second = std::async(std::launch::async, FetchFromLoopback, port);
+  EXPECT_NE(first.get().find("hello-from-pod"), std::string::npos);
+  EXPECT_NE(second.get().find("hello-from-pod"), std::string::npos);
+  EXPECT_EQ(forward.StopWith(SIGINT), 0) << forward.WaitForOutput({}, 0);
+  // The local port is closed with it.
+  EXPECT_EQ(FetchFromLoopback(port), "");
+  // A mapping that does not parse fails at once.
+  EXPECT_EQ(Ctl({"port-forward", pod, "80x"}).exit_code, 1);
 }
 
 }  // namespace

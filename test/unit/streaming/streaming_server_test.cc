@@ -13,11 +13,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cri/streaming/client/streaming_client.h"
 #include "cri/streaming/http_upgrade.h"
 #include "cri/streaming/server.h"
 #include "cri/streaming/spdy_session.h"
 #include "cri/streaming/websocket_connection.h"
-#include "test/streaming_client/streaming_client.h"
 #include "test/unit/streaming/host_process_runtime.h"
 
 namespace berth::streaming {

@@ -1,4 +1,4 @@
-#include "test/streaming_client/streaming_client.h"
+#include "cri/streaming/client/streaming_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
