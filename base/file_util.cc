@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+
+#include <cstdio>
 #include <unistd.h>
 
 #include <cerrno>
@@ -104,6 +106,31 @@ std::string JoinPath(std::string_view base, std::string_view relative) {
   if (joined.back() != '/') joined += '/';
   joined += relative;
   return joined;
+}
+
+}  // namespace berth
+
+namespace berth {
+
+Result<void> CheckTraversableByOthers(const std::string& path) {
+  std::string prefix;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    prefix = path.substr(0, end);
+    start = end + 1;
+    if (prefix.empty()) continue;
+    struct stat st {};
+    if (::stat(prefix.c_str(), &st) != 0) break;  // created later, with berth's own modes
+    if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+      return FailedPrecondition("directory " + prefix + " is not traversable by others (mode " + mode +
+                                "): pods with a user namespace need o+x on the way to berth's root and state");
+    }
+  }
+  return Ok();
 }
 
 }  // namespace berth

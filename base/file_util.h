@@ -17,6 +17,11 @@ Result<void> MakeDirs(const std::string& path, mode_t mode = 0755);
 
 // Writes `content` to a temp file beside `path`, fsyncs it, renames it over `path` and fsyncs the
 // directory, so a crash leaves either the old file or the new one, never a torn one.
+// Every directory from / down to `path` lets others through (o+x): what a process of a user
+// namespace, whose ids are not the owners', needs to reach `path`. FailedPrecondition naming the
+// first one that does not.
+Result<void> CheckTraversableByOthers(const std::string& path);
+
 Result<void> WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 
 // Reads a whole file, refusing one larger than `max_bytes` (untrusted files must be bounded).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,22 +35,107 @@ Result<void> Pin(const std::string& source, const std::string& target) {
   return Ok();
 }
 
+// /proc files such as uid_map take their content in one write.
+Result<void> WriteProcFile(const std::string& path, const std::string& content) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY));
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return Error::FromErrno(errno, "write " + path);
+  return Ok();
+}
+
+struct Kind {
+  bool wanted;
+  int flag;
+  const char* name;
+};
+
+Result<void> ReadByte(int fd) {
+  char byte;
+  ssize_t n;
+  do n = ::read(fd, &byte, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) return Internal("user namespace helper died");
+  return Ok();
+}
+
+// With a user namespace: a forked child (setns into a user namespace and unshare(CLONE_NEWUSER)
+// both need a single-threaded caller) makes it, waits while the parent writes its id maps, then
+// makes the other namespaces inside it and waits while the parent pins them all.
+Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const std::vector<Kind>& kinds,
+                                   int flags, std::vector<std::string>& pinned) {
+  int to_child[2], to_parent[2];
+  if (::pipe2(to_child, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
+  if (::pipe2(to_parent, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd parent_read(to_parent[0]), child_write(to_parent[1]);
+  pid_t child = ::fork();
+  if (child < 0) return Error::FromErrno(errno, "fork");
+  if (child == 0) {
+    // Only our own ends: the parent's copies here would keep its EOF from ever arriving.
+    ::close(parent_write.get());
+    ::close(parent_read.get());
+    char byte = 0;
+    if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
+    if (::write(child_write.get(), "u", 1) != 1 || ::read(child_read.get(), &byte, 1) != 1) ::_exit(2);
+    if (flags != 0 && ::unshare(flags) != 0) ::_exit(3);
+    if (request.uts && !request.hostname.empty() &&
+        ::sethostname(request.hostname.data(), request.hostname.size()) != 0)
+      ::_exit(4);
+    if (::write(child_write.get(), "n", 1) != 1) ::_exit(5);
+    (void)!::read(child_read.get(), &byte, 1);  // until the parent pinned everything
+    ::_exit(0);
+  }
+  child_read.reset();
+  child_write.reset();
+  auto finish = [&](Result<void> result) -> Result<void> {
+    parent_write.reset();  // EOF lets the child go
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (result && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      return Internal("create pod namespaces: helper exited with " + std::to_string(WEXITSTATUS(status)));
+    return result;
+  };
+  std::string proc = "/proc/" + std::to_string(child);
+  auto run = [&]() -> Result<void> {
+    BERTH_TRY(ReadByte(parent_read.get()));
+    // setgroups stays allowed: the mapping is written by a parent privileged in our namespace.
+    BERTH_TRY(WriteProcFile(proc + "/uid_map", request.uid_map));
+    BERTH_TRY(WriteProcFile(proc + "/gid_map", request.gid_map));
+    if (::write(parent_write.get(), "m", 1) != 1) return Error::FromErrno(errno, "user namespace helper");
+    auto ready = ReadByte(parent_read.get());
+    if (!ready) return Internal("create pod namespaces inside the user namespace failed");
+    BERTH_TRY(Pin(proc + "/ns/user", request.dir + "/user"));
+    pinned.push_back(request.dir + "/user");
+    for (const auto& kind : kinds) {
+      if (!kind.wanted) continue;
+      std::string target = request.dir + "/" + kind.name;
+      BERTH_TRY(Pin(proc + "/ns/" + kind.name, target));
+      pinned.push_back(target);
+    }
+    return Ok();
+  };
+  return finish(run());
+}
+
 }  // namespace
 
 Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request) {
   BERTH_TRY(MakeDirs(request.dir, 0711));
-  struct Kind {
-    bool wanted;
-    int flag;
-    const char* name;
-  };
-  const Kind kinds[] = {{request.net, CLONE_NEWNET, "net"},
-                        {request.ipc, CLONE_NEWIPC, "ipc"},
-                        {request.uts, CLONE_NEWUTS, "uts"}};
+  const std::vector<Kind> kinds = {{request.net, CLONE_NEWNET, "net"},
+                                   {request.ipc, CLONE_NEWIPC, "ipc"},
+                                   {request.uts, CLONE_NEWUTS, "uts"}};
   int flags = 0;
   for (const auto& kind : kinds) flags |= kind.wanted ? kind.flag : 0;
-  if (flags == 0) return Ok();
   std::vector<std::string> pinned;
+  if (!request.uid_map.empty()) {
+    auto created = CreateInUserNamespace(request, kinds, flags, pinned);
+    if (!created) {
+      for (const auto& path : pinned) (void)UnpinNamespace(path);
+    }
+    return created;
+  }
+  if (flags == 0) return Ok();
   auto created = OnFreshThread([&]() -> Result<void> {
     if (::unshare(flags) != 0) return Error::FromErrno(errno, "unshare pod namespaces");
     if (request.uts && !request.hostname.empty() &&

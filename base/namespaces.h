@@ -17,6 +17,11 @@ struct PinnedNamespaceRequest {
   bool ipc = false;
   bool uts = false;
   std::string hostname;  // set in the new UTS namespace
+  // A user namespace for the pod (Kubernetes hostUsers: false): pinned at <dir>/user with these
+  // /proc/PID/uid_map and gid_map contents ("0 100000 65536\n"); the other namespaces are then
+  // created inside it, so that it owns them. Empty: the host's user namespace.
+  std::string uid_map;
+  std::string gid_map;
 };
 
 // Creates the requested namespaces and pins them. On failure nothing stays pinned.

@@ -23,6 +23,40 @@ runtime::v1::NamespaceMode FromMode(pod::NamespaceMode mode) {
   return runtime::v1::POD;
 }
 
+// userns_options: NODE (or POD without mappings, the CRI's backward-compatible default) is the
+// host's user namespace; POD with mappings gives the pod its own.
+Result<void> ToUserNamespace(const runtime::v1::NamespaceOption& options, pod::SandboxConfig& out) {
+  if (!options.has_userns_options()) return Ok();
+  const auto& userns = options.userns_options();
+  if (userns.mode() == runtime::v1::NODE) return Ok();
+  if (userns.mode() != runtime::v1::POD) {
+    return InvalidArgument("userns_options: only the modes POD and NODE are supported");
+  }
+  if (userns.uids().empty() != userns.gids().empty()) {
+    return InvalidArgument("userns_options: give both uid and gid mappings, or neither");
+  }
+  auto convert = [](const auto& list, const char* what, std::vector<pod::IdMapping>& mappings) -> Result<void> {
+    if (list.size() > 340) return InvalidArgument(std::string("userns_options: too many ") + what + " mappings");
+    bool maps_root = false;
+    for (const auto& m : list) {
+      if (m.length() == 0 || uint64_t{m.host_id()} + m.length() > (uint64_t{1} << 32) ||
+          uint64_t{m.container_id()} + m.length() > (uint64_t{1} << 32)) {
+        return InvalidArgument(std::string("userns_options: bad ") + what + " mapping " +
+                               std::to_string(m.container_id()) + " -> " + std::to_string(m.host_id()) + " length " +
+                               std::to_string(m.length()));
+      }
+      if (m.host_id() == 0) return InvalidArgument(std::string("userns_options: ") + what + " 0 of the host may not be mapped");
+      maps_root = maps_root || m.container_id() == 0;
+      mappings.push_back({m.container_id(), m.host_id(), m.length()});
+    }
+    if (!list.empty() && !maps_root) return InvalidArgument(std::string("userns_options: ") + what + " 0 is not mapped");
+    return Ok();
+  };
+  BERTH_TRY(convert(userns.uids(), "uid", out.uid_mappings));
+  BERTH_TRY(convert(userns.gids(), "gid", out.gid_mappings));
+  return Ok();
+}
+
 }  // namespace
 
 Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& in,
@@ -62,6 +96,7 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
     out.cgroup_parent = linux.cgroup_parent();
     out.sysctls.insert(linux.sysctls().begin(), linux.sysctls().end());
     out.privileged = linux.security_context().privileged();
+    BERTH_TRY(ToUserNamespace(linux.security_context().namespace_options(), out));
     const auto& options = linux.security_context().namespace_options();
     BERTH_ASSIGN_OR_RETURN(out.network_mode, ToMode(options.network(), "network"));
     BERTH_ASSIGN_OR_RETURN(out.pid_mode, ToMode(options.pid(), "PID"));

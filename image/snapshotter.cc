@@ -195,6 +195,54 @@ Result<void> Snapshotter::Mount(const std::string& key, const std::string& targe
   return Ok();
 }
 
+Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::string& target, int userns_fd,
+                                        uint32_t root_uid, uint32_t root_gid) const {
+  BERTH_ASSIGN_OR_RETURN(auto chain, SnapshotChain(key));
+  std::string upper = ActiveDir(key) + "/upper";
+  std::string work = ActiveDir(key) + "/work";
+  if (::chown(upper.c_str(), root_uid, root_gid) != 0) return Error::FromErrno(errno, "chown " + upper);
+  // Each layer: a detached idmapped clone, attached under the snapshot only while overlayfs takes
+  // its own reference, then detached again.
+  std::string staging = ActiveDir(key) + "/idmapped";
+  BERTH_TRY(MakeDirs(staging, 0700));
+  std::vector<std::string> lowers, attached;
+  auto detach_all = [&] {
+    for (const auto& path : attached) ::umount2(path.c_str(), MNT_DETACH);
+  };
+  size_t index = 0;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it, ++index) {
+    std::string layer = LayerDir(*it);
+    UniqueFd tree(::open_tree(AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) {
+      detach_all();
+      return Error::FromErrno(errno, "clone layer " + layer);
+    }
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+      detach_all();
+      return Error::FromErrno(errno, "idmap layer " + layer);
+    }
+    std::string point = staging + "/" + std::to_string(index);
+    BERTH_TRY(MakeDirs(point, 0700));
+    if (::move_mount(tree.get(), "", AT_FDCWD, point.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      detach_all();
+      return Error::FromErrno(errno, "attach idmapped layer " + point);
+    }
+    attached.push_back(point);
+    lowers.push_back(point);
+  }
+  if (lowers.empty()) {
+    BERTH_TRY(MakeDirs(ActiveDir(key) + "/empty", 0755));
+    lowers.push_back(ActiveDir(key) + "/empty");
+  }
+  auto mounted = MountOverlayFsConfig(lowers, upper, work, target);
+  detach_all();
+  if (!mounted) return std::move(mounted).error().Wrap("mount idmapped snapshot " + key);
+  return Ok();
+}
+
 Result<void> Snapshotter::Remove(const std::string& key) {
   BERTH_TRY(CheckKey(key));
   std::string dir = ActiveDir(key);

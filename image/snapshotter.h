@@ -38,6 +38,12 @@ class Snapshotter {
   Result<void> Prepare(const std::string& key, const std::vector<Digest>& chain);
   // Mounts snapshot `key` as overlayfs on `target` (an existing directory).
   Result<void> Mount(const std::string& key, const std::string& target) const;
+  // For a pod with a user namespace: the same overlay, over idmapped bind mounts of the layers
+  // (MOUNT_ATTR_IDMAP with the namespace `userns_fd`, so that image files owned by root appear
+  // owned by the pod's root), and an upper directory owned by `root_uid`/`root_gid` (the host ids
+  // the pod's root maps to). The layer directories themselves are never changed.
+  Result<void> MountIdmapped(const std::string& key, const std::string& target, int userns_fd,
+                             uint32_t root_uid, uint32_t root_gid) const;
   // Removes the snapshot's upper and work directories; absent is fine. It must not be mounted.
   Result<void> Remove(const std::string& key);
   bool HasSnapshot(const std::string& key) const;

@@ -1,5 +1,6 @@
 #include "pod/container_manager.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -224,10 +225,10 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   });
-  BERTH_TRY(images_.snapshots().Mount(container.id, container.RootfsPath()));
+  BERTH_TRY(MountSnapshot(sandbox, container.id, container.RootfsPath()));
   undo.Add([path = container.RootfsPath()] { (void)image::UnmountPath(path); });
 
-  BERTH_TRY(MountImageVolumes(container, undo));
+  BERTH_TRY(MountImageVolumes(container, sandbox, undo));
   BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
   container.user = spec.user;
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));
@@ -367,7 +368,19 @@ Result<void> ContainerManager::Stop(const std::string& id, int64_t timeout_secon
   return stopped;
 }
 
-Result<void> ContainerManager::MountImageVolumes(const Container& container, Rollback& undo) {
+// A pod with a user namespace sees the image through idmapped layers (see Snapshotter).
+Result<void> ContainerManager::MountSnapshot(const Sandbox& sandbox, const std::string& key,
+                                             const std::string& target) {
+  if (!sandbox.HasOwnUserns()) return images_.snapshots().Mount(key, target);
+  // Its root (a host id other than 0) sets the container up from paths under root_.
+  BERTH_TRY(CheckTraversableByOthers(target));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd userns, OpenFile(sandbox.UsernsPath(), O_RDONLY));
+  return images_.snapshots().MountIdmapped(key, target, userns.get(), sandbox.HostRootUid(),
+                                           sandbox.HostRootGid());
+}
+
+Result<void> ContainerManager::MountImageVolumes(const Container& container, const Sandbox& sandbox,
+                                                 Rollback& undo) {
   const auto& mounts = container.config.mounts;
   for (size_t i = 0; i < mounts.size(); ++i) {
     if (mounts[i].image.empty()) continue;
@@ -379,7 +392,7 @@ Result<void> ContainerManager::MountImageVolumes(const Container& container, Rol
     BERTH_TRY(images_.snapshots().Prepare(key, chain));
     undo.Add([this, key] { (void)images_.snapshots().Remove(key); });
     BERTH_TRY(MakeDirs(path, 0755));
-    BERTH_TRY(images_.snapshots().Mount(key, path));
+    BERTH_TRY(MountSnapshot(sandbox, key, path));
     undo.Add([path] { (void)image::UnmountPath(path); });
   }
   return Ok();

@@ -93,7 +93,8 @@ class ContainerManager {
   Result<void> StopLocked(Container& container, int64_t timeout_seconds);
   Result<void> RemoveLocked(Container& container);
   // CRI image volumes: a snapshot of each image, mounted at ImageVolumePath (container.h).
-  Result<void> MountImageVolumes(const Container& container, Rollback& undo);
+  Result<void> MountImageVolumes(const Container& container, const Sandbox& sandbox, Rollback& undo);
+  Result<void> MountSnapshot(const Sandbox& sandbox, const std::string& key, const std::string& target);
   std::shared_ptr<std::mutex> LockFor(const std::string& id);
   Result<void> WithContainer(const std::string& id,
                              const std::function<Result<void>(Container&)>& action);

@@ -245,6 +245,9 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
     return InvalidArgument("container " + config.name + " asks to be privileged but pod " + sandbox.id +
                            " is not privileged");
   }
+  if (security.privileged && sandbox.HasOwnUserns()) {
+    return InvalidArgument("container " + config.name + ": a privileged container cannot run in a user namespace");
+  }
   OciSpec out;
   BERTH_ASSIGN_OR_RETURN(auto argv, MergeCommand(config, image));
   BERTH_ASSIGN_OR_RETURN(out.user, ResolveUser(config, image, container.RootfsPath()));
@@ -272,6 +275,8 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
 
   BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox));
   Json namespaces = Json::array({{{"type", "mount"}}});
+  // The pod's user namespace first: the launcher joins it before making the others.
+  if (sandbox.HasOwnUserns()) namespaces.push_back({{"type", "user"}, {"path", sandbox.UsernsPath()}});
   if (sandbox.config.pid_mode == NamespaceMode::kPod && sandbox.init_pid > 0) {
     namespaces.push_back({{"type", "pid"}, {"path", "/proc/" + std::to_string(sandbox.init_pid) + "/ns/pid"}});
   } else if (sandbox.config.pid_mode != NamespaceMode::kNode) {
@@ -304,6 +309,15 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   BERTH_ASSIGN_OR_RETURN(std::optional<Json> seccomp, SeccompFor(security, capabilities["bounding"]));
   if (seccomp) linux["seccomp"] = *seccomp;
   if (!out.mount_label.empty()) linux["mountLabel"] = out.mount_label;
+  if (sandbox.HasOwnUserns()) {
+    auto mappings = [](const std::vector<IdMapping>& list) {
+      Json out = Json::array();
+      for (const auto& m : list) out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
+      return out;
+    };
+    linux["uidMappings"] = mappings(sandbox.config.uid_mappings);
+    linux["gidMappings"] = mappings(sandbox.config.gid_mappings);
+  }
 
   Json spec = {
       {"ociVersion", "1.0.2"},

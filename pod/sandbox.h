@@ -19,6 +19,13 @@ struct DnsConfig {
   std::vector<std::string> options;
 };
 
+// One line of a user namespace's uid_map / gid_map.
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t length = 0;
+};
+
 struct SandboxConfig {
   std::string name;
   std::string namespace_name;
@@ -37,6 +44,9 @@ struct SandboxConfig {
   NamespaceMode ipc_mode = NamespaceMode::kPod;
   std::string runtime_handler;
   bool privileged = false;  // only a privileged pod may hold privileged containers
+  // A pod user namespace (userns_options mode POD with mappings); empty: the host's.
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
   // Pod-level limits (overhead + resources) for the pod cgroup, 0 = unset.
   int64_t cpu_shares = 0;
   int64_t cpu_quota = 0;
@@ -61,6 +71,11 @@ struct Sandbox {
   std::string NetnsPath() const { return dir + "/ns/net"; }
   std::string IpcnsPath() const { return dir + "/ns/ipc"; }
   std::string UtsnsPath() const { return dir + "/ns/uts"; }
+  std::string UsernsPath() const { return dir + "/ns/user"; }
+  bool HasOwnUserns() const { return !config.uid_mappings.empty(); }
+  // The host uid/gid the pod's root maps to (0 without a user namespace).
+  uint32_t HostRootUid() const;
+  uint32_t HostRootGid() const;
   std::string ShmPath() const { return dir + "/shm"; }
   std::string HostsPath() const { return dir + "/etc/hosts"; }
   std::string ResolvConfPath() const { return dir + "/etc/resolv.conf"; }
@@ -68,6 +83,9 @@ struct Sandbox {
   bool HasOwnNetwork() const { return config.network_mode != NamespaceMode::kNode; }
   bool HasOwnIpc() const { return config.ipc_mode != NamespaceMode::kNode; }
 };
+
+// "container_id host_id length\n" per mapping: /proc/PID/uid_map's format.
+std::string IdMapText(const std::vector<IdMapping>& mappings);
 
 std::string SandboxToJson(const Sandbox& sandbox);
 Result<Sandbox> SandboxFromJson(const std::string& json);

@@ -31,14 +31,15 @@ uint64_t ProcessStartTime(pid_t pid) {
   return 0;
 }
 
-Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ipcns,
+Result<InitProcess> StartPodInit(const std::string& userns, const std::string& netns, const std::string& ipcns,
                                  const std::string& utsns) {
   std::string binary = ExecutableSibling("berth-pod-init");
   if (!PathExists(binary)) return FailedPrecondition(binary + " is missing; reinstall berth");
   // Everything the child needs is opened here: after fork only async-signal-safe calls.
-  UniqueFd namespaces[3];
-  const std::string* paths[3] = {&netns, &ipcns, &utsns};
-  for (int i = 0; i < 3; ++i) {
+  // The user namespace first: the new PID namespace is then owned by it.
+  UniqueFd namespaces[4];
+  const std::string* paths[4] = {&userns, &netns, &ipcns, &utsns};
+  for (int i = 0; i < 4; ++i) {
     if (paths[i]->empty()) continue;
     BERTH_ASSIGN_OR_RETURN(namespaces[i], OpenFile(*paths[i], O_RDONLY));
   }

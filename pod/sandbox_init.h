@@ -18,8 +18,9 @@ struct InitProcess {
 };
 
 // Starts berth-pod-init (found next to the running berthd) in a new PID namespace, inside the
-// pod's network, IPC and UTS namespaces where given (empty path: the host's).
-Result<InitProcess> StartPodInit(const std::string& netns, const std::string& ipcns,
+// pod's user, network, IPC and UTS namespaces where given (empty path: the host's); with a user
+// namespace, the new PID namespace belongs to it.
+Result<InitProcess> StartPodInit(const std::string& userns, const std::string& netns, const std::string& ipcns,
                                  const std::string& utsns);
 
 // Whether `init` is still that same process.

@@ -19,6 +19,22 @@ Json PortMappingsToJson(const std::vector<cni::PortMapping>& mappings) {
   return list;
 }
 
+Json MappingsToJson(const std::vector<IdMapping>& mappings) {
+  Json list = Json::array();
+  for (const auto& m : mappings) list.push_back({m.container_id, m.host_id, m.length});
+  return list;
+}
+
+std::vector<IdMapping> MappingsFromJson(const Json& list) {
+  std::vector<IdMapping> mappings;
+  for (const auto& item : list) {
+    if (item.is_array() && item.size() == 3) {
+      mappings.push_back({item[0].get<uint32_t>(), item[1].get<uint32_t>(), item[2].get<uint32_t>()});
+    }
+  }
+  return mappings;
+}
+
 std::vector<cni::PortMapping> PortMappingsFromJson(const Json& list) {
   std::vector<cni::PortMapping> mappings;
   for (const auto& item : list) {
@@ -29,6 +45,24 @@ std::vector<cni::PortMapping> PortMappingsFromJson(const Json& list) {
 }
 
 }  // namespace
+
+std::string IdMapText(const std::vector<IdMapping>& mappings) {
+  std::string text;
+  for (const auto& m : mappings) {
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.length) + "\n";
+  }
+  return text;
+}
+
+// The host id that container id 0 maps to.
+static uint32_t HostRoot(const std::vector<IdMapping>& mappings) {
+  for (const auto& m : mappings)
+    if (m.container_id == 0 && m.length > 0) return m.host_id;
+  return 0;
+}
+
+uint32_t Sandbox::HostRootUid() const { return HostRoot(config.uid_mappings); }
+uint32_t Sandbox::HostRootGid() const { return HostRoot(config.gid_mappings); }
 
 std::string SandboxToJson(const Sandbox& sandbox) {
   const SandboxConfig& config = sandbox.config;
@@ -61,6 +95,8 @@ std::string SandboxToJson(const Sandbox& sandbox) {
         {"ipc_mode", static_cast<int>(config.ipc_mode)},
         {"runtime_handler", config.runtime_handler},
         {"privileged", config.privileged},
+        {"uid_mappings", MappingsToJson(config.uid_mappings)},
+        {"gid_mappings", MappingsToJson(config.gid_mappings)},
         {"cpu_shares", config.cpu_shares},
         {"cpu_quota", config.cpu_quota},
         {"cpu_period", config.cpu_period},
@@ -105,6 +141,8 @@ Result<Sandbox> SandboxFromJson(const std::string& text) {
     config.ipc_mode = static_cast<NamespaceMode>(c.value("ipc_mode", 0));
     config.runtime_handler = c.value("runtime_handler", "");
     config.privileged = c.value("privileged", false);
+    config.uid_mappings = MappingsFromJson(c.value("uid_mappings", Json::array()));
+    config.gid_mappings = MappingsFromJson(c.value("gid_mappings", Json::array()));
     config.cpu_shares = c.value("cpu_shares", int64_t{0});
     config.cpu_quota = c.value("cpu_quota", int64_t{0});
     config.cpu_period = c.value("cpu_period", int64_t{0});

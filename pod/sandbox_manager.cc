@@ -162,12 +162,23 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   BERTH_TRY(MakeDirs(sandbox.dir, 0711));
 
   // 1. Namespaces, pinned (host network pods keep the host's UTS namespace too, as in Kubernetes).
+  // With a pod user namespace, it owns the others (so the pod's root may configure them).
+  if (sandbox.HasOwnUserns() && (!sandbox.HasOwnNetwork() || !sandbox.HasOwnIpc() ||
+                                 config.pid_mode == NamespaceMode::kNode)) {
+    return InvalidArgument("a pod with a user namespace needs its own network, IPC and PID namespaces");
+  }
+  if (sandbox.HasOwnUserns()) {
+    // The pod's root is a host id other than 0: the paths its containers are set up from must be
+    // reachable for it (as with runc/containerd; berthd makes its own directories 0711).
+    BERTH_TRY(CheckTraversableByOthers(state_dir_));
+  }
   PinnedNamespaceRequest namespaces{sandbox.dir + "/ns", sandbox.HasOwnNetwork(),
                                     sandbox.HasOwnIpc(), sandbox.HasOwnNetwork(),
-                                    sandbox.config.hostname};
+                                    sandbox.config.hostname, IdMapText(config.uid_mappings),
+                                    IdMapText(config.gid_mappings)};
   BERTH_TRY(CreatePinnedNamespaces(namespaces));
   undo.Add([&sandbox] {
-    for (const auto& pin : {sandbox.NetnsPath(), sandbox.IpcnsPath(), sandbox.UtsnsPath()}) {
+    for (const auto& pin : {sandbox.NetnsPath(), sandbox.IpcnsPath(), sandbox.UtsnsPath(), sandbox.UsernsPath()}) {
       (void)UnpinNamespace(pin);
     }
   });
@@ -181,8 +192,11 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   // 3. The pod's /dev/shm.
   if (sandbox.HasOwnIpc()) {
     BERTH_TRY(MakeDirs(sandbox.ShmPath(), 0755));
+    // Owned by the pod's root, whatever host id that is.
+    std::string shm_options = std::string(kShmOptions) + ",uid=" + std::to_string(sandbox.HostRootUid()) +
+                              ",gid=" + std::to_string(sandbox.HostRootGid());
     if (::mount("shm", sandbox.ShmPath().c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                kShmOptions) != 0) {
+                shm_options.c_str()) != 0) {
       return Error::FromErrno(errno, "mount pod /dev/shm");
     }
     undo.Add([path = sandbox.ShmPath()] { UnmountQuietly(path); });
@@ -217,7 +231,8 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   // 7. The shared PID namespace's init.
   if (config.pid_mode == NamespaceMode::kPod) {
     BERTH_ASSIGN_OR_RETURN(InitProcess init,
-                           StartPodInit(sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
+                           StartPodInit(sandbox.HasOwnUserns() ? sandbox.UsernsPath() : "",
+                                        sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
                                         sandbox.HasOwnIpc() ? sandbox.IpcnsPath() : "",
                                         sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
     sandbox.init_pid = init.pid;
@@ -263,7 +278,7 @@ Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
     if (!detached) return std::move(detached).error().Wrap("tear down pod network");
   }
   UnmountQuietly(sandbox.ShmPath());
-  for (const auto& pin : {sandbox.NetnsPath(), sandbox.IpcnsPath(), sandbox.UtsnsPath()}) {
+  for (const auto& pin : {sandbox.NetnsPath(), sandbox.IpcnsPath(), sandbox.UtsnsPath(), sandbox.UsernsPath()}) {
     BERTH_TRY(UnpinNamespace(pin));
   }
   if (sandbox.state != SandboxState::kNotReady) {

@@ -200,7 +200,7 @@ Result<void> Setup(const InitPlan& plan) {
   const oci::Spec& spec = *plan.spec;
   for (int fd : plan.parent_fds) ::close(fd);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (plan.parent_death_signal) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::umask(0);
   BERTH_TRY(ResetSignals());
   BERTH_TRY(ConnectStdio(plan.stdio));

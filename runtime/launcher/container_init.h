@@ -26,6 +26,7 @@ struct InitPlan {
   bool new_cgroup_namespace = false;
   int last_capability = 40;
   const security::SeccompProgram* seccomp = nullptr;  // compiled by the parent; installed last
+  bool parent_death_signal = true;  // SIGKILL when the parent dies (not when it is an intermediate)
 };
 
 [[noreturn]] void RunContainerInit(const InitPlan& plan);

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -258,15 +259,21 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
   }
   // Open every namespace first (the paths are in the host's /proc), then join; mount last, since
   // it changes what paths mean.
-  const char* kinds[] = {"ipc", "uts", "net", "pid", "mnt"};
-  int fds[5];
-  for (int i = 0; i < 5; ++i) {
+  // The user namespace first (a pod's own, when it has one): the others belong to it.
+  const char* kinds[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
+  int fds[6];
+  for (int i = 0; i < 6; ++i) {
     std::string path = "/proc/" + std::to_string(container_pid) + "/ns/" + kinds[i];
     fds[i] = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) Fail(126, "container process " + std::to_string(container_pid) + " is gone");
   }
-  for (int i = 0; i < 5; ++i) {
-    if (::setns(fds[i], 0) != 0) Fail(126, std::string("join ") + kinds[i] + " namespace: " + std::strerror(errno));
+  struct stat own {}, theirs {};
+  bool same_user = ::stat("/proc/self/ns/user", &own) == 0 && ::fstat(fds[0], &theirs) == 0 &&
+                   own.st_ino == theirs.st_ino && own.st_dev == theirs.st_dev;
+  for (int i = 0; i < 6; ++i) {
+    // Joining one's own user namespace is EINVAL.
+    if (!(i == 0 && same_user) && ::setns(fds[i], 0) != 0)
+      Fail(126, std::string("join ") + kinds[i] + " namespace: " + std::strerror(errno));
     ::close(fds[i]);
   }
   std::optional<security::SeccompProgram> seccomp;

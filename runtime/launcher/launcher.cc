@@ -51,8 +51,9 @@ Result<Pipe> MakePipe() {
 // Namespaces to join are opened here, before clone, so a bad path is a plain error to the caller.
 struct NamespaceFds {
   std::vector<UniqueFd> owners;
-  std::vector<launcher_internal::NamespaceToJoin> joins;  // for the child (not pid: see below)
+  std::vector<launcher_internal::NamespaceToJoin> joins;  // for the child (not pid, user: see below)
   UniqueFd pid;
+  UniqueFd user;
 };
 
 Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
@@ -65,6 +66,10 @@ Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
       fds.pid.reset(fd);
       continue;
     }
+    if (ns.type == NamespaceType::kUser) {
+      fds.user.reset(fd);
+      continue;
+    }
     fds.joins.push_back({CloneFlag(ns.type), fd});
     fds.owners.emplace_back(fd);
   }
@@ -74,8 +79,46 @@ Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
 int NewNamespaceFlags(const oci::Spec& spec) {
   int flags = CLONE_NEWNS;  // always: the container's mounts must never touch the host
   for (const auto& ns : spec.namespaces)
-    if (ns.path.empty() && ns.type != NamespaceType::kCgroup) flags |= CloneFlag(ns.type);
+    if (ns.path.empty() && ns.type != NamespaceType::kCgroup && ns.type != NamespaceType::kUser) flags |= CloneFlag(ns.type);
   return flags;
+}
+
+// With a user namespace to join: the namespaces the init makes must belong to it (or the pod's
+// root could not mount /proc or sysfs), so they are made by a clone from inside it. setns into a
+// user namespace is for good, hence a short-lived intermediate process does it: it joins the user
+// (and pid) namespace, clones the init and exits; the init is then reparented to this process,
+// which must be a child subreaper (berth-monitor is).
+Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const UniqueFd& join_user,
+                                       const UniqueFd& join_pid) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  pid_t intermediate = ::fork();
+  if (intermediate < 0) return Error::FromErrno(errno, "fork");
+  if (intermediate == 0) {
+    long pid = -1;
+    int error = 0;
+    // Root of the user namespace: what it creates (in /dev, /proc...) must belong to a mapped id.
+    if (::setns(join_user.get(), CLONE_NEWUSER) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
+        ::syscall(SYS_setresuid, 0, 0, 0) != 0 || (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)) {
+      error = errno;
+    } else {
+      pid = ::syscall(SYS_clone, (flags & ~CLONE_NEWUSER) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+      if (pid == 0) launcher_internal::RunContainerInit(plan);
+      if (pid < 0) error = errno;
+    }
+    long message[2] = {pid, error};
+    (void)!::write(write_end.get(), message, sizeof message);
+    ::_exit(0);
+  }
+  write_end.reset();
+  long message[2] = {-1, EIO};
+  ssize_t n = ::read(read_end.get(), message, sizeof message);
+  ::waitpid(intermediate, nullptr, 0);
+  if (n != sizeof message || message[0] <= 0) {
+    return Error::FromErrno(static_cast<int>(message[1]), "clone the container's init in the pod's user namespace");
+  }
+  return static_cast<pid_t>(message[0]);
 }
 
 // Clones the init. A pid namespace to join is entered by this process for the clone alone:
@@ -172,7 +215,13 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
   }
   if (spec.process.terminal && stdio.console < 0) return InvalidArgument("process.terminal: no console socket given");
 
-  BERTH_ASSIGN_OR_RETURN(pid_t pid, CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
+  // Its parent (the intermediate) exits at once: no parent-death signal then; the start pipe's EOF
+  // still ends an init whose caller went away.
+  plan.parent_death_signal = !namespaces.user;
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, namespaces.user
+                                        ? CloneInitInUserNamespace(plan, NewNamespaceFlags(spec), namespaces.user,
+                                                                   namespaces.pid)
+                                        : CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
   start.read.reset();
   report.write.reset();
   bool cgroup_created = false;

@@ -280,8 +280,11 @@ Result<void> ParseLinux(const json& object, Spec& spec) {
 
 Result<void> CheckSupported(const Spec& spec) {
   for (const auto& ns : spec.namespaces) {
-    if (ns.type == NamespaceType::kUser || ns.type == NamespaceType::kTime)
-      return Unimplemented("linux.namespaces: " + NamespaceTypeName(ns.type) + " namespaces are not supported yet");
+    if (ns.type == NamespaceType::kTime)
+      return Unimplemented("linux.namespaces: time namespaces are not supported yet");
+    // A user namespace is joined (the pod's, made by berthd with its id maps), never made here.
+    if (ns.type == NamespaceType::kUser && ns.path.empty())
+      return Unimplemented("linux.namespaces: a new user namespace is not supported; give the path of one to join");
     if (ns.type == NamespaceType::kMount && !ns.path.empty())
       return Unimplemented("linux.namespaces: joining a mount namespace is not supported");
   }

@@ -168,12 +168,29 @@ Result<void> MakeNode(int dir_fd, const std::string& name, mode_t mode, dev_t de
   return Ok();
 }
 
-Result<void> CreateStandardDevices(int root_fd) {
+// In a user namespace mknod is refused: the host's node is bind-mounted onto an empty file
+// instead (as runc does).
+Result<void> BindHostDevice(int dir_fd, const std::string& name, const std::string& host_path) {
+  UniqueFd file(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666));
+  if (!file) return Error::FromErrno(errno, "create /dev/" + name);
+  UniqueFd target(::openat(dir_fd, name.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
+  if (!target) return Error::FromErrno(errno, "open /dev/" + name);
+  if (::mount(host_path.c_str(), FdPath(target).c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return Error::FromErrno(errno, "bind " + host_path + " to /dev/" + name);
+  return Ok();
+}
+
+Result<void> CreateStandardDevices(int root_fd, bool in_user_namespace) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd dev, OpenInRoot(root_fd, "/dev", O_DIRECTORY));
   const struct { const char* name; unsigned major, minor; } nodes[] = {
       {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
-  for (const auto& node : nodes)
-    BERTH_TRY(MakeNode(dev.get(), node.name, S_IFCHR | 0666, makedev(node.major, node.minor), 0, 0));
+  for (const auto& node : nodes) {
+    if (in_user_namespace) {
+      BERTH_TRY(BindHostDevice(dev.get(), node.name, std::string("/dev/") + node.name));
+    } else {
+      BERTH_TRY(MakeNode(dev.get(), node.name, S_IFCHR | 0666, makedev(node.major, node.minor), 0, 0));
+    }
+  }
   const struct { const char* name; const char* target; } links[] = {
       {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
       {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"}};
@@ -232,7 +249,8 @@ Result<void> MountAll(const oci::Spec& spec) {
 
 Result<void> CreateDevices(const oci::Spec& spec) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd root, OpenRootfs(spec));
-  if (HasDevTmpfs(spec)) BERTH_TRY(CreateStandardDevices(root.get()));
+  bool in_user_namespace = spec.FindNamespace(oci::NamespaceType::kUser) != nullptr;
+  if (HasDevTmpfs(spec)) BERTH_TRY(CreateStandardDevices(root.get(), in_user_namespace));
   for (const auto& device : spec.devices) {
     auto created = CreateSpecDevice(root.get(), device);
     if (!created.ok()) return std::move(created).error().Wrap("device " + device.path);

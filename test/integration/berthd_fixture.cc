@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +57,9 @@ TempDir::TempDir(const std::string& prefix) {
   char* made = ::mkdtemp(buffer.data());
   if (made == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = made;
+  // Traversable like /var/lib: a user-namespaced container's root (a host id other than 0) must
+  // reach its rootfs under berthd's root (see pod/README.md).
+  ::chmod(made, 0711);
 }
 
 TempDir::~TempDir() {

@@ -36,6 +36,15 @@ class ContainerFixture : public ::testing::Test {
         runtime::v1::CONTAINER);
     config->mutable_linux()->mutable_security_context()->set_privileged(privileged_pod_);
     for (const auto& [key, value] : pod_sysctls_) (*config->mutable_linux()->mutable_sysctls())[key] = value;
+    if (pod_userns_host_id_ != 0) {
+      auto* userns = config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->mutable_userns_options();
+      userns->set_mode(runtime::v1::POD);
+      for (auto* mapping : {userns->add_uids(), userns->add_gids()}) {
+        mapping->set_host_id(pod_userns_host_id_);
+        mapping->set_container_id(0);
+        mapping->set_length(65536);
+      }
+    }
     runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
@@ -149,6 +158,7 @@ class ContainerFixture : public ::testing::Test {
   static inline const nlohmann::json* images_ = nullptr;
   bool privileged_pod_ = false;                     // set by a subclass before SetUp
   std::map<std::string, std::string> pod_sysctls_;  // likewise
+  uint32_t pod_userns_host_id_ = 0;                 // likewise: a pod user namespace at this host id
   TempDir logs_{"berth-container-logs"};
   BerthdProcess berthd_;
   std::string pod_;

@@ -1,5 +1,6 @@
 // Security contexts (capabilities, privileged, users, read-only rootfs, no_new_privs, masked
 // paths, seccomp, AppArmor, sysctls), each checked from inside a real container of a real pod.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -234,6 +235,45 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
   EXPECT_EQ(lines[3], "host-devices");
   EXPECT_EQ(lines[4], "unmasked");
   EXPECT_EQ(lines[5], "80");  // the pod's namespaced sysctl
+}
+
+class UserNamespacePodTest : public SecurityContextTest {
+ protected:
+  UserNamespacePodTest() { pod_userns_host_id_ = 231072; }
+};
+
+TEST_F(UserNamespacePodTest, RootMapsToTheGivenHostRangeAndFilesLookRight) {
+  auto lines = Output("userns",
+                      "cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'; id -u; "
+                      "ls -ln /bin/busybox | tr -s ' ' | cut -d' ' -f3,4; "
+                      "echo data > /newfile && ls -ln /newfile | tr -s ' ' | cut -d' ' -f3,4; "
+                      "ls -ln /dev/shm -d | tr -s ' ' | cut -d' ' -f3; "
+                      "ip link add bt-br0 type bridge 2>/dev/null && echo created || echo refused");
+  EXPECT_EQ(lines, (std::vector<std::string>{"0 231072 65536", "0", "0 0", "0 0", "0", "refused"}));
+  // On the host, the file the container's root wrote belongs to the mapped id.
+  struct stat st {};
+  std::string upper;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(berthd_.root() + "/snapshots/active")) {
+    if (entry.path().filename() == "newfile") upper = entry.path();
+  }
+  ASSERT_FALSE(upper.empty());
+  ASSERT_EQ(::stat(upper.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 231072u);
+  // Exec joins the user namespace too.
+  auto exec = Config("userns-exec", "test/busybox:1", {"/bin/sleep", "300"});
+  std::string id = Run(exec);
+  runtime::v1::ExecSyncRequest request;
+  request.set_container_id(id);
+  request.add_cmd("/bin/sh");
+  request.add_cmd("-c");
+  request.add_cmd("cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'");
+  request.set_timeout(10);
+  runtime::v1::ExecSyncResponse response;
+  ASSERT_TRUE(berthd_.runtime().ExecSync(CallContext().get(), request, &response).ok());
+  EXPECT_EQ(response.stdout(), "0 231072 65536\n");
+  // A privileged container cannot run in a user namespace.
+  EXPECT_EQ(CreateOnly("userns-priv", [](auto& sc) { sc.set_privileged(true); }).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
