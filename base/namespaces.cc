@@ -61,8 +61,8 @@ Result<void> ReadByte(int fd) {
 // With a user namespace: a forked child (setns into a user namespace and unshare(CLONE_NEWUSER)
 // both need a single-threaded caller) makes it, waits while the parent writes its id maps, then
 // makes the other namespaces inside it and waits while the parent pins them all.
-Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const std::vector<Kind>& kinds,
-                                   int flags, std::vector<std::string>& pinned) {
+Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const UserNamespaceMaps& maps,
+                                   const std::vector<Kind>& kinds, int flags, std::vector<std::string>& pinned) {
   int to_child[2], to_parent[2];
   if (::pipe2(to_child, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
@@ -100,8 +100,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
   auto run = [&]() -> Result<void> {
     BERTH_TRY(ReadByte(parent_read.get()));
     // setgroups stays allowed: the mapping is written by a parent privileged in our namespace.
-    BERTH_TRY(WriteProcFile(proc + "/uid_map", request.uid_map));
-    BERTH_TRY(WriteProcFile(proc + "/gid_map", request.gid_map));
+    BERTH_TRY(WriteProcFile(proc + "/uid_map", maps.uid_map));
+    BERTH_TRY(WriteProcFile(proc + "/gid_map", maps.gid_map));
     if (::write(parent_write.get(), "m", 1) != 1) return Error::FromErrno(errno, "user namespace helper");
     auto ready = ReadByte(parent_read.get());
     if (!ready) return Internal("create pod namespaces inside the user namespace failed");
@@ -120,7 +120,7 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
 
 }  // namespace
 
-Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request) {
+Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request, const UserNamespaceMaps* userns) {
   BERTH_TRY(MakeDirs(request.dir, 0711));
   const std::vector<Kind> kinds = {{request.net, CLONE_NEWNET, "net"},
                                    {request.ipc, CLONE_NEWIPC, "ipc"},
@@ -128,8 +128,8 @@ Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request) {
   int flags = 0;
   for (const auto& kind : kinds) flags |= kind.wanted ? kind.flag : 0;
   std::vector<std::string> pinned;
-  if (!request.uid_map.empty()) {
-    auto created = CreateInUserNamespace(request, kinds, flags, pinned);
+  if (userns != nullptr) {
+    auto created = CreateInUserNamespace(request, *userns, kinds, flags, pinned);
     if (!created) {
       for (const auto& path : pinned) (void)UnpinNamespace(path);
     }

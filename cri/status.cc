@@ -31,7 +31,8 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
   handler->set_name(kDefaultRuntimeHandler);
   // Recursive read-only mounts through mount_setattr(AT_RECURSIVE) (Linux 5.12+).
   handler->mutable_features()->set_recursive_read_only_mounts(host_.mount_setattr);
-  handler->mutable_features()->set_user_namespaces(false);
+  // Pods with a user namespace: idmapped image layers need mount_setattr too.
+  handler->mutable_features()->set_user_namespaces(host_.user_namespaces && host_.mount_setattr);
   response->mutable_features()->set_supplemental_groups_policy(true);
   response->mutable_features()->set_user_namespaces_host_network(false);
 

@@ -174,9 +174,9 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   }
   PinnedNamespaceRequest namespaces{sandbox.dir + "/ns", sandbox.HasOwnNetwork(),
                                     sandbox.HasOwnIpc(), sandbox.HasOwnNetwork(),
-                                    sandbox.config.hostname, IdMapText(config.uid_mappings),
-                                    IdMapText(config.gid_mappings)};
-  BERTH_TRY(CreatePinnedNamespaces(namespaces));
+                                    sandbox.config.hostname};
+  UserNamespaceMaps maps{IdMapText(config.uid_mappings), IdMapText(config.gid_mappings)};
+  BERTH_TRY(CreatePinnedNamespaces(namespaces, sandbox.HasOwnUserns() ? &maps : nullptr));
   undo.Add([&sandbox] {
     for (const auto& pin : {sandbox.NetnsPath(), sandbox.IpcnsPath(), sandbox.UtsnsPath(), sandbox.UsernsPath()}) {
       (void)UnpinNamespace(pin);

@@ -79,6 +79,9 @@ sleep 3
 ctl pods
 ctl ps
 ctl logs "$client"
+# Exec goes through berthd's streaming server (SPDY), as crictl exec does.
+ctl exec "$web" /bin/busybox ps
+ctl exec "$web" /bin/sh -c 'echo "in the web container: $(hostname), $(id)"'
 ip=$(bctl -o json inspectp "$pod" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["network"]["ip"])')
 echo "\$ curl http://$ip:8080/   (the pod IP, from the host)"

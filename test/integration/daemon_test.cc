@@ -52,6 +52,7 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   ASSERT_TRUE(response.has_features());
   // Features that work on this kernel are reported (each has its own integration test).
   EXPECT_TRUE(response.runtime_handlers(0).features().recursive_read_only_mounts());
+  EXPECT_TRUE(response.runtime_handlers(0).features().user_namespaces());
   EXPECT_TRUE(response.features().supplemental_groups_policy());
 
   ASSERT_EQ(response.info().count("config"), 1u);
