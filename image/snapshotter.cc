@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "base/file_util.h"
+#include "base/idmapped_mount.h"
 #include "base/random.h"
 
 namespace berth::image {
@@ -212,23 +213,12 @@ Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::strin
   size_t index = 0;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it, ++index) {
     std::string layer = LayerDir(*it);
-    UniqueFd tree(::open_tree(AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    if (!tree) {
-      detach_all();
-      return Error::FromErrno(errno, "clone layer " + layer);
-    }
-    mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns_fd);
-    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
-      detach_all();
-      return Error::FromErrno(errno, "idmap layer " + layer);
-    }
     std::string point = staging + "/" + std::to_string(index);
     BERTH_TRY(MakeDirs(point, 0700));
-    if (::move_mount(tree.get(), "", AT_FDCWD, point.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    auto idmapped = AttachIdmappedTree(layer, point, userns_fd, false);
+    if (!idmapped) {
       detach_all();
-      return Error::FromErrno(errno, "attach idmapped layer " + point);
+      return std::move(idmapped).error().Wrap("idmap layer");
     }
     attached.push_back(point);
     lowers.push_back(point);

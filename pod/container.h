@@ -137,6 +137,10 @@ struct Container {
 inline std::string ImageVolumePath(const Container& container, size_t index) {
   return container.bundle_dir + "/volumes/" + std::to_string(index);
 }
+// Where the idmapped clone of config.mounts[index]'s host path is attached (user-namespaced pods).
+inline std::string IdmappedVolumePath(const Container& container, size_t index) {
+  return container.bundle_dir + "/idmapped/" + std::to_string(index);
+}
 inline std::string ImageVolumeKey(const std::string& container_id, size_t index) {
   return container_id + "-v" + std::to_string(index);
 }

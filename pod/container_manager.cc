@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
+#include "base/idmapped_mount.h"
 #include "base/id_prefix.h"
 #include "base/process_util.h"
 #include "base/random.h"
@@ -229,6 +231,7 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   undo.Add([path = container.RootfsPath()] { (void)image::UnmountPath(path); });
 
   BERTH_TRY(MountImageVolumes(container, sandbox, undo));
+  if (sandbox.HasOwnUserns()) BERTH_TRY(MountIdmappedVolumes(container, sandbox, undo));
   BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
   container.user = spec.user;
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));
@@ -379,6 +382,39 @@ Result<void> ContainerManager::MountSnapshot(const Sandbox& sandbox, const std::
                                            sandbox.HostRootGid());
 }
 
+// CRI bind mounts of a pod with a user namespace: an idmapped clone of the host path (with its
+// submounts), so that what host root owns is the pod root's; where the filesystem cannot be
+// idmapped, or the mount propagates, the plain bind mount (host ownership) is used instead.
+Result<void> ContainerManager::MountIdmappedVolumes(const Container& container, const Sandbox& sandbox,
+                                                    Rollback& undo) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd userns, OpenFile(sandbox.UsernsPath(), O_RDONLY));
+  const auto& mounts = container.config.mounts;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    if (!mounts[i].image.empty() || mounts[i].propagation != "private") continue;
+    std::error_code error;
+    std::string source = std::filesystem::canonical(mounts[i].host_path, error);
+    if (error) continue;  // the spec builder reports the missing host path
+    std::string target = IdmappedVolumePath(container, i);
+    BERTH_TRY(MakeDirs(target.substr(0, target.find_last_of('/')), 0711));
+    if (std::filesystem::is_directory(source)) {
+      BERTH_TRY(MakeDirs(target, 0755));
+    } else {
+      BERTH_ASSIGN_OR_RETURN(UniqueFd file, OpenFile(target, O_WRONLY | O_CREAT, 0644));
+    }
+    auto attached = AttachIdmappedTree(source, target, userns.get(), true);
+    if (!attached) {
+      std::filesystem::remove(target, error);
+      int code = attached.error().sys_errno();
+      if (code != EINVAL && code != EOPNOTSUPP && code != ENOSYS && code != EPERM) return std::move(attached).error();
+      spdlog::info("container {}: mount {} is not idmapped ({}); its files keep their host owners",
+                   container.id, mounts[i].container_path, attached.error().message());
+      continue;
+    }
+    undo.Add([target] { ::umount2(target.c_str(), MNT_DETACH); });
+  }
+  return Ok();
+}
+
 Result<void> ContainerManager::MountImageVolumes(const Container& container, const Sandbox& sandbox,
                                                  Rollback& undo) {
   const auto& mounts = container.config.mounts;
@@ -403,6 +439,11 @@ Result<void> ContainerManager::RemoveLocked(Container& container) {
   BERTH_TRY(image::UnmountPath(container.RootfsPath()));
   BERTH_TRY(images_.snapshots().Remove(container.id));
   for (size_t i = 0; i < container.config.mounts.size(); ++i) {
+    // Detached before the bundle is deleted: removing the bundle must never reach a host volume.
+    std::string idmapped = IdmappedVolumePath(container, i);
+    if (PathExists(idmapped) && ::umount2(idmapped.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
+      return Error::FromErrno(errno, "unmount " + idmapped);
+    }
     if (container.config.mounts[i].image.empty()) continue;
     if (PathExists(ImageVolumePath(container, i))) BERTH_TRY(image::UnmountPath(ImageVolumePath(container, i)));
     BERTH_TRY(images_.snapshots().Remove(ImageVolumeKey(container.id, i)));

@@ -95,6 +95,7 @@ class ContainerManager {
   // CRI image volumes: a snapshot of each image, mounted at ImageVolumePath (container.h).
   Result<void> MountImageVolumes(const Container& container, const Sandbox& sandbox, Rollback& undo);
   Result<void> MountSnapshot(const Sandbox& sandbox, const std::string& key, const std::string& target);
+  Result<void> MountIdmappedVolumes(const Container& container, const Sandbox& sandbox, Rollback& undo);
   std::shared_ptr<std::mutex> LockFor(const std::string& id);
   Result<void> WithContainer(const std::string& id,
                              const std::function<Result<void>(Container&)>& action);

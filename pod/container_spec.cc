@@ -8,6 +8,7 @@
 #include <climits>
 #include <optional>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
@@ -79,6 +80,11 @@ Result<Json> CriMounts(const Container& container) {
     if (::realpath(mount.host_path.c_str(), resolved) == nullptr) {
       return InvalidArgument("mount " + mount.container_path + ": host path " + mount.host_path +
                              " does not exist");
+    }
+    // A user-namespaced pod's idmapped clone of it (see ContainerManager::MountIdmappedVolumes).
+    if (PathExists(IdmappedVolumePath(container, index))) {
+      std::string idmapped = IdmappedVolumePath(container, index);
+      std::memcpy(resolved, idmapped.c_str(), std::min(idmapped.size() + 1, sizeof resolved));
     }
     std::vector<std::string> options = {"rbind", mount.readonly ? "ro" : "rw"};
     // Read-only on every submount too; the CRI allows it only with private propagation.
@@ -290,8 +296,12 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
 
   Json linux = {{"namespaces", namespaces}, {"cgroupsPath", container.cgroup_path},
                 {"devices", devices.oci_devices}};
-  // A privileged container sees /proc and /sys whole (the CRI's privileged rules).
-  if (!security.privileged) {
+  // A privileged container sees /proc and /sys whole (the CRI's privileged rules). So does one
+  // with procMount: Unmasked, which Kubernetes allows only with a user namespace and sends as
+  // empty masked and read-only path lists (the CRI cannot tell empty from unset, so elsewhere an
+  // empty list means our defaults).
+  bool unmasked_proc = sandbox.HasOwnUserns() && security.masked_paths.empty() && security.readonly_paths.empty();
+  if (!security.privileged && !unmasked_proc) {
     Json masked = Json::array(), readonly = Json::array();
     if (!security.masked_paths.empty()) {
       masked = security.masked_paths;

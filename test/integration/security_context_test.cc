@@ -271,6 +271,22 @@ TEST_F(UserNamespacePodTest, RootMapsToTheGivenHostRangeAndFilesLookRight) {
   runtime::v1::ExecSyncResponse response;
   ASSERT_TRUE(berthd_.runtime().ExecSync(CallContext().get(), request, &response).ok());
   EXPECT_EQ(response.stdout(), "0 231072 65536\n");
+  // A host directory owned by host root is the pod root's through an idmapped mount.
+  TempDir volume("berth-userns-volume");
+  std::ofstream(volume.path() + "/owned-by-host-root") << "x";
+  auto with_volume = Config("userns-volume", "test/busybox:1",
+                            {"/bin/sh", "-c", "ls -ln /data/owned-by-host-root | tr -s ' ' | cut -d' ' -f3; "
+                                              "echo y > /data/from-container && echo wrote"});
+  auto* mount = with_volume.add_mounts();
+  mount->set_host_path(volume.path());
+  mount->set_container_path("/data");
+  std::string volume_user = Run(with_volume);
+  WaitExited(volume_user);
+  EXPECT_EQ(LogLines(logs_.path() + "/userns-volume.log", "stdout"), (std::vector<std::string>{"0", "wrote"}));
+  ASSERT_EQ(::stat((volume.path() + "/from-container").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);  // written as the pod's root: host root through the idmap
+  EXPECT_TRUE(Remove(volume_user).ok());
+  EXPECT_TRUE(std::filesystem::exists(volume.path() + "/owned-by-host-root"));  // the volume survives removal
   // A privileged container cannot run in a user namespace.
   EXPECT_EQ(CreateOnly("userns-priv", [](auto& sc) { sc.set_privileged(true); }).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
