@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -221,6 +223,9 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     UniqueFd candidate(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
     if (!candidate.valid()) continue;
     if (::connect(candidate.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
+      // Small frames back to back (SYN_STREAMs, then data): Nagle would hold each until an ACK.
+      int one = 1;
+      ::setsockopt(candidate.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       socket = std::move(candidate);
     } else {
       last_errno = errno;

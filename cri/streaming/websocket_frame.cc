@@ -31,9 +31,12 @@ std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin,
     return out;
   }
   out.append(reinterpret_cast<const char*>(mask->data()), 4);
-  for (size_t i = 0; i < payload.size(); ++i) {
-    out.push_back(static_cast<char>(static_cast<uint8_t>(payload[i]) ^ (*mask)[i % 4]));
-  }
+  size_t start = out.size();
+  out.append(payload);
+  // In place over the copied payload (a loop the compiler vectorises; push_back per byte was the
+  // WebSocket upload's bottleneck).
+  char* data = out.data() + start;
+  for (size_t i = 0; i < payload.size(); ++i) data[i] = static_cast<char>(data[i] ^ (*mask)[i & 3]);
   return out;
 }
 
@@ -72,7 +75,8 @@ Result<std::optional<Frame>> FrameParser::Parse(std::string_view buffer, size_t&
   frame.opcode = static_cast<Opcode>(opcode);
   frame.payload.assign(buffer.substr(pos, length));
   if (masked) {
-    for (size_t i = 0; i < frame.payload.size(); ++i) frame.payload[i] = static_cast<char>(frame.payload[i] ^ mask[i % 4]);
+    char* data = frame.payload.data();
+    for (size_t i = 0; i < frame.payload.size(); ++i) data[i] = static_cast<char>(data[i] ^ mask[i & 3]);
   }
   consumed = pos + length;
   return std::optional<Frame>(std::move(frame));
