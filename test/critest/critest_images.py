@@ -62,8 +62,16 @@ GROUP = ("root:x:0:\n"
 NGINX_START = """#!/bin/sh
 # berth critest stand-in for {ref}: busybox httpd on :{port}, run from a
 # copy of busybox named nginx (so `pidof nginx` finds it) with its pid in /var/run/nginx.pid.
+# The realm puts "nginx: master process" in its command line, which critest's ContainerPID spec
+# waits for in /proc/1/cmdline (as nginx's master process titles itself).
 echo $$ > /var/run/nginx.pid
-exec -a busybox /usr/sbin/nginx httpd -f -v -p {port} -h /usr/share/nginx/html
+exec -a busybox /usr/sbin/nginx httpd -f -v -p {port} -h /usr/share/nginx/html -r "nginx: master process"
+"""
+# Debian's busybox-static has no ipcs applet; critest's HostIpc specs run `ipcs -m` and look for
+# the shmid of a segment made on the host (ipcmk): the kernel's own table has it.
+IPCS = """#!/bin/sh
+# berth critest stand-in for ipcs (Debian's busybox-static has no ipcs applet).
+cat /proc/sysvipc/shm
 """
 HTTPD_START = """#!/bin/sh
 # berth critest stand-in for {ref}: busybox httpd on :80.
@@ -84,7 +92,10 @@ HTTPD_INDEX = "<html><body><h1>It works!</h1></body></html>\n"
 def all_applets() -> list[str]:
     out = subprocess.run([images.BUSYBOX, "--list"], stdout=subprocess.PIPE, text=True,
                          check=True).stdout
-    return sorted({a for a in out.split() if a and "/" not in a} - set(images.APPLETS))
+    # `busybox --list` names busybox itself (Debian's 1.35 does): a bin/busybox -> busybox
+    # symlink would replace the binary with a loop (ELOOP on every exec in the container).
+    return sorted({a for a in out.split() if a and "/" not in a}
+                  - set(images.APPLETS) - {"busybox"})
 
 
 def base_layer(passwd: str = PASSWD, group: str = GROUP,
@@ -93,6 +104,7 @@ def base_layer(passwd: str = PASSWD, group: str = GROUP,
     entries = images.rootfs_entries(
         passwd=passwd, group=group,
         extra=[images.Symlink(f"bin/{a}", "busybox") for a in all_applets()]
+        + [images.File("bin/ipcs", IPCS, 0o755)]
         + [images.Dir("var/run"), images.Dir("var/www")] + (extra or []))
     return images.Layer(entries, sort=True, implicit_dirs=True,
                         created_by="ADD busybox-static rootfs / # berth critest stand-in")

@@ -24,7 +24,8 @@
 #   4. runs critest with --runtime-endpoint/--image-endpoint on berthd's socket and writes
 #      `critest: N passed, N failed, N skipped` and the failures (critest_report.py);
 #   5. cleans up: removes pods left behind, stops berthd and the registry, unmounts what is left
-#      under the temporary directories, deletes the test bridge, its veths and the nftables table.
+#      under the temporary directories, deletes the test bridge, its veths and the nftables table,
+#      and removes the 1 MiB SysV shm segments critest's HostIpc specs made on the host (ipcmk).
 #
 # Results (kept): $CRITEST_RESULTS (default build/critest/): summary.txt, report.json,
 # critest.log, berthd.log, probe-*.log, images.json, berth.yaml.
@@ -110,6 +111,7 @@ done
 endpoint=unix://$work/state/berth.sock
 berthd_pid=
 registry_started=
+shm_before=  # SysV shm IDs on the host before critest: its HostIpc specs ipcmk 1 MiB segments
 
 berthctl() { "$berthctl_bin" --endpoint "$endpoint" "$@"; }
 
@@ -149,6 +151,13 @@ cleanup() {
     ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 |
       while read -r veth; do ip link delete "$veth" 2>/dev/null; done
     ip link delete "$bridge"
+  fi
+  # The segments critest's HostIpc specs made on the host (ipcmk -M 1048576) and left: new since
+  # critest started, 1 MiB, attached nowhere.
+  if [ -n "$shm_before" ] && [ -r /proc/sysvipc/shm ]; then
+    awk 'NR > 1 && $4 == 1048576 && $7 == 0 {print $2}' /proc/sysvipc/shm | while read -r id; do
+      case " $shm_before " in *" $id "*) ;; *) ipcrm -m "$id" 2>/dev/null ;; esac
+    done
   fi
   nft delete table ip "$table" 2>/dev/null
   nft delete table ip6 "$table" 2>/dev/null
@@ -291,6 +300,7 @@ if ! python3 -c 'import json,sys; sys.exit(0 if any(i["ref"].endswith("/nonewpri
   skip 'NoNewPrivs' "the nonewprivs image was not built (no C compiler)"
 fi
 
+shm_before=" $(awk 'NR > 1 {printf "%s ", $2}' /proc/sysvipc/shm 2>/dev/null) "
 critest_env=(env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u all_proxy)
 base_args=(--runtime-endpoint "$endpoint" --image-endpoint "$endpoint" --ginkgo.no-color)
 
