@@ -175,9 +175,7 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
                    layer.digest.String(), stats->tar_bytes / 1e6, stats->entries);
     }
   }
-  std::vector<std::string> layer_dirs;
-  for (const auto& layer : chain) layer_dirs.push_back(context.snapshots.LayerDir(layer));
-  ImageUser user = ResolveImageUser(config.user, layer_dirs);
+  ImageUser user = ResolveImageUser(config.user);
   record.uid = user.uid;
   record.username = user.username;
   record.created_at_nanos = NowUnixNanos();

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,9 @@ Result<void> Validate(const SandboxConfig& config, const std::vector<std::string
   if (config.uid.empty()) return InvalidArgument("pod sandbox metadata.uid is empty");
   if (std::find(handlers.begin(), handlers.end(), config.runtime_handler) == handlers.end()) {
     return InvalidArgument("unknown runtime handler \"" + config.runtime_handler + "\"");
+  }
+  if (config.hostname.size() > 64) {  // the kernel's limit (sethostname: EINVAL)
+    return InvalidArgument("hostname \"" + config.hostname + "\" is longer than 64 bytes");
   }
   if (!config.log_directory.empty() && config.log_directory.front() != '/') {
     return InvalidArgument("log_directory must be absolute, got \"" + config.log_directory + "\"");
@@ -132,11 +136,20 @@ Result<void> SandboxManager::Persist(const Sandbox& sandbox) {
   return Ok();
 }
 
+namespace {
+std::string NodeHostname() {
+  struct utsname uts {};
+  return ::uname(&uts) == 0 ? std::string(uts.nodename) : std::string("localhost");
+}
+}  // namespace
+
 Result<Sandbox> SandboxManager::Run(const SandboxConfig& config) {
   BERTH_TRY(Validate(config, handlers_));
   Sandbox sandbox;
   sandbox.config = config;
-  if (sandbox.config.hostname.empty()) sandbox.config.hostname = config.name;
+  // No hostname given: the node's, as containerd and CRI-O do (a pod name can be longer than the
+  // kernel's 64 bytes).
+  if (sandbox.config.hostname.empty()) sandbox.config.hostname = NodeHostname();
   sandbox.id = RandomHex(64);
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
   sandbox.created_at_nanos = NowUnixNanos();

@@ -327,6 +327,24 @@ TEST_P(SandboxTest, HostnameFilesAndSysctls) {
   EXPECT_NE(ReadText("/proc/self/mountinfo").find(PodDir(id) + "/shm"), std::string::npos);
 }
 
+TEST_P(SandboxTest, NoHostnameMeansTheNodesAndALongOneIsRefused) {
+  // critest's pod names are longer than a hostname may be: without a hostname the node's is used.
+  std::string long_name(70, 'p');
+  auto config = Config(long_name);
+  config.clear_hostname();
+  std::string id;
+  auto ran = Run(config, &id);
+  ASSERT_TRUE(ran.ok()) << ran.error_message();
+  char node[256] = {};
+  ::gethostname(node, sizeof node);
+  EXPECT_EQ(ReadText(PodDir(id) + "/etc/hostname"), std::string(node) + "\n");
+  EXPECT_TRUE(Remove(id).ok());
+  auto too_long = Config("long-host");
+  too_long.set_hostname(long_name);
+  auto refused = Run(too_long, &id);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+}
+
 TEST_P(SandboxTest, HostPortOnLoopbackReachesThePod) {
   auto config = Config("ports");
   auto* mapping = config.add_port_mappings();
