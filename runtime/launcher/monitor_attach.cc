@@ -121,6 +121,7 @@ void AttachHub::ReadControl(Client& client) {
 }
 
 void AttachHub::AppendPollFds(std::vector<pollfd>& fds) const {
+  polled_clients_ = clients_.size();
   for (const auto& client : clients_) {
     fds.push_back({client->control.get(), POLLIN, 0});
     // Input is taken only while the container keeps up with what came before.
@@ -134,7 +135,8 @@ void AttachHub::AppendPollFds(std::vector<pollfd>& fds) const {
 
 void AttachHub::HandlePollResults(const std::vector<pollfd>& fds, size_t first) {
   size_t index = first;
-  for (auto& client : clients_) {
+  for (size_t i = 0; i < polled_clients_ && i < clients_.size(); ++i) {
+    Client* client = clients_[i].get();
     if (fds[index].revents) ReadControl(*client);
     if (fds[index + 1].revents && client->in) ReadInput(*client);
     if (fds[index + 2].revents) Flush(*client, 0);

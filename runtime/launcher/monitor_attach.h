@@ -57,6 +57,8 @@ class AttachHub {
   int pty_fd_;
   std::string stdin_pending_;  // input the container has not read yet, bounded
   std::vector<std::unique_ptr<Client>> clients_;
+  // Clients whose fds the last AppendPollFds listed: one may attach between poll and its results.
+  mutable size_t polled_clients_ = 0;
 };
 
 }  // namespace berth
