@@ -296,6 +296,10 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
 
   Json linux = {{"namespaces", namespaces}, {"cgroupsPath", container.cgroup_path},
                 {"devices", devices.oci_devices}};
+  // A bidirectional mount stays a peer of the host's only under a shared root (containerd's rule).
+  for (const auto& mount : config.mounts) {
+    if (mount.propagation == "rshared") linux["rootfsPropagation"] = "rshared";
+  }
   // A privileged container sees /proc and /sys whole (the CRI's privileged rules). So does one
   // with procMount: Unmasked, which Kubernetes allows only with a user namespace and sends as
   // empty masked and read-only path lists (the CRI cannot tell empty from unset, so elsewhere an

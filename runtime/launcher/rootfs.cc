@@ -224,14 +224,21 @@ bool PathIsMissing(const std::string& path) {
 
 Result<void> MakeRootPropagationPrivate(const oci::Spec& spec) {
   // Slave by default: the host's later mounts still reach the container, but nothing the
-  // container (un)mounts travels back to the host.
+  // container (un)mounts travels back to the host. Shared when a bidirectional mount needs its
+  // bind to stay a peer of the host's mount (containerd then asks for rootfsPropagation rshared).
   unsigned long propagation = MS_SLAVE | MS_REC;
-  if (spec.rootfs_propagation == "private" || spec.rootfs_propagation == "rprivate") propagation = MS_PRIVATE | MS_REC;
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return Error::FromErrno(errno, "make / rslave");
+  const std::string& wanted = spec.rootfs_propagation;
+  if (wanted == "private" || wanted == "rprivate") propagation = MS_PRIVATE | MS_REC;
+  if (wanted == "shared" || wanted == "rshared") propagation = MS_SHARED | MS_REC;
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return Error::FromErrno(errno, "set / propagation");
   return Ok();
 }
 
 Result<void> BindRootfs(const oci::Spec& spec) {
+  // The rootfs mount itself private (as runc does): what is mounted inside the container never
+  // travels to the host's copy of it, even under a shared root, and pivot_root accepts it.
+  if (::mount(nullptr, spec.root_path.c_str(), nullptr, MS_PRIVATE, nullptr) != 0 && errno != EINVAL)
+    return Error::FromErrno(errno, "make rootfs private " + spec.root_path);
   // pivot_root needs the new root to be a mount point.
   if (::mount(spec.root_path.c_str(), spec.root_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return Error::FromErrno(errno, "bind rootfs " + spec.root_path);
@@ -261,8 +268,13 @@ Result<void> CreateDevices(const oci::Spec& spec) {
 Result<void> PivotRoot(const oci::Spec& spec) {
   // pivot_root(".", ".") stacks the old root under the new one at "/"; detaching it leaves only
   // the container's tree, with no directory to put the old root in (runc's approach).
+  UniqueFd old_root(::open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
+  if (!old_root) return Error::FromErrno(errno, "open /");
   if (::chdir(spec.root_path.c_str()) != 0) return Error::FromErrno(errno, "chdir " + spec.root_path);
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return Error::FromErrno(errno, "pivot_root");
+  // The kernel does not promise where "." is now: step onto the old root explicitly, or the
+  // rslave below would hit the new root's mounts (and undo a bidirectional mount's sharing).
+  if (::fchdir(old_root.get()) != 0) return Error::FromErrno(errno, "fchdir old root");
   if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return Error::FromErrno(errno, "make old root rslave");
   if (::umount2(".", MNT_DETACH) != 0) return Error::FromErrno(errno, "detach old root");
   if (::chdir("/") != 0) return Error::FromErrno(errno, "chdir /");

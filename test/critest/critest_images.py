@@ -73,9 +73,21 @@ IPCS = """#!/bin/sh
 # berth critest stand-in for ipcs (Debian's busybox-static has no ipcs applet).
 cat /proc/sysvipc/shm
 """
+# Nor pgrep; critest's execSync-with-timeout spec runs `pgrep sleep || true` and wants no output
+# once the timed-out `sleep` is gone.
+PGREP = """#!/bin/sh
+# berth critest stand-in for pgrep NAME (Debian's busybox-static has no pgrep applet).
+found=1
+for dir in /proc/[0-9]*; do
+  read -r name < "$dir/comm" 2>/dev/null || continue
+  case "$name" in *"$1"*) echo "${dir#/proc/}"; found=0 ;; esac
+done
+exit $found
+"""
 HTTPD_START = """#!/bin/sh
 # berth critest stand-in for {ref}: busybox httpd on :80.
-echo "httpd: berth critest stand-in (busybox httpd) serving /usr/local/apache2/htdocs on :80"
+# Apache logs its command line at start; critest's multi-container log spec looks for it.
+echo "httpd: berth critest stand-in (busybox httpd) serving /usr/local/apache2/htdocs on :80; Command line: 'httpd -D FOREGROUND'"
 exec httpd -f -v -p 80 -h /usr/local/apache2/htdocs
 """
 NNP_C = r"""#include <stdio.h>
@@ -100,11 +112,12 @@ def all_applets() -> list[str]:
 
 def base_layer(passwd: str = PASSWD, group: str = GROUP,
                extra: list[images.Entry] | None = None) -> images.Layer:
-    """busybox-static with a /bin symlink for every applet it has, and upstream busybox's users."""
+    """busybox-static with a /bin hard link for every applet it has (as upstream busybox images:
+    critest masks /bin/ls and expects only ls to go), and upstream busybox's users."""
     entries = images.rootfs_entries(
-        passwd=passwd, group=group,
-        extra=[images.Symlink(f"bin/{a}", "busybox") for a in all_applets()]
-        + [images.File("bin/ipcs", IPCS, 0o755)]
+        passwd=passwd, group=group, hardlinks=True,
+        extra=[images.Hardlink(f"bin/{a}", "bin/busybox") for a in all_applets()]
+        + [images.File("bin/ipcs", IPCS, 0o755), images.File("bin/pgrep", PGREP, 0o755)]
         + [images.Dir("var/run"), images.Dir("var/www")] + (extra or []))
     return images.Layer(entries, sort=True, implicit_dirs=True,
                         created_by="ADD busybox-static rootfs / # berth critest stand-in")

@@ -446,5 +446,46 @@ TEST_F(ContainerTest, ImageVolumesAreReadOnlySnapshotsOfTheImage) {
   EXPECT_EQ(Create(unknown, &ignored).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(ContainerTest, BidirectionalMountPropagationReachesTheHostAndBack) {
+  // As critest does it: a host directory that is its own shared mount.
+  TempDir dir("berth-rshared");
+  std::string source = dir.path() + "/mnt";
+  std::filesystem::create_directories(source + "/from-container");
+  std::filesystem::create_directories(source + "/from-host");
+  ASSERT_EQ(::mount(source.c_str(), source.c_str(), nullptr, MS_BIND | MS_REC, nullptr), 0);
+  struct Unmount {  // whatever happens below, nothing stays mounted on the host
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{source};
+  ASSERT_EQ(::mount(nullptr, source.c_str(), nullptr, MS_SHARED | MS_REC, nullptr), 0);
+  auto config = Config("rshared", "test/busybox:1",
+                       {"/bin/sh", "-c", "mount -t tmpfs tmpfs /data/from-container && touch /data/from-container/made-inside && exec sleep 300"});
+  auto* mount = config.add_mounts();
+  mount->set_host_path(source);
+  mount->set_container_path("/data");
+  mount->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  config.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
+  std::string id = Run(config);
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    seen = std::filesystem::exists(source + "/from-container/made-inside");
+  }
+  EXPECT_TRUE(seen) << "the container's mount did not reach the host";
+  // And the other way: a mount made on the host now is seen inside.
+  ASSERT_EQ(::mount("tmpfs", (source + "/from-host").c_str(), "tmpfs", 0, "size=1m"), 0);
+  std::ofstream(source + "/from-host/made-outside") << "x";
+  runtime::v1::ExecSyncRequest request;
+  request.set_container_id(id);
+  request.add_cmd("/bin/busybox");
+  request.add_cmd("ls");
+  request.add_cmd("/data/from-host");
+  request.set_timeout(10);
+  runtime::v1::ExecSyncResponse response;
+  ASSERT_TRUE(berthd_.runtime().ExecSync(CallContext().get(), request, &response).ok());
+  EXPECT_EQ(response.stdout(), "made-outside\n");
+  EXPECT_TRUE(Remove(id).ok());
+}
+
 }  // namespace
 }  // namespace berth::testing
