@@ -113,6 +113,8 @@ Result<Json> Mounts(const Container& container, const Sandbox& sandbox) {
             {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
       Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
       Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
+      // The container's own cgroups (read-only, writable when privileged).
+      Mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
   });
   if (sandbox.HasOwnIpc()) {
     mounts.push_back(Mount("/dev/shm", "bind", sandbox.ShmPath(), {"rbind", "rw"}));

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -20,13 +21,13 @@ uint64_t ProcessStartTime(pid_t pid) {
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos || close + 2 > text.size()) return 0;
   std::istringstream fields(text.substr(close + 2));
   std::string field;
   for (int index = 3; fields >> field; ++index) {
     // A zombie (or dead) process is gone for our purposes: the host's init reaps it late.
     if (index == 3 && (field == "Z" || field == "X")) return 0;
-    if (index == 22) return std::stoull(field);
+    if (index == 22) return std::strtoull(field.c_str(), nullptr, 10);
   }
   return 0;
 }

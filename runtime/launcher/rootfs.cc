@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
+#include "runtime/cgroups.h"
 #include "runtime/launcher/container_init.h"
 
 namespace berth::launcher_internal {
@@ -143,7 +145,38 @@ Result<void> SetPropagation(int root_fd, const oci::Mount& mount) {
   return MountAt(nullptr, FdPath(mounted), nullptr, mount.parsed.propagation, "");
 }
 
-Result<void> MountOne(int root_fd, const oci::Mount& mount) {
+// type "cgroup": the container's own cgroup of every hierarchy, each at its controller's name
+// under a tmpfs (as runc mounts cgroup v1 without a cgroup namespace); on a pure v2 host, the
+// container's cgroup directory itself. Read-only unless the mount asks for rw (privileged).
+Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::string& cgroups_path) {
+  bool readonly = (mount.parsed.flags & MS_RDONLY) != 0;
+  unsigned long bind_flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (!readonly) bind_flags &= ~static_cast<unsigned long>(MS_RDONLY);
+  Cgroups cgroups = Cgroups::Probe();
+  std::vector<std::string> mountpoints;
+  for (const auto& hierarchy : cgroups.v1()) mountpoints.push_back(hierarchy.second);
+  if (!cgroups.v2().empty()) mountpoints.push_back(cgroups.v2());
+  BERTH_ASSIGN_OR_RETURN(UniqueFd target, CreateInRoot(root_fd, mount.destination, true));
+  bool pure_v2 = cgroups.v1().empty();
+  if (!pure_v2) BERTH_TRY(MountAt("tmpfs", FdPath(target), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
+  for (const auto& mountpoint : mountpoints) {
+    std::string host = mountpoint + cgroups_path;
+    std::string name = pure_v2 ? "" : mountpoint.substr(mountpoint.find_last_of('/') + 1);
+    std::string destination = name.empty() ? mount.destination : mount.destination + "/" + name;
+    BERTH_ASSIGN_OR_RETURN(UniqueFd point, CreateInRoot(root_fd, destination, true));
+    BERTH_TRY(MountAt(host.c_str(), FdPath(point), nullptr, MS_BIND, ""));
+    BERTH_ASSIGN_OR_RETURN(UniqueFd bound, OpenInRoot(root_fd, destination, O_PATH));
+    BERTH_TRY(RemountBind(FdPath(bound), bind_flags));
+  }
+  if (!pure_v2 && readonly) {
+    BERTH_ASSIGN_OR_RETURN(UniqueFd top, OpenInRoot(root_fd, mount.destination, O_PATH));
+    BERTH_TRY(MountAt(nullptr, FdPath(top), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
+  }
+  return Ok();
+}
+
+Result<void> MountOne(int root_fd, const oci::Mount& mount, const std::string& cgroups_path) {
+  if (mount.type == "cgroup" && !mount.parsed.bind()) return MountCgroups(root_fd, mount, cgroups_path);
   if (mount.parsed.bind()) {
     BERTH_TRY(MountBind(root_fd, mount));
   } else {
@@ -248,7 +281,7 @@ Result<void> BindRootfs(const oci::Spec& spec) {
 Result<void> MountAll(const oci::Spec& spec) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd root, OpenRootfs(spec));
   for (const auto& mount : spec.mounts) {
-    auto mounted = MountOne(root.get(), mount);
+    auto mounted = MountOne(root.get(), mount, spec.cgroups_path);
     if (!mounted.ok()) return std::move(mounted).error().Wrap("mount " + mount.destination);
   }
   return Ok();

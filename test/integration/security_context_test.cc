@@ -119,7 +119,9 @@ TEST_F(SecurityContextTest, ReadonlyRootfsNoNewPrivsAndMaskedPaths) {
                                          "touch /data/f && echo volume-writable; "
                                          "grep '^NoNewPrivs:' /proc/self/status | cut -f2; "
                                          "cat /proc/timer_list 2>/dev/null | wc -c; "
-                                         "echo x > /proc/sys/kernel/hostname 2>/dev/null || echo sys-readonly"});
+                                         "echo x > /proc/sys/kernel/hostname 2>/dev/null || echo sys-readonly; "
+                                         "test -r /sys/fs/cgroup/memory/memory.limit_in_bytes && echo cgroup-visible; "
+                                         "echo 0 > /sys/fs/cgroup/memory/memory.swappiness 2>/dev/null || echo cgroup-readonly"});
   auto* security = config.mutable_linux()->mutable_security_context();
   security->set_readonly_rootfs(true);
   security->set_no_new_privs(true);
@@ -129,7 +131,7 @@ TEST_F(SecurityContextTest, ReadonlyRootfsNoNewPrivsAndMaskedPaths) {
   std::string id = Run(config);
   WaitExited(id);
   EXPECT_EQ(LogLines(logs_.path() + "/ro.log", "stdout"),
-            (std::vector<std::string>{"volume-writable", "1", "0", "sys-readonly"}));
+            (std::vector<std::string>{"volume-writable", "1", "0", "sys-readonly", "cgroup-visible", "cgroup-readonly"}));
   EXPECT_TRUE(std::filesystem::exists(volume.path() + "/f"));
   // Masked paths given by kubelet replace the defaults (so /proc/timer_list is readable then).
   auto masked = Output("masked", "cat /etc/hostname | wc -c; cat /proc/timer_list 2>/dev/null | wc -c", [](auto& sc) {
@@ -222,12 +224,13 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
                       "ip link add bt-br0 type bridge && echo created; "
                       "test -c /dev/kmsg && echo host-devices; "
                       "test $(cat /proc/timer_list | wc -c) -gt 0 && echo unmasked; "
-                      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start",
+                      "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+                      "echo 0 > /sys/fs/cgroup/memory/memory.swappiness && echo cgroup-writable",
                       [](auto& sc) {
                         sc.set_privileged(true);
                         sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
                       });
-  ASSERT_EQ(lines.size(), 6u) << ::testing::PrintToString(lines);
+  ASSERT_EQ(lines.size(), 7u) << ::testing::PrintToString(lines);
   uint64_t caps = std::stoull(lines[0], nullptr, 16);
   EXPECT_TRUE(caps & (1ULL << 21)) << lines[0];  // SYS_ADMIN
   EXPECT_EQ(lines[1], "0");                       // seccomp is not applied to privileged
@@ -235,6 +238,7 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
   EXPECT_EQ(lines[3], "host-devices");
   EXPECT_EQ(lines[4], "unmasked");
   EXPECT_EQ(lines[5], "80");  // the pod's namespaced sysctl
+  EXPECT_EQ(lines[6], "cgroup-writable");
 }
 
 class UserNamespacePodTest : public SecurityContextTest {
