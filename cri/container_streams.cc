@@ -28,8 +28,8 @@ Result<void> ResizePty(int pty, streaming::TerminalSize size) {
   return Ok();
 }
 
-// A berth-exec process. Cancel kills its process group (berth-exec and a non-TTY command); a TTY
-// command, in a session of its own, dies with berth-exec (PR_SET_PDEATHSIG).
+// A berth-exec process. Cancel asks it to kill the command's process group and reap it; the
+// command also dies with berth-exec (PR_SET_PDEATHSIG).
 class ExecSession final : public streaming::ProcessSession {
  public:
   explicit ExecSession(StartedExec exec) : exec_(std::move(exec)) {}
@@ -50,7 +50,8 @@ class ExecSession final : public streaming::ProcessSession {
   }
   void Cancel() override {
     std::lock_guard lock(mutex_);
-    if (!reaped_) ::kill(-exec_.pid, SIGKILL);  // not yet reaped: the pid is still ours
+    if (!reaped_) ::kill(exec_.pid, SIGTERM);  // not yet reaped: the pid is still ours; berth-exec
+                                               // kills the command and reaps it (see StopExec)
   }
 
  private:

@@ -118,8 +118,10 @@ Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
 
   ExecSyncResult result;
   bool finished = Collect(out_read.get(), err_read.get(), request, result);
-  if (!finished) ::kill(-pid, SIGKILL);
   int status = 0;
+  if (!finished) {
+    StopExec(pid);
+  }
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!finished) {
@@ -209,6 +211,18 @@ Result<StartedExec> StartExec(const ExecStartRequest& request) {
   return started;
 }
 
+void StopExec(pid_t pid) {
+  // berth-exec kills the command's group and reaps it; if it does not end in time, everything
+  // of its own group goes (the command then dies of its parent-death signal).
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 200; ++i) {  // up to 2 s; WNOWAIT: the caller still reaps it
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) return;
+    ::usleep(10000);
+  }
+  ::kill(-pid, SIGKILL);
+}
+
 Result<int> WaitExec(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -216,6 +230,39 @@ Result<int> WaitExec(pid_t pid) {
   }
   return ExitStatusOf(status);
 }
+
+namespace {
+
+volatile sig_atomic_t g_command_group = 0;
+
+void KillCommand(int) {
+  if (g_command_group > 0) ::kill(-g_command_group, SIGKILL);
+}
+
+void BlockTermination() {
+  struct sigaction action {};
+  action.sa_handler = KillCommand;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGHUP, &action, nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+void UnblockTermination() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+}  // namespace
 
 // The pty of a tty exec: opened in the container's devpts (we are in its mount namespace), the
 // master sent to berthd over fd 3, the slave made the controlling terminal and stdio.
@@ -282,10 +329,16 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
     if (!compiled) Fail(126, "seccomp: " + compiled.error().message());
     seccomp = std::move(*compiled);
   }
-  // The PID namespace applies to children: the command runs in a child.
+  // The PID namespace applies to children: the command runs in a child, in a process group of
+  // its own. SIGTERM to berth-exec (a timeout, a streaming client gone) kills that group, and
+  // berth-exec reaps the command before it exits: killed together, the command would end up a
+  // zombie of the container's PID 1, which need not reap it.
+  BlockTermination();
   pid_t child = ::fork();
   if (child < 0) Fail(126, std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
+    if (!tty) ::setpgid(0, 0);  // with a tty, setsid (OpenExecConsole) makes the group
+    UnblockTermination();
     pid_t parent = ::getppid();
     if (tty) {
       auto console = OpenExecConsole(process.uid);
@@ -318,6 +371,9 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
     auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
     Fail(126, failed.error().message());
   }
+  if (!tty) ::setpgid(child, child);  // also here: no signal may find the group not made yet
+  g_command_group = child;
+  UnblockTermination();
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

@@ -58,6 +58,10 @@ struct StartedExec {
 // the binary is missing...).
 Result<StartedExec> StartExec(const ExecStartRequest& request);
 
+// Ends a running exec: berth-exec kills the command (its process group) and reaps it; SIGKILL to
+// berth-exec's own group after 2 s. The caller still waits for `pid`.
+void StopExec(pid_t pid);
+
 // Waits for berth-exec to end: the command's exit code (128 + signal when killed).
 Result<int> WaitExec(pid_t pid);
 

@@ -293,6 +293,8 @@ skip() { skips+=("$1"); reasons+=("$2"); }
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
   skip '\[k8s\.io\] AppArmor' "AppArmor is not enabled in this kernel"
 fi
+skip 'runtime should support MaskedPaths' \
+  "masks /bin/ls and expects sh -c ls to fail, but Debian's busybox-static sh runs ls as a built-in applet without exec'ing /bin/ls (berth's own security_context_test checks masked paths)"
 skip 'public image with digest should be pulled and removed' \
   "pulls gcr.io/k8s-staging-cri-tools/test-image-digest by its upstream digest, which no local rebuild has"
 if ! python3 -c 'import json,sys; sys.exit(0 if any(i["ref"].endswith("/nonewprivs:1.3") for i in json.load(open(sys.argv[1]))["images"]) else 1)' \

@@ -188,6 +188,10 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
   auto timed_out = exec({"/bin/sleep", "30"}, 1, &response);
   EXPECT_EQ(timed_out.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
+  // ... and the timed-out command is gone, not left a zombie of the container's PID 1 (which is
+  // `sleep 300` here and reaps nothing): what critest's "execSync with timeout" checks.
+  ASSERT_TRUE(exec({"/bin/sh", "-c", "grep -l '^sleep$' /proc/[0-9]*/comm | wc -l"}, 10, &response).ok());
+  EXPECT_EQ(response.stdout(), "1\n") << "only the container's own sleep 300 may be left";
   // A missing command is a non-zero exit with the reason on stderr.
   ASSERT_TRUE(exec({"/bin/nope"}, 10, &response).ok());
   EXPECT_EQ(response.exit_code(), 127);

@@ -161,9 +161,9 @@ TEST_F(ImageImportTest, DockerSaveArchiveImports) {
   EXPECT_EQ(imported->front().id, Fixture("user")["image_id"]);
   EXPECT_EQ(imported->front().repo_tags,
             std::vector<std::string>{"berth.test/fixtures/user:saved"});
-  // USER appuser is uid 1234 in the image's /etc/passwd.
-  ASSERT_TRUE(imported->front().uid.has_value());
-  EXPECT_EQ(*imported->front().uid, 1234);
+  // USER appuser is a name: kept as the username, not resolved to a uid (the CRI's rule).
+  EXPECT_FALSE(imported->front().uid.has_value());
+  EXPECT_EQ(imported->front().username, "appuser");
   std::string rootfs = MountRootfs(imported->front(), "docker-archive");
   EXPECT_TRUE(std::filesystem::exists(rootfs + "/bin/busybox"));
 }

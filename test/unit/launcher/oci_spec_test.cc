@@ -118,16 +118,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "linux.namespaces: unknown type \"foo\""},
         BadCase{"DuplicateNamespace", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"namespaces": [{"type": "pid"}, {"type": "pid"}]}})",
                 "linux.namespaces: \"pid\" is listed twice"},
+        // A user namespace is only joined (the pod's), never made.
         BadCase{"UserNamespace", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"namespaces": [{"type": "user"}]}})",
-                "linux.namespaces: user namespaces are not supported yet"},
+                "linux.namespaces: a new user namespace is not supported; give the path of one to join"},
         BadCase{"HostnameWithoutUts", R"({"process": {"args": ["sh"]}, "hostname": "h", )" ROOT "}",
                 "hostname: needs a new uts namespace"},
         BadCase{"CgroupDotDot", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"cgroupsPath": "/a/../../b"}})",
                 "linux.cgroupsPath: must not contain \"..\""},
         BadCase{"SysctlSlash", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"sysctl": {"a/b": "1"}}})",
                 "linux.sysctl: bad key \"a/b\""},
-        BadCase{"Terminal", R"({"process": {"args": ["sh"], "terminal": true}, )" ROOT "}",
-                "process.terminal: a console is not supported yet"}),
+        BadCase{"BadSeccomp", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_NOPE"}}})",
+                "linux.seccomp: seccomp profile: defaultAction: unknown action \"SCMP_ACT_NOPE\""}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MountOptionsTest, LaterOptionsWinAndUnknownOnesAreData) {
