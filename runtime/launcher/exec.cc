@@ -83,52 +83,22 @@ bool Collect(int out_fd, int err_fd, const ExecSyncRequest& request, ExecSyncRes
 }  // namespace
 
 Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
-  if (request.args.empty()) return InvalidArgument("exec: no command given");
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
-  UniqueFd out_read(out[0]), out_write(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
-  UniqueFd err_read(err[0]), err_write(err[1]);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  // Its own session and process group: a timeout kills the whole group.
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-  std::vector<std::string> argv = {request.exec_binary, request.bundle_dir,
-                                   std::to_string(request.container_pid), request.cgroup_path, "--"};
-  argv.insert(argv.end(), request.args.begin(), request.args.end());
-  std::vector<char*> pointers = CStringArray(argv);
-  char* envp[] = {nullptr};
-  pid_t pid = 0;
-  int spawned = ::posix_spawn(&pid, request.exec_binary.c_str(), &actions, &attributes,
-                              pointers.data(), envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (spawned != 0) return Error::FromErrno(spawned, "spawn " + request.exec_binary);
-  out_write.reset();
-  err_write.reset();
-
+  ExecStartRequest start;
+  start.exec_binary = request.exec_binary;
+  start.bundle_dir = request.bundle_dir;
+  start.container_pid = request.container_pid;
+  start.cgroup_path = request.cgroup_path;
+  start.args = request.args;
+  BERTH_ASSIGN_OR_RETURN(StartedExec exec, StartExec(start));
   ExecSyncResult result;
-  bool finished = Collect(out_read.get(), err_read.get(), request, result);
-  int status = 0;
-  if (!finished) {
-    StopExec(pid);
-  }
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  bool finished = Collect(exec.stdout_fd.get(), exec.stderr_fd.get(), request, result);
+  if (!finished) StopExec(exec.pid);
+  BERTH_ASSIGN_OR_RETURN(int exit_code, WaitExec(exec.pid));
   if (!finished) {
     return DeadlineExceeded("command timed out after " +
                             std::to_string(request.timeout.count() / 1000.0).substr(0, 5) + " s");
   }
-  result.exit_code = ExitStatusOf(status);
+  result.exit_code = exit_code;
   return result;
 }
 
