@@ -130,6 +130,10 @@ Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string&
       BERTH_ASSIGN_OR_RETURN(streaming.port, ReadInt(entry.second, name, source));
     } else if (key == "token_ttl_seconds") {
       BERTH_ASSIGN_OR_RETURN(streaming.token_ttl_seconds, ReadInt(entry.second, name, source));
+    } else if (key == "tls_cert_file") {
+      BERTH_ASSIGN_OR_RETURN(streaming.tls_cert_file, ReadString(entry.second, name, source));
+    } else if (key == "tls_key_file") {
+      BERTH_ASSIGN_OR_RETURN(streaming.tls_key_file, ReadString(entry.second, name, source));
     } else {
       return InvalidArgument(source + ": unknown key \"" + name + "\"");
     }
@@ -233,6 +237,9 @@ Result<void> ValidateConfig(const Config& config) {
     return InvalidArgument("streaming.token_ttl_seconds must be between 1 and 3600, got " +
                            std::to_string(config.streaming.token_ttl_seconds));
   }
+  if (config.streaming.tls_cert_file.empty() != config.streaming.tls_key_file.empty()) {
+    return InvalidArgument("streaming.tls_cert_file and streaming.tls_key_file must be set together");
+  }
   if (config.cgroup_driver == "systemd") {
     return InvalidArgument(
         "cgroup_driver \"systemd\" is not supported yet; use \"cgroupfs\" (kubelet's "
@@ -264,7 +271,9 @@ std::string ConfigToJson(const Config& config) {
                      {"cni_bin_dirs", config.network.cni_bin_dirs}};
   json["streaming"] = {{"address", config.streaming.address},
                        {"port", config.streaming.port},
-                       {"token_ttl_seconds", config.streaming.token_ttl_seconds}};
+                       {"token_ttl_seconds", config.streaming.token_ttl_seconds},
+                       {"tls_cert_file", config.streaming.tls_cert_file},
+                       {"tls_key_file", config.streaming.tls_key_file}};
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};

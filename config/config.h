@@ -52,6 +52,9 @@ struct StreamingConfig {
   int port = 0;  // 0: a free port chosen at start
   // How long an Exec/Attach/PortForward URL stays usable (each works once).
   int token_ttl_seconds = 60;
+  // TLS: a PEM certificate chain and its private key, both or neither; empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 struct Config {

@@ -76,6 +76,8 @@ Result<void> RunDaemon(const Config& config) {
   streaming_config.address = config.streaming.address;
   streaming_config.port = static_cast<uint16_t>(config.streaming.port);
   streaming_config.token_ttl = std::chrono::seconds(config.streaming.token_ttl_seconds);
+  if (!config.streaming.tls_cert_file.empty()) streaming_config.tls_cert_file = config.streaming.tls_cert_file;
+  if (!config.streaming.tls_key_file.empty()) streaming_config.tls_key_file = config.streaming.tls_key_file;
   streaming::StreamingServer streaming_server(streaming_config, container_streams);
   BERTH_TRY(streaming_server.Start());
   spdlog::info("streaming server at {}", streaming_server.BaseUrl());

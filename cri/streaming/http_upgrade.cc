@@ -15,27 +15,34 @@
 #include <cerrno>
 
 #include "base/random.h"
+#include "cri/streaming/tls_transport.h"
 
 namespace berth::streaming {
 namespace http = boost::beast::http;
 namespace {
 
-// A blocking fd as a Beast SyncStream, every operation bounded by a deadline.
-class FdStream {
+// A ByteTransport as a Beast SyncStream. Every operation is bounded by the deadline set on the
+// transport for as long as this stream lives.
+class TransportStream {
  public:
-  FdStream(int fd, std::chrono::steady_clock::time_point deadline) : fd_(fd), deadline_(deadline) {}
+  TransportStream(ByteTransport& transport, std::chrono::steady_clock::time_point deadline) : transport_(transport) {
+    transport_.SetDeadline(deadline);
+  }
+  ~TransportStream() { transport_.SetDeadline(std::nullopt); }
+  TransportStream(const TransportStream&) = delete;
+  TransportStream& operator=(const TransportStream&) = delete;
 
   template <class Buffers>
   size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
     auto buffer = *boost::asio::buffer_sequence_begin(buffers);
-    if (!Wait(POLLIN, ec)) return 0;
-    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-    if (n < 0) {
-      ec = boost::system::error_code(errno, boost::system::system_category());
+    auto n = transport_.Read({static_cast<uint8_t*>(buffer.data()), buffer.size()});
+    if (!n.ok()) {
+      ec = n.error().code() == ErrorCode::kDeadlineExceeded ? boost::asio::error::timed_out
+                                                            : boost::asio::error::connection_reset;
       return 0;
     }
-    if (n == 0) ec = boost::asio::error::eof;
-    return static_cast<size_t>(n);
+    if (*n == 0) ec = boost::asio::error::eof;
+    return *n;
   }
   template <class Buffers>
   size_t read_some(const Buffers& buffers) {
@@ -46,19 +53,18 @@ class FdStream {
   }
   template <class Buffers>
   size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
-    size_t total = 0;
     for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
       boost::asio::const_buffer buffer = *it;
       if (buffer.size() == 0) continue;
-      if (!Wait(POLLOUT, ec)) return total;
-      ssize_t n = ::send(fd_, buffer.data(), buffer.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        ec = boost::system::error_code(errno, boost::system::system_category());
-        return total;
+      auto written = transport_.Write({static_cast<const char*>(buffer.data()), buffer.size()});
+      if (!written.ok()) {
+        ec = written.error().code() == ErrorCode::kDeadlineExceeded ? boost::asio::error::timed_out
+                                                                    : boost::asio::error::broken_pipe;
+        return 0;
       }
-      return total + static_cast<size_t>(n);
+      return buffer.size();
     }
-    return total;
+    return 0;
   }
   template <class Buffers>
   size_t write_some(const Buffers& buffers) {
@@ -69,26 +75,7 @@ class FdStream {
   }
 
  private:
-  bool Wait(short events, boost::system::error_code& ec) {
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        ec = boost::asio::error::timed_out;
-        return false;
-      }
-      pollfd pfd{fd_, events, 0};
-      int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
-      if (rc < 0 && errno == EINTR) continue;
-      if (rc < 0) {
-        ec = boost::system::error_code(errno, boost::system::system_category());
-        return false;
-      }
-      if (rc > 0) return true;
-    }
-  }
-
-  int fd_;
-  std::chrono::steady_clock::time_point deadline_;
+  ByteTransport& transport_;
 };
 
 std::string Trim(std::string_view text) {
@@ -103,8 +90,8 @@ bool ContainsToken(std::string_view list, std::string_view token) {
       .exists(boost::beast::string_view(token.data(), token.size()));
 }
 
-Result<void> WriteResponse(int fd, HttpResponse& response) {
-  FdStream stream(fd, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+Result<void> WriteResponse(ByteTransport& transport, HttpResponse& response) {
+  TransportStream stream(transport, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   boost::system::error_code ec;
   response.prepare_payload();
   http::write(stream, response, ec);
@@ -114,8 +101,8 @@ Result<void> WriteResponse(int fd, HttpResponse& response) {
 
 }  // namespace
 
-Result<ReceivedRequest> ReadRequest(int fd, std::chrono::milliseconds timeout) {
-  FdStream stream(fd, std::chrono::steady_clock::now() + timeout);
+Result<ReceivedRequest> ReadRequest(ByteTransport& transport, std::chrono::steady_clock::time_point deadline) {
+  TransportStream stream(transport, deadline);
   boost::beast::flat_buffer buffer(16 * 1024);
   http::request_parser<http::empty_body> parser;
   parser.header_limit(8 * 1024);
@@ -155,25 +142,25 @@ bool IsSpdyUpgrade(const HttpRequest& request) {
 
 bool IsWebSocketUpgrade(const HttpRequest& request) { return boost::beast::websocket::is_upgrade(request); }
 
-Result<void> WriteErrorResponse(int fd, unsigned status, std::string_view body) {
+Result<void> WriteErrorResponse(ByteTransport& transport, unsigned status, std::string_view body) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
   response.set(http::field::content_type, "text/plain; charset=utf-8");
   response.set(http::field::connection, "close");
   response.body() = std::string(body);
   response.prepare_payload();
-  FdStream stream(fd, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  TransportStream stream(transport, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   boost::system::error_code ec;
   http::write(stream, response, ec);
   if (ec) return Unavailable("write HTTP response: " + ec.message());
   return Ok();
 }
 
-Result<void> WriteSpdyUpgrade(int fd, std::string_view protocol) {
+Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protocol) {
   HttpResponse response{http::status::switching_protocols, 11};
   response.set(http::field::connection, "Upgrade");
   response.set(http::field::upgrade, "SPDY/3.1");
   if (!protocol.empty()) response.set("X-Stream-Protocol-Version", boost::beast::string_view(protocol.data(), protocol.size()));
-  return WriteResponse(fd, response);
+  return WriteResponse(transport, response);
 }
 
 std::string WebSocketAccept(std::string_view key) {
@@ -182,7 +169,7 @@ std::string WebSocketAccept(std::string_view key) {
   return std::string(accept.data(), accept.size());
 }
 
-Result<void> WriteWebSocketUpgrade(int fd, const HttpRequest& request, std::string_view protocol) {
+Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request, std::string_view protocol) {
   auto key = request[http::field::sec_websocket_key];
   HttpResponse response{http::status::switching_protocols, 11};
   response.set(http::field::connection, "Upgrade");
@@ -191,17 +178,21 @@ Result<void> WriteWebSocketUpgrade(int fd, const HttpRequest& request, std::stri
   if (!protocol.empty()) {
     response.set(http::field::sec_websocket_protocol, boost::beast::string_view(protocol.data(), protocol.size()));
   }
-  return WriteResponse(fd, response);
+  return WriteResponse(transport, response);
 }
 
 Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOptions& options) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) return InvalidArgument("streaming URL \"" + url + "\" is not http://");
-  std::string rest = url.substr(kScheme.size());
+  constexpr std::string_view kHttp = "http://", kHttps = "https://";
+  bool tls = url.rfind(kHttps, 0) == 0;
+  if (!tls && url.rfind(kHttp, 0) != 0) {
+    return InvalidArgument("streaming URL \"" + url + "\" is neither http:// nor https://");
+  }
+  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  std::string rest = url.substr(tls ? kHttps.size() : kHttp.size());
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
-  std::string host = authority, port = "80";
+  std::string host = authority, port = tls ? "443" : "80";
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
     if (close == std::string::npos) return InvalidArgument("bad host in \"" + url + "\"");
@@ -233,6 +224,14 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
   }
   ::freeaddrinfo(found);
   if (!socket.valid()) return Error::FromErrno(last_errno, "connect to " + authority);
+  std::unique_ptr<ByteTransport> transport;
+  if (tls) {
+    auto secured = TlsTransport::Connect(std::move(socket), options.tls, host, deadline);
+    if (!secured.ok()) return std::move(secured).error().Wrap("connect to " + authority);
+    transport = std::move(*secured);
+  } else {
+    transport = std::make_unique<SocketTransport>(std::move(socket));
+  }
 
   HttpRequest request{options.websocket ? http::verb::get : http::verb::post, target, 11};
   request.set(http::field::host, authority);
@@ -252,14 +251,15 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     request.set(http::field::upgrade, "SPDY/3.1");
     for (const auto& protocol : options.protocols) request.insert("X-Stream-Protocol-Version", protocol);
   }
-  FdStream stream(socket.get(), std::chrono::steady_clock::now() + options.timeout);
+  auto stream = std::make_unique<TransportStream>(*transport, deadline);
   boost::system::error_code ec;
-  http::write(stream, request, ec);
+  http::write(*stream, request, ec);
   if (ec) return Unavailable("send upgrade request to " + authority + ": " + ec.message());
   boost::beast::flat_buffer buffer(16 * 1024);
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a 101 has no body; for an error we only need the status
-  http::read_header(stream, buffer, parser, ec);
+  http::read_header(*stream, buffer, parser, ec);
+  stream.reset();
   if (ec) return Unavailable("read upgrade response from " + authority + ": " + ec.message());
   UpgradedConnection connection;
   connection.response = parser.release();
@@ -273,8 +273,8 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     }
   }
   auto data = buffer.data();
-  connection.leftover.assign(static_cast<const char*>(data.data()), data.size());
-  connection.socket = std::move(socket);
+  connection.transport =
+      WithPrefix(std::move(transport), std::string(static_cast<const char*>(data.data()), data.size()));
   return connection;
 }
 

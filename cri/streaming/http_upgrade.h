@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "cri/streaming/byte_transport.h"
+#include "cri/streaming/tls_transport.h"
 
 namespace berth::streaming {
 
@@ -22,8 +25,8 @@ struct ReceivedRequest {
   std::string leftover;  // bytes after the header: the first frames of the upgraded protocol
 };
 
-// Reads one request header (8 KiB bound, no body) within `timeout`.
-Result<ReceivedRequest> ReadRequest(int fd, std::chrono::milliseconds timeout);
+// Reads one request header (8 KiB bound, no body) by `deadline`.
+Result<ReceivedRequest> ReadRequest(ByteTransport& transport, std::chrono::steady_clock::time_point deadline);
 
 // Every value of a header that may repeat or carry a comma list (X-Stream-Protocol-Version,
 // Sec-WebSocket-Protocol), trimmed, in order.
@@ -31,23 +34,25 @@ std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_vi
 bool IsSpdyUpgrade(const HttpRequest& request);
 bool IsWebSocketUpgrade(const HttpRequest& request);
 
-Result<void> WriteErrorResponse(int fd, unsigned status, std::string_view body);
+// Each response write is bounded by 10 seconds.
+Result<void> WriteErrorResponse(ByteTransport& transport, unsigned status, std::string_view body);
 // 101 naming the chosen X-Stream-Protocol-Version (none when `protocol` is empty).
-Result<void> WriteSpdyUpgrade(int fd, std::string_view protocol);
+Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protocol);
 // 101 with Sec-WebSocket-Accept for the request's key and the chosen subprotocol.
-Result<void> WriteWebSocketUpgrade(int fd, const HttpRequest& request, std::string_view protocol);
+Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request, std::string_view protocol);
 std::string WebSocketAccept(std::string_view key);
 
-// Client side: connects to an http:// URL, sends an upgrade request and reads the response.
+// Client side: connects to an http:// or https:// URL, sends an upgrade request and reads the
+// response.
 struct UpgradedConnection {
-  UniqueFd socket;
+  std::unique_ptr<ByteTransport> transport;  // bytes read past the response come first
   HttpResponse response;
-  std::string leftover;
 };
 struct UpgradeOptions {
   bool websocket = false;               // GET + WebSocket headers; else POST + Upgrade: SPDY/3.1
   std::vector<std::string> protocols;  // X-Stream-Protocol-Version or Sec-WebSocket-Protocol
-  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds timeout{10000};  // connect, TLS handshake and the upgrade together
+  TlsClientOptions tls;                      // for https:// URLs
 };
 // Error unless the answer is 101; the error names the status (NotFound for 404).
 Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOptions& options);

@@ -10,6 +10,7 @@
 #include "cri/streaming/http_upgrade.h"
 #include "cri/streaming/port_forward.h"
 #include "cri/streaming/remote_command.h"
+#include "cri/streaming/tls_transport.h"
 #include "cri/streaming/spdy_remote_command.h"
 #include "cri/streaming/websocket_connection.h"
 #include "cri/streaming/websocket_remote_command.h"
@@ -40,8 +41,13 @@ StreamingServer::StreamingServer(StreamingServerConfig config, StreamingRuntime&
 StreamingServer::~StreamingServer() { Stop(); }
 
 Result<void> StreamingServer::Start() {
-  if (config_.tls_cert_file || config_.tls_key_file) {
-    return Unimplemented("streaming server: TLS is not implemented");
+  if (config_.tls_cert_file.has_value() != config_.tls_key_file.has_value()) {
+    return InvalidArgument("streaming server: TLS needs both a certificate file and a key file");
+  }
+  if (config_.tls_cert_file) {
+    auto context = TlsServerContext::Load(*config_.tls_cert_file, *config_.tls_key_file);
+    if (!context.ok()) return std::move(context).error().Wrap("streaming server");
+    tls_ = std::move(*context);
   }
   bool v6 = IsIpv6(config_.address);
   UniqueFd socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -110,7 +116,9 @@ void StreamingServer::Stop() {
 
 std::string StreamingServer::BaseUrl() const {
   std::string host = IsIpv6(config_.address) ? "[" + config_.address + "]" : config_.address;
-  return "http://" + host + ":" + std::to_string(bound_port_);
+  std::string url = tls_ ? "https://" : "http://";
+  url.append(host).append(":").append(std::to_string(bound_port_));
+  return url;
 }
 
 size_t StreamingServer::active_connections() const {
@@ -178,7 +186,11 @@ void StreamingServer::AcceptLoop() {
     if (stopping_) return;
     if (connections_.size() >= config_.max_connections) {
       spdlog::warn("streaming server: {} connections already open; refusing another", connections_.size());
-      (void)WriteErrorResponse(client.get(), 503, "too many streaming connections\n");
+      // Over TLS the answer would need a handshake on this thread; the client sees a close.
+      if (!tls_) {
+        SocketTransport refused(std::move(client));
+        (void)WriteErrorResponse(refused, 503, "too many streaming connections\n");
+      }
       continue;
     }
     Connection& connection = connections_.emplace_back();
@@ -193,10 +205,26 @@ void StreamingServer::AcceptLoop() {
 }
 
 void StreamingServer::Serve(Connection& connection) {
-  int fd = connection.socket.get();
-  auto received = ReadRequest(fd, config_.handshake_timeout);
+  // The TLS handshake and the HTTP request share the handshake timeout. The transport owns a
+  // duplicate of the socket; the connection keeps the number for Stop()'s shutdown, which wakes
+  // whoever waits on either.
+  auto deadline = std::chrono::steady_clock::now() + config_.handshake_timeout;
+  std::unique_ptr<ByteTransport> bytes;
+  UniqueFd socket(::dup(connection.socket.get()));
+  if (!socket.valid()) return;
+  if (tls_) {
+    auto secured = TlsTransport::Accept(std::move(socket), *tls_, deadline);
+    if (!secured.ok()) {
+      spdlog::debug("streaming: {}", secured.error().message());
+      return;
+    }
+    bytes = std::move(*secured);
+  } else {
+    bytes = std::make_unique<SocketTransport>(std::move(socket));
+  }
+  auto received = ReadRequest(*bytes, deadline);
   if (!received.ok()) {
-    (void)WriteErrorResponse(fd, 400, received.error().message() + "\n");
+    (void)WriteErrorResponse(*bytes, 400, received.error().message() + "\n");
     return;
   }
   const HttpRequest& request = received->request;
@@ -215,7 +243,7 @@ void StreamingServer::Serve(Connection& connection) {
                                  (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
                                  (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
   if (!kind_matches) {
-    (void)WriteErrorResponse(fd, 404, "unknown, used or expired streaming token\n");
+    (void)WriteErrorResponse(*bytes, 404, "unknown, used or expired streaming token\n");
     return;
   }
   auto register_abort = [this, &connection](std::function<void()> abort) {
@@ -223,36 +251,33 @@ void StreamingServer::Serve(Connection& connection) {
     connection.abort = std::move(abort);
     if (stopping_) ::shutdown(connection.socket.get(), SHUT_RDWR);
   };
-  // Ownership of the socket moves to the protocol's transport; the connection keeps the number
-  // for Stop()'s shutdown until the protocol's abort is registered.
-  auto transport = [&] {
-    return std::make_unique<SocketTransport>(UniqueFd(::dup(fd)), std::move(received->leftover));
-  };
+  // The transport moves to the protocol, with the bytes read past the request header first.
+  auto transport = [&] { return WithPrefix(std::move(bytes), std::move(received->leftover)); };
 
   if (auto* forward = std::get_if<PortForwardRequest>(&*stored)) {
     if (IsSpdyUpgrade(request)) {
       auto offered = HeaderValues(request, "X-Stream-Protocol-Version");
       if (std::find(offered.begin(), offered.end(), kPortForwardProtocol) == offered.end()) {
-        (void)WriteErrorResponse(fd, 403, "port-forward needs protocol portforward.k8s.io\n");
+        (void)WriteErrorResponse(*bytes, 403, "port-forward needs protocol portforward.k8s.io\n");
         return;
       }
-      if (!WriteSpdyUpgrade(fd, kPortForwardProtocol).ok()) return;
+      if (!WriteSpdyUpgrade(*bytes, kPortForwardProtocol).ok()) return;
       ServeSpdyPortForward(transport(), *forward, runtime_, PortForwardLimits(), register_abort);
       return;
     }
     if (IsWebSocketUpgrade(request)) {
       auto offered = HeaderValues(request, "Sec-WebSocket-Protocol");
       if (std::find(offered.begin(), offered.end(), kTunnelledPortForwardProtocol) == offered.end()) {
-        (void)WriteErrorResponse(fd, 400, "port-forward over WebSocket needs SPDY/3.1+portforward.k8s.io\n");
+        (void)WriteErrorResponse(*bytes, 400, "port-forward over WebSocket needs SPDY/3.1+portforward.k8s.io\n");
         return;
       }
-      if (!WriteWebSocketUpgrade(fd, request, kTunnelledPortForwardProtocol).ok()) return;
+      if (!WriteWebSocketUpgrade(*bytes, request, kTunnelledPortForwardProtocol).ok()) return;
       auto websocket = std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer);
       ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(std::move(websocket)), *forward, runtime_,
                            PortForwardLimits(), register_abort);
       return;
     }
-    (void)WriteErrorResponse(fd, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+    (void)WriteErrorResponse(*bytes, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
     return;
   }
 
@@ -273,12 +298,12 @@ void StreamingServer::Serve(Connection& connection) {
   if (IsSpdyUpgrade(request)) {
     auto protocol = NegotiateSpdyProtocol(HeaderValues(request, "X-Stream-Protocol-Version"));
     if (!protocol) {
-      (void)WriteErrorResponse(fd, 403, "no supported X-Stream-Protocol-Version offered\n");
+      (void)WriteErrorResponse(*bytes, 403, "no supported X-Stream-Protocol-Version offered\n");
       return;
     }
     options.protocol = *protocol;
     bool announced = !HeaderValues(request, "X-Stream-Protocol-Version").empty();
-    if (!WriteSpdyUpgrade(fd, announced ? ProtocolName(*protocol) : "").ok()) return;
+    if (!WriteSpdyUpgrade(*bytes, announced ? ProtocolName(*protocol) : "").ok()) return;
     spdlog::debug("streaming: {} over SPDY ({})", what, ProtocolName(*protocol));
     ServeSpdyRemoteCommand(transport(), options, start, config_.stream_creation_timeout, register_abort);
     return;
@@ -286,18 +311,18 @@ void StreamingServer::Serve(Connection& connection) {
   if (IsWebSocketUpgrade(request)) {
     auto protocol = NegotiateWebSocketProtocol(HeaderValues(request, "Sec-WebSocket-Protocol"));
     if (!protocol) {
-      (void)WriteErrorResponse(fd, 400, "no supported Sec-WebSocket-Protocol offered\n");
+      (void)WriteErrorResponse(*bytes, 400, "no supported Sec-WebSocket-Protocol offered\n");
       return;
     }
     options.protocol = *protocol;
-    if (!WriteWebSocketUpgrade(fd, request, ProtocolName(*protocol)).ok()) return;
+    if (!WriteWebSocketUpgrade(*bytes, request, ProtocolName(*protocol)).ok()) return;
     spdlog::debug("streaming: {} over WebSocket ({})", what, ProtocolName(*protocol));
     ServeWebSocketRemoteCommand(
         std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer), options, start,
         register_abort);
     return;
   }
-  (void)WriteErrorResponse(fd, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+  (void)WriteErrorResponse(*bytes, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
 }
 
 }  // namespace berth::streaming

@@ -17,6 +17,7 @@
 #include "base/unique_fd.h"
 #include "cri/streaming/byte_transport.h"
 #include "cri/streaming/streaming_runtime.h"
+#include "cri/streaming/tls_transport.h"
 #include "cri/streaming/token_store.h"
 
 namespace berth::streaming {
@@ -25,7 +26,8 @@ struct StreamingServerConfig {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   std::chrono::seconds token_ttl{60};
-  // TLS is not implemented yet: Start() fails when these are set.
+  // Both (PEM: the certificate chain, the private key) or neither: with them every connection
+  // is TLS 1.2+ and the URLs are https://. Start() fails on a bad file or a key that does not fit.
   std::optional<std::string> tls_cert_file;
   std::optional<std::string> tls_key_file;
   size_t max_pending_tokens = 1024;
@@ -46,7 +48,7 @@ class StreamingServer {
   Result<void> Start();
   // Closes the listener and every connection (exec'd processes are cancelled), joins all threads.
   void Stop();
-  // "http://127.0.0.1:PORT" (IPv6 addresses in brackets); valid after Start().
+  // "http://127.0.0.1:PORT" ("https://" with TLS; IPv6 addresses in brackets); valid after Start().
   std::string BaseUrl() const;
 
   Result<std::string> GetExecUrl(const ExecRequest& request);
@@ -72,6 +74,7 @@ class StreamingServer {
   const StreamingServerConfig config_;
   StreamingRuntime& runtime_;
   TokenStore tokens_;
+  std::shared_ptr<TlsServerContext> tls_;  // set by Start() when TLS is configured
   UniqueFd listener_;
   uint16_t bound_port_ = 0;
   Latch stop_latch_;

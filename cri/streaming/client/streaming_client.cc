@@ -68,6 +68,7 @@ Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& opti
                         int stderr_fd, TerminalSizeQueue* resizes) {
   UpgradeOptions upgrade;
   upgrade.protocols = options.protocols;
+  upgrade.tls = options.tls;
   if (upgrade.protocols.empty()) {
     upgrade.protocols = {std::string(kProtocolV4), std::string(kProtocolV3), std::string(kProtocolV2),
                          std::string(kProtocolV1)};
@@ -77,8 +78,7 @@ Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& opti
   auto protocol = ProtocolFromName({chosen.data(), chosen.size()});
   if (!protocol) return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
 
-  SpdySession session(std::make_unique<SocketTransport>(std::move(connection.socket), std::move(connection.leftover)),
-                      SpdySession::Role::kClient);
+  SpdySession session(std::move(connection.transport), SpdySession::Role::kClient);
   session.Start();
   auto open = [&](const char* type) { return session.OpenStream({{"streamtype", type}}); };
   BERTH_ASSIGN_OR_RETURN(auto error, open("error"));
@@ -122,13 +122,13 @@ Result<int> RunOverWebSocket(const std::string& url, const RemoteCommandOptions&
   UpgradeOptions upgrade;
   upgrade.websocket = true;
   upgrade.protocols = options.protocols;
+  upgrade.tls = options.tls;
   if (upgrade.protocols.empty()) upgrade.protocols = {std::string(kProtocolV5), std::string(kProtocolV4)};
   BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
   auto chosen = connection.response[boost::beast::http::field::sec_websocket_protocol];
   auto protocol = ProtocolFromName({chosen.data(), chosen.size()});
   if (!protocol) return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
-  websocket::Connection ws(std::make_unique<SocketTransport>(std::move(connection.socket), std::move(connection.leftover)),
-                           websocket::Connection::Role::kClient);
+  websocket::Connection ws(std::move(connection.transport), websocket::Connection::Role::kClient);
   auto send = [&](uint8_t channel, std::string_view data) {
     std::string message(1, static_cast<char>(channel));
     message += data;
@@ -224,13 +224,14 @@ PortForwarder::~PortForwarder() {
   if (impl_ && impl_->session) impl_->session->Close();
 }
 
-Result<std::unique_ptr<PortForwarder>> PortForwarder::Connect(const std::string& url, Transport transport) {
+Result<std::unique_ptr<PortForwarder>> PortForwarder::Connect(const std::string& url, Transport transport,
+                                                              const TlsClientOptions& tls) {
   UpgradeOptions upgrade;
+  upgrade.tls = tls;
   upgrade.websocket = transport == Transport::kWebSocket;
   upgrade.protocols = {std::string(upgrade.websocket ? kTunnelledPortForwardProtocol : kPortForwardProtocol)};
   BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
-  std::unique_ptr<ByteTransport> bytes =
-      std::make_unique<SocketTransport>(std::move(connection.socket), std::move(connection.leftover));
+  std::unique_ptr<ByteTransport> bytes = std::move(connection.transport);
   if (upgrade.websocket) {
     bytes = std::make_unique<websocket::MessageTransport>(
         std::make_unique<websocket::Connection>(std::move(bytes), websocket::Connection::Role::kClient));
@@ -271,8 +272,9 @@ Result<void> PortForwarder::Forward(int32_t port, UniqueFd local) {
   return Ok();
 }
 
-Result<void> ForwardPort(const std::string& url, int32_t port, UniqueFd local, Transport transport) {
-  BERTH_ASSIGN_OR_RETURN(auto forwarder, PortForwarder::Connect(url, transport));
+Result<void> ForwardPort(const std::string& url, int32_t port, UniqueFd local, Transport transport,
+                         const TlsClientOptions& tls) {
+  BERTH_ASSIGN_OR_RETURN(auto forwarder, PortForwarder::Connect(url, transport, tls));
   return forwarder->Forward(port, std::move(local));
 }
 

@@ -16,10 +16,15 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "cri/streaming/streaming_runtime.h"
+#include "cri/streaming/tls_transport.h"
 
 namespace berth::streaming::client {
 
 enum class Transport { kSpdy, kWebSocket };
+
+// For https:// URLs: verify against the system's CA store by default, or `ca_file`, or (tests,
+// berthctl's insecure mode) not at all.
+using streaming::TlsClientOptions;
 
 struct RemoteCommandOptions {
   bool stdin = false;
@@ -29,6 +34,7 @@ struct RemoteCommandOptions {
   Transport transport = Transport::kSpdy;
   // Offered protocols, preferred first; empty: v4..v1 over SPDY, v5 and v4 over WebSocket.
   std::vector<std::string> protocols;
+  TlsClientOptions tls;  // https:// URLs only
 };
 
 // Terminal sizes to send (SIGWINCH handler -> Push). Thread-safe.
@@ -58,7 +64,8 @@ Result<int> RunRemoteCommand(const std::string& url, const RemoteCommandOptions&
 // connections at once.
 class PortForwarder {
  public:
-  static Result<std::unique_ptr<PortForwarder>> Connect(const std::string& url, Transport transport);
+  static Result<std::unique_ptr<PortForwarder>> Connect(const std::string& url, Transport transport,
+                                                        const TlsClientOptions& tls = {});
   ~PortForwarder();
   // Forwards one local connection to `port` in the pod: copies both ways until both ends finish.
   // The error stream's text (dial failure, port not allowed) comes back as an Error.
@@ -72,6 +79,7 @@ class PortForwarder {
 };
 
 // Convenience: one session, one connection.
-Result<void> ForwardPort(const std::string& url, int32_t port, UniqueFd local, Transport transport);
+Result<void> ForwardPort(const std::string& url, int32_t port, UniqueFd local, Transport transport,
+                         const TlsClientOptions& tls = {});
 
 }  // namespace berth::streaming::client

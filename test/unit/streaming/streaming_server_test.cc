@@ -1,10 +1,15 @@
 // The real StreamingServer on 127.0.0.1 with host processes for containers, driven by our own
-// SPDY and WebSocket clients.
+// SPDY and WebSocket clients, in plain HTTP and over TLS (a self-signed certificate made here).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -290,9 +295,8 @@ TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
     upgrade.protocols = {"v4.channel.k8s.io"};
     auto connection = DialUpgrade(url, upgrade);
     ASSERT_TRUE(connection.ok());
-    auto session = std::make_unique<spdy::SpdySession>(
-        std::make_unique<SocketTransport>(std::move(connection->socket), std::move(connection->leftover)),
-        spdy::SpdySession::Role::kClient);
+    auto session =
+        std::make_unique<spdy::SpdySession>(std::move(connection->transport), spdy::SpdySession::Role::kClient);
     session->Start();
     std::shared_ptr<spdy::SpdyStream> stdout_stream;
     for (const char* type : {"error", "stdin", "stdout", "stderr"}) {
@@ -312,9 +316,7 @@ TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
     upgrade.protocols = {"v5.channel.k8s.io"};
     auto connection = DialUpgrade(url, upgrade);
     ASSERT_TRUE(connection.ok());
-    websocket::Connection ws(
-        std::make_unique<SocketTransport>(std::move(connection->socket), std::move(connection->leftover)),
-        websocket::Connection::Role::kClient);
+    websocket::Connection ws(std::move(connection->transport), websocket::Connection::Role::kClient);
     auto message = ws.ReadMessage();  // "started" on stdout
     ASSERT_TRUE(message.ok() && message->has_value());
     ws.Shutdown();
@@ -336,6 +338,220 @@ TEST_P(StreamingServerTest, StopCancelsRunningSessions) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
                          [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+
+// A self-signed certificate for 127.0.0.1 and its key, as PEM files in a fresh directory.
+struct SelfSignedCertificate {
+  std::filesystem::path dir, cert_file, key_file;
+
+  SelfSignedCertificate() {
+    char templ[] = "/tmp/berth-tls-XXXXXX";
+    dir = ::mkdtemp(templ);
+    cert_file = dir / "cert.pem";
+    key_file = dir / "key.pem";
+    EVP_PKEY* key = ::EVP_EC_gen("P-256");
+    X509* cert = ::X509_new();
+    ::X509_set_version(cert, 2);
+    ::ASN1_INTEGER_set(::X509_get_serialNumber(cert), 1);
+    ::X509_gmtime_adj(::X509_getm_notBefore(cert), -60);
+    ::X509_gmtime_adj(::X509_getm_notAfter(cert), 3600);
+    ::X509_set_pubkey(cert, key);
+    X509_NAME* name = ::X509_get_subject_name(cert);
+    ::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("berth test"), -1,
+                                 -1, 0);
+    ::X509_set_issuer_name(cert, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    ::X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, {NID_basic_constraints, "CA:TRUE"}}) {
+      X509_EXTENSION* extension = ::X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+      EXPECT_NE(extension, nullptr);
+      ::X509_add_ext(cert, extension, -1);
+      ::X509_EXTENSION_free(extension);
+    }
+    EXPECT_GT(::X509_sign(cert, key, ::EVP_sha256()), 0);
+    FILE* out = std::fopen(cert_file.c_str(), "w");
+    ::PEM_write_X509(out, cert);
+    std::fclose(out);
+    out = std::fopen(key_file.c_str(), "w");
+    ::PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(out);
+    ::X509_free(cert);
+    ::EVP_PKEY_free(key);
+  }
+  ~SelfSignedCertificate() { std::filesystem::remove_all(dir); }
+};
+
+class StreamingServerTlsTest : public ::testing::TestWithParam<Transport> {
+ protected:
+  void SetUp() override {
+    StreamingServerConfig config;
+    config.tls_cert_file = certificate_.cert_file.string();
+    config.tls_key_file = certificate_.key_file.string();
+    config.handshake_timeout = std::chrono::milliseconds(500);
+    server_ = std::make_unique<StreamingServer>(config, runtime_);
+    auto started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.error().message();
+  }
+  void TearDown() override {
+    server_->Stop();
+    EXPECT_TRUE(runtime_.live_pids().empty());
+  }
+  std::string ExecUrl(std::string command, bool in = false) {
+    auto url = server_->GetExecUrl({"c1", {"/bin/sh", "-c", std::move(command)}, false, in, true, true});
+    EXPECT_TRUE(url.ok());
+    return url.ok() ? *url : "";
+  }
+  RemoteCommandOptions Options(bool in = false) {
+    RemoteCommandOptions options;
+    options.transport = GetParam();
+    options.stdin = in;
+    options.tls.ca_file = certificate_.cert_file.string();
+    return options;
+  }
+  void WaitIdle() {
+    for (int i = 0; i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  SelfSignedCertificate certificate_;
+  testing::HostProcessRuntime runtime_;
+  std::unique_ptr<StreamingServer> server_;
+};
+
+TEST_P(StreamingServerTlsTest, ExecOverHttps) {
+  EXPECT_TRUE(server_->BaseUrl().starts_with("https://127.0.0.1:"));
+  std::string url = ExecUrl("echo hello; echo oops >&2; exit 3");
+  EXPECT_TRUE(url.starts_with("https://"));
+  Outcome outcome = RunCommand(url, Options());
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 3);
+  EXPECT_EQ(outcome.out, "hello\n");
+  EXPECT_EQ(outcome.err, "oops\n");
+}
+
+TEST_P(StreamingServerTlsTest, StdinThroughCatBothWaysAtOnce) {
+  std::string input = "line one\n" + std::string(500000, 'y');
+  Outcome outcome = RunCommand(ExecUrl("cat", true), Options(true), input);
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(*outcome.exit_code, 0);
+  EXPECT_EQ(outcome.out, input);
+}
+
+TEST_P(StreamingServerTlsTest, PortForwardOverHttps) {
+  EchoServer echo;
+  auto url = server_->GetPortForwardUrl({"pod1", {echo.port()}});
+  ASSERT_TRUE(url.ok());
+  auto forwarder = client::PortForwarder::Connect(*url, GetParam(), Options().tls);
+  ASSERT_TRUE(forwarder.ok()) << forwarder.error().message();
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]);
+  auto forwarded = std::async(std::launch::async, [&, theirs = UniqueFd(pair[1])]() mutable {
+    return (*forwarder)->Forward(echo.port(), std::move(theirs));
+  });
+  std::string payload(200000, 'p');
+  std::thread writer([&] {
+    EXPECT_TRUE(WriteAllFd(ours.get(), payload).ok());
+    ::shutdown(ours.get(), SHUT_WR);
+  });
+  EXPECT_EQ(ReadAllFd(ours.get()), payload);
+  writer.join();
+  auto result = forwarded.get();
+  EXPECT_TRUE(result.ok()) << result.error().message();
+}
+
+TEST_P(StreamingServerTlsTest, UntrustedCertificateIsRefusedUnlessInsecure) {
+  auto options = Options();
+  options.tls.ca_file.clear();  // the system's store does not know our certificate
+  auto refused = RunCommand(ExecUrl("echo never"), options).exit_code;
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("certificate verify failed"), std::string::npos)
+      << refused.error().message();
+  options.tls.insecure_skip_verify = true;
+  Outcome outcome = RunCommand(ExecUrl("echo trusted anyway"), options);
+  ASSERT_TRUE(outcome.exit_code.ok()) << outcome.exit_code.error().message();
+  EXPECT_EQ(outcome.out, "trusted anyway\n");
+  EXPECT_EQ(runtime_.started(), 1);
+}
+
+TEST_P(StreamingServerTlsTest, PlainHttpClientFailsCleanly) {
+  WaitIdle();
+  size_t fds_before = CountOpenFds();
+  std::string url = ExecUrl("echo never");
+  url.replace(0, std::string_view("https").size(), "http");
+  auto options = Options();
+  auto result = std::async(std::launch::async, [&] { return RunCommand(url, options).exit_code; });
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(result.get().ok());
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+  EXPECT_EQ(runtime_.started(), 0);
+  EXPECT_EQ(CountOpenFds(), fds_before);
+}
+
+TEST_P(StreamingServerTlsTest, StalledHandshakeIsCutOffAndDisconnectLeavesNothing) {
+  // Warm up, so lazily created state is not counted as a leak.
+  ASSERT_TRUE(RunCommand(ExecUrl("true"), Options()).exit_code.ok());
+  WaitIdle();
+  size_t fds_before = CountOpenFds();
+  // A client that connects and never starts the handshake: the server gives up after the
+  // handshake timeout (500 ms here) and closes.
+  UniqueFd stalled(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  std::string base = server_->BaseUrl();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(base.substr(base.rfind(':') + 1))));
+  ASSERT_EQ(::connect(stalled.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  pollfd pfd{stalled.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+  char byte;
+  EXPECT_LE(::recv(stalled.get(), &byte, 1, 0), 0);
+  stalled.reset();
+
+  // A TLS client that vanishes mid-stream: the process is cancelled, nothing stays open.
+  UpgradeOptions upgrade;
+  upgrade.websocket = true;
+  upgrade.protocols = {"v5.channel.k8s.io"};
+  upgrade.tls = Options().tls;
+  auto connection = DialUpgrade(ExecUrl("echo started; exec sleep 100", true), upgrade);
+  ASSERT_TRUE(connection.ok()) << connection.error().message();
+  {
+    websocket::Connection ws(std::move(connection->transport), websocket::Connection::Role::kClient);
+    auto message = ws.ReadMessage();  // "started" on stdout
+    ASSERT_TRUE(message.ok() && message->has_value());
+    ws.Shutdown();
+  }
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+  EXPECT_TRUE(runtime_.live_pids().empty());
+  EXPECT_EQ(CountOpenFds(), fds_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTlsTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
+                         [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+
+TEST(StreamingServerTlsConfigTest, StartRefusesBadTlsFiles) {
+  SelfSignedCertificate certificate, other;
+  testing::HostProcessRuntime runtime;
+  auto start = [&](std::optional<std::string> cert, std::optional<std::string> key) {
+    StreamingServerConfig config;
+    config.tls_cert_file = std::move(cert);
+    config.tls_key_file = std::move(key);
+    StreamingServer server(config, runtime);
+    auto started = server.Start();
+    return started.ok() ? std::string("started") : started.error().message();
+  };
+  std::string missing_key = start(certificate.cert_file.string(), (certificate.dir / "missing.pem").string());
+  EXPECT_NE(missing_key.find("missing.pem"), std::string::npos) << missing_key;
+  EXPECT_NE(start(certificate.cert_file.string(), std::nullopt).find("both"), std::string::npos);
+  std::string mismatched = start(certificate.cert_file.string(), other.key_file.string());
+  EXPECT_NE(mismatched.find("does not match"), std::string::npos) << mismatched;
+  std::string not_pem = start(certificate.key_file.string(), certificate.key_file.string());
+  EXPECT_NE(not_pem.find("certificate file"), std::string::npos) << not_pem;
+  EXPECT_EQ(start(certificate.cert_file.string(), certificate.key_file.string()), "started");
+}
 
 }  // namespace
 }  // namespace berth::streaming
