@@ -18,6 +18,9 @@ struct GlobalOptions {
   std::string endpoint = kDefaultEndpoint;
   int timeout_seconds = 10;
   std::string output = "table";  // table or json
+  // For https:// streaming URLs (exec, attach, port-forward against a TLS streaming server).
+  std::string tls_ca_file;
+  bool insecure_skip_tls_verify = false;
 };
 
 class Client {

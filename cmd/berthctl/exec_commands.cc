@@ -21,7 +21,12 @@ struct StreamFlags {
   bool stdin = false;
   bool tty = false;
   Transport transport = Transport::kSpdy;
+  berth::streaming::TlsClientOptions tls;  // from the global --tls-ca-file / --insecure-skip-tls-verify
 };
+
+berth::streaming::TlsClientOptions TlsOptions(const GlobalOptions& options) {
+  return {options.tls_ca_file, options.insecure_skip_tls_verify};
+}
 
 struct ExecFlags {
   StreamFlags stream;
@@ -41,6 +46,7 @@ int StreamToTerminal(const std::string& what, const std::string& url, const Stre
   remote.stderr = !flags.tty;
   remote.tty = flags.tty;
   remote.transport = flags.transport;
+  remote.tls = flags.tls;
   TerminalSizeQueue sizes;
   std::optional<RawTerminal> raw;
   std::optional<TerminalSizeWatcher> watcher;
@@ -108,7 +114,9 @@ int Exec(const GlobalOptions& options, const ExecFlags& flags, const std::string
   runtime::v1::ExecResponse response;
   auto status = client.runtime().Exec(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("exec " + container, status);
-  return StreamToTerminal("exec " + container, response.url(), flags.stream);
+  StreamFlags stream = flags.stream;
+  stream.tls = TlsOptions(options);
+  return StreamToTerminal("exec " + container, response.url(), stream);
 }
 
 int Attach(const GlobalOptions& options, const StreamFlags& flags, const std::string& container) {
@@ -122,7 +130,9 @@ int Attach(const GlobalOptions& options, const StreamFlags& flags, const std::st
   runtime::v1::AttachResponse response;
   auto status = client.runtime().Attach(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("attach " + container, status);
-  return StreamToTerminal("attach " + container, response.url(), flags);
+  StreamFlags stream = flags;
+  stream.tls = TlsOptions(options);
+  return StreamToTerminal("attach " + container, response.url(), stream);
 }
 
 void AddStreamFlags(CLI::App& command, StreamFlags* flags) {

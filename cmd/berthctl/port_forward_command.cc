@@ -86,8 +86,9 @@ berth::Result<UniqueFd> ListenOnLoopback(uint16_t* port) {
 // (each URL works once, and the session may have broken, e.g. when berthd restarted).
 class SharedSession {
  public:
-  SharedSession(Client& client, std::string pod, std::vector<int32_t> ports, Transport transport)
-      : client_(client), pod_(std::move(pod)), ports_(std::move(ports)), transport_(transport) {}
+  SharedSession(Client& client, std::string pod, std::vector<int32_t> ports, Transport transport,
+                berth::streaming::TlsClientOptions tls)
+      : client_(client), pod_(std::move(pod)), ports_(std::move(ports)), transport_(transport), tls_(std::move(tls)) {}
 
   std::shared_ptr<PortForwarder> Get(std::string* error) {
     std::lock_guard lock(mu_);
@@ -101,7 +102,7 @@ class SharedSession {
       *error = "PortForward: " + status.error_message();
       return nullptr;
     }
-    auto forwarder = PortForwarder::Connect(response.url(), transport_);
+    auto forwarder = PortForwarder::Connect(response.url(), transport_, tls_);
     if (!forwarder.ok()) {
       *error = forwarder.error().message();
       return nullptr;
@@ -120,6 +121,7 @@ class SharedSession {
   const std::string pod_;
   const std::vector<int32_t> ports_;
   const Transport transport_;
+  const berth::streaming::TlsClientOptions tls_;
   std::mutex mu_;
   std::shared_ptr<PortForwarder> current_;
 };
@@ -205,7 +207,8 @@ int PortForward(const GlobalOptions& options, const std::string& pod,
     listener.socket = std::move(*socket);
   }
   Client client(options);
-  SharedSession session(client, pod, remote_ports, transport);
+  SharedSession session(client, pod, remote_ports, transport,
+                        {options.tls_ca_file, options.insecure_skip_tls_verify});
   // Connect once up front, so that a wrong pod or port is an error now and not at the first
   // connection.
   std::string error;

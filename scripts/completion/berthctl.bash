@@ -19,7 +19,7 @@ _berthctl_globals() {
       -r | --endpoint) _berthctl_args+=(--endpoint "${words[i + 1]}"); i=$((i + 1)) ;;
       --endpoint=*) _berthctl_args+=("$word") ;;
       -r?*) _berthctl_args+=(--endpoint "${word#-r}") ;;
-      -t | --timeout | -o | --output) i=$((i + 1)) ;;
+      -t | --timeout | -o | --output | --tls-ca-file) i=$((i + 1)) ;;
       -*) ;;
       *) break ;;
     esac
@@ -84,13 +84,13 @@ _berthctl() {
   fi
 
   local commands="version status info pull images img rmi inspecti import runp pods inspectp stopp rmp create start stop rm ps inspect logs exec attach port-forward run stats statsp events"
-  local globals="--endpoint -r --timeout -t --output -o --help -h"
+  local globals="--endpoint -r --timeout -t --output -o --tls-ca-file --insecure-skip-tls-verify --help -h"
 
   # The command: the first word after the global options (and their values).
   local i command="" command_at=0
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      -r | --endpoint | -t | --timeout | -o | --output) i=$((i + 1)) ;;
+      -r | --endpoint | -t | --timeout | -o | --output | --tls-ca-file) i=$((i + 1)) ;;
       -*) ;;
       *) command=${words[i]}; command_at=$i; break ;;
     esac
@@ -102,6 +102,9 @@ _berthctl() {
         _berthctl_reply "table json"
         return ;;
       -t | --timeout)
+        return ;;
+      --tls-ca-file)
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return ;;
       -r | --endpoint)
         if [[ $cur == unix://* ]]; then
