@@ -13,6 +13,7 @@
 #include "cri/streaming/tls_transport.h"
 #include "cri/streaming/spdy_remote_command.h"
 #include "cri/streaming/websocket_connection.h"
+#include "cri/streaming/websocket_port_forward.h"
 #include "cri/streaming/websocket_remote_command.h"
 
 namespace berth::streaming {
@@ -268,7 +269,27 @@ void StreamingServer::Serve(Connection& connection) {
     if (IsWebSocketUpgrade(request)) {
       auto offered = HeaderValues(request, "Sec-WebSocket-Protocol");
       if (std::find(offered.begin(), offered.end(), kTunnelledPortForwardProtocol) == offered.end()) {
-        (void)WriteErrorResponse(*bytes, 400, "port-forward over WebSocket needs SPDY/3.1+portforward.k8s.io\n");
+        // kubelet's channel protocol: kubelet takes no subprotocol or v4.channel.k8s.io; clients
+        // also name portforward.k8s.io. The first the client offers wins.
+        auto chosen = std::find_if(offered.begin(), offered.end(), [](const std::string& name) {
+          return name == kPortForwardProtocol || name == "v4.channel.k8s.io";
+        });
+        if (!offered.empty() && chosen == offered.end()) {
+          (void)WriteErrorResponse(*bytes, 400,
+                                   "port-forward over WebSocket needs portforward.k8s.io, v4.channel.k8s.io or "
+                                   "SPDY/3.1+portforward.k8s.io\n");
+          return;
+        }
+        auto ports = WebSocketPortForwardPorts({request.target().data(), request.target().size()}, *forward,
+                                               PortForwardLimits());
+        if (!ports.ok()) {
+          (void)WriteErrorResponse(*bytes, 400, ports.error().message() + "\n");
+          return;
+        }
+        if (!WriteWebSocketUpgrade(*bytes, request, chosen == offered.end() ? "" : *chosen).ok()) return;
+        ServeWebSocketPortForward(
+            std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer), *ports,
+            *forward, runtime_, register_abort);
         return;
       }
       if (!WriteWebSocketUpgrade(*bytes, request, kTunnelledPortForwardProtocol).ok()) return;

@@ -13,7 +13,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -338,6 +340,181 @@ TEST_P(StreamingServerTest, StopCancelsRunningSessions) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
                          [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+
+// kubelet's WebSocket port-forward protocol (no SPDY): for the i-th port, channel 2i carries data
+// both ways and 2i+1 errors; each channel opens with its port, 2 bytes little endian. The client
+// is written here, as the test sees the wire.
+class ChannelPortForwardTest : public StreamingServerTest {
+ protected:
+  struct Session {
+    std::unique_ptr<websocket::Connection> ws;
+    std::string protocol;  // the server's Sec-WebSocket-Protocol
+  };
+  Result<Session> Dial(const std::string& url, std::vector<std::string> protocols = {"portforward.k8s.io"}) {
+    UpgradeOptions upgrade;
+    upgrade.websocket = true;
+    upgrade.protocols = std::move(protocols);
+    BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
+    auto chosen = connection.response[boost::beast::http::field::sec_websocket_protocol];
+    return Session{std::make_unique<websocket::Connection>(std::move(connection.transport),
+                                                           websocket::Connection::Role::kClient),
+                   std::string(chosen.data(), chosen.size())};
+  }
+  static std::string PortBytes(int32_t port) {
+    return {static_cast<char>(port & 0xff), static_cast<char>((port >> 8) & 0xff)};
+  }
+  static void Send(websocket::Connection& ws, uint8_t channel, std::string_view data) {
+    std::string message(1, static_cast<char>(channel));
+    message += data;
+    EXPECT_TRUE(ws.WriteMessage(websocket::Opcode::kBinary, message).ok());
+  }
+  // Reads messages into per-channel buffers until `done` holds for them (or the server closes).
+  static bool ReadUntil(websocket::Connection& ws, std::map<uint8_t, std::string>& channels,
+                        const std::function<bool()>& done) {
+    while (!done()) {
+      auto message = ws.ReadMessage();
+      if (!message.ok() || !message->has_value()) return false;
+      const std::string& data = (*message)->data;
+      EXPECT_EQ((*message)->opcode, websocket::Opcode::kBinary);
+      if (data.empty()) continue;
+      channels[static_cast<uint8_t>(data[0])] += data.substr(1);
+    }
+    return true;
+  }
+  static std::string ClosedPort(int32_t& port) {
+    UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(socket.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t length = sizeof(addr);
+    ::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&addr), &length);
+    port = ntohs(addr.sin_port);
+    return std::to_string(port);  // closed when `socket` goes: nothing listens there
+  }
+};
+
+TEST_P(ChannelPortForwardTest, BytesBothWaysOnOnePort) {
+  EchoServer echo;
+  auto url = server_->GetPortForwardUrl({"pod1", {echo.port()}});
+  ASSERT_TRUE(url.ok());
+  auto session = Dial(*url);
+  ASSERT_TRUE(session.ok()) << session.error().message();
+  EXPECT_EQ(session->protocol, "portforward.k8s.io");
+  websocket::Connection& ws = *session->ws;
+  std::map<uint8_t, std::string> channels;
+  ASSERT_TRUE(ReadUntil(ws, channels, [&] { return channels[0].size() >= 2 && channels[1].size() >= 2; }));
+  EXPECT_EQ(channels[0], PortBytes(echo.port()));
+  EXPECT_EQ(channels[1], PortBytes(echo.port()));
+  channels.clear();
+
+  std::string payload;
+  for (int i = 0; payload.size() < 400000; ++i) payload += "line " + std::to_string(i) + "\n";
+  std::thread writer([&] {
+    for (size_t offset = 0; offset < payload.size(); offset += 5000) Send(ws, 0, payload.substr(offset, 5000));
+  });
+  bool read = ReadUntil(ws, channels, [&] { return channels[0].size() >= payload.size(); });
+  writer.join();
+  ASSERT_TRUE(read);
+  EXPECT_EQ(channels[0], payload);
+  EXPECT_TRUE(channels[1].empty()) << channels[1];
+  ws.Close();
+  EXPECT_TRUE(ReadUntil(ws, channels, [] { return false; }) == false);
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+}
+
+TEST_P(ChannelPortForwardTest, TwoPortsInOneSessionFromTheQuery) {
+  EchoServer first, second, unused;
+  PortForwardRequest request{"pod1", {first.port(), unused.port(), second.port()}};
+  auto url = server_->GetPortForwardUrl(request);
+  ASSERT_TRUE(url.ok());
+  // v4.channel.k8s.io is kubelet's own name for the same framing.
+  auto session = Dial(*url + "?port=" + std::to_string(first.port()) + "&port=" + std::to_string(second.port()),
+                      {"v4.channel.k8s.io"});
+  ASSERT_TRUE(session.ok()) << session.error().message();
+  EXPECT_EQ(session->protocol, "v4.channel.k8s.io");
+  websocket::Connection& ws = *session->ws;
+  std::map<uint8_t, std::string> channels;
+  ASSERT_TRUE(ReadUntil(ws, channels, [&] {
+    return channels[0].size() >= 2 && channels[1].size() >= 2 && channels[2].size() >= 2 && channels[3].size() >= 2;
+  }));
+  EXPECT_EQ(channels[0], PortBytes(first.port()));
+  EXPECT_EQ(channels[3], PortBytes(second.port()));
+  channels.clear();
+  Send(ws, 2, "to the second port");
+  Send(ws, 0, "to the first port");
+  Send(ws, 1, "ignored: error channels are the server's");
+  Send(ws, 9, "ignored: no such channel");
+  ASSERT_TRUE(ReadUntil(ws, channels, [&] { return channels[0].size() >= 17 && channels[2].size() >= 18; }));
+  EXPECT_EQ(channels[0], "to the first port");
+  EXPECT_EQ(channels[2], "to the second port");
+  ws.Shutdown();
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+
+  // A query port the CRI request did not name is refused before the upgrade.
+  int32_t closed = 0;
+  ClosedPort(closed);
+  auto other = server_->GetPortForwardUrl(request);
+  ASSERT_TRUE(other.ok());
+  auto refused = Dial(*other + "?port=" + std::to_string(closed));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("400"), std::string::npos) << refused.error().message();
+}
+
+TEST_P(ChannelPortForwardTest, RefusedPortGivesErrorText) {
+  int32_t closed = 0;
+  ClosedPort(closed);
+  auto url = server_->GetPortForwardUrl({"pod1", {closed}});
+  ASSERT_TRUE(url.ok());
+  auto session = Dial(*url);
+  ASSERT_TRUE(session.ok()) << session.error().message();
+  std::map<uint8_t, std::string> channels;
+  // Every forward ended (here: never started), so the server closes the session after the error.
+  EXPECT_FALSE(ReadUntil(*session->ws, channels, [] { return false; }));
+  EXPECT_EQ(channels[0], PortBytes(closed));
+  ASSERT_GE(channels[1].size(), 2u);
+  EXPECT_EQ(channels[1].substr(0, 2), PortBytes(closed));
+  std::string error = channels[1].substr(2);
+  EXPECT_NE(error.find("error forwarding port " + std::to_string(closed) + " to pod pod1"), std::string::npos)
+      << error;
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+}
+
+TEST_P(ChannelPortForwardTest, ClientDisconnectLeavesNothingBehind) {
+  EchoServer echo;
+  auto session_once = [&](bool abrupt) {
+    auto url = server_->GetPortForwardUrl({"pod1", {echo.port()}});
+    ASSERT_TRUE(url.ok());
+    auto session = Dial(*url);
+    ASSERT_TRUE(session.ok()) << session.error().message();
+    std::map<uint8_t, std::string> channels;
+    Send(*session->ws, 0, "ping");
+    ASSERT_TRUE(ReadUntil(*session->ws, channels, [&] { return channels[0].size() >= 6; }));
+    EXPECT_EQ(channels[0].substr(2), "ping");
+    if (abrupt) {
+      session->ws->Shutdown();  // the client vanishes without a close frame
+    } else {
+      session->ws->Close();
+      EXPECT_FALSE(ReadUntil(*session->ws, channels, [] { return false; }));
+    }
+  };
+  session_once(false);  // warm up: lazily created state is not a leak
+  WaitIdle();
+  // The server reaps a finished connection's socket within a second of its end.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  size_t fds_before = CountOpenFds();
+  session_once(true);
+  session_once(false);
+  WaitIdle();
+  EXPECT_EQ(server_->active_connections(), 0u);
+  for (int i = 0; i < 150 && CountOpenFds() != fds_before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(CountOpenFds(), fds_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(WebSocket, ChannelPortForwardTest, ::testing::Values(Transport::kWebSocket));
 
 // A self-signed certificate for 127.0.0.1 and its key, as PEM files in a fresh directory.
 struct SelfSignedCertificate {
