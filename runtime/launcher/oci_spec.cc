@@ -3,11 +3,11 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
-#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
+#include "security/capabilities.h"
 
 namespace berth::oci {
 namespace {
@@ -17,18 +17,6 @@ using nlohmann::json;
 Error Invalid(const std::string& field, const std::string& why) {
   return InvalidArgument(field + ": " + why);
 }
-
-// Capability names in kernel order: the index is the capability number.
-constexpr std::array<const char*, 41> kCapabilityNames = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE"};
 
 const std::map<std::string, int>& RlimitNumbers() {
   static const std::map<std::string, int> numbers = {
@@ -107,7 +95,7 @@ Result<uint64_t> ParseCapabilitySet(const json& names, const std::string& field)
   if (!names.is_array()) return Invalid(field, "must be a list of capability names");
   uint64_t mask = 0;
   for (const auto& name : names) {
-    int number = name.is_string() ? CapabilityNumber(name.get<std::string>()) : -1;
+    int number = name.is_string() ? security::CapabilityNumberFromOciName(name.get<std::string>()) : -1;
     if (number < 0) return Invalid(field, "unknown capability " + name.dump());
     mask |= uint64_t{1} << number;
   }
@@ -302,12 +290,6 @@ const Namespace* Spec::FindNamespace(NamespaceType type) const {
   for (const auto& ns : namespaces)
     if (ns.type == type) return &ns;
   return nullptr;
-}
-
-int CapabilityNumber(const std::string& name) {
-  for (size_t i = 0; i < kCapabilityNames.size(); ++i)
-    if (name == kCapabilityNames[i]) return static_cast<int>(i);
-  return -1;
 }
 
 std::string NamespaceTypeName(NamespaceType type) {

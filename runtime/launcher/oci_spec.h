@@ -110,9 +110,6 @@ Result<Spec> LoadBundle(const std::string& bundle_dir);
 // "ro,nosuid,rbind,rslave,mode=755" → flags; unknown options go to data (the filesystem decides).
 Result<MountFlags> ParseMountOptions(const std::vector<std::string>& options);
 
-// "CAP_NET_ADMIN" → 12; -1 when unknown.
-int CapabilityNumber(const std::string& name);
-
 std::string NamespaceTypeName(NamespaceType type);
 
 }  // namespace berth::oci

@@ -141,12 +141,5 @@ TEST(MountOptionsTest, LaterOptionsWinAndUnknownOnesAreData) {
   EXPECT_FALSE(ParseMountOptions({"a,b"}).ok());
 }
 
-TEST(CapabilityTest, NamesMapToKernelNumbers) {
-  EXPECT_EQ(CapabilityNumber("CAP_CHOWN"), 0);
-  EXPECT_EQ(CapabilityNumber("CAP_SYS_ADMIN"), 21);
-  EXPECT_EQ(CapabilityNumber("CAP_CHECKPOINT_RESTORE"), 40);
-  EXPECT_EQ(CapabilityNumber("cap_chown"), -1);
-}
-
 }  // namespace
 }  // namespace berth::oci
