@@ -14,11 +14,7 @@ grpc::Status Invalid(const std::string& message) {
 // The container, which must be running.
 Result<pod::Container> RunningContainer(pod::ContainerManager& containers, const std::string& id) {
   if (id.empty()) return InvalidArgument("container id is empty");
-  BERTH_ASSIGN_OR_RETURN(pod::Container container, containers.Get(id));
-  if (container.state != pod::ContainerState::kRunning) {
-    return FailedPrecondition("container " + container.id + " is not running");
-  }
-  return container;
+  return containers.GetRunning(id);
 }
 
 }  // namespace

@@ -26,6 +26,17 @@
 namespace berth::pod {
 namespace {
 
+// berth-exec's request for `args` in `container` (ExecSync and Exec alike).
+ExecStartRequest ExecRequestFor(const Container& container, const std::vector<std::string>& args) {
+  ExecStartRequest request;
+  request.exec_binary = ExecutableSibling("berth-exec");
+  request.bundle_dir = container.bundle_dir;
+  request.container_pid = container.container_pid;
+  request.cgroup_path = container.cgroup_path;
+  request.args = args;
+  return request;
+}
+
 // Containers of a pod without a cgroup parent share "/berth": it goes with the last of them.
 std::string SharedCgroupRoot(const std::string& cgroup_path) {
   return cgroup_path.rfind("/berth/", 0) == 0 ? "/berth" : "";
@@ -480,20 +491,21 @@ Result<void> ContainerManager::ReopenLog(const std::string& id) {
   });
 }
 
-Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
-                                                  const std::vector<std::string>& args,
-                                                  int64_t timeout_seconds) {
-  if (args.empty()) return InvalidArgument("exec: no command given");
+Result<Container> ContainerManager::GetRunning(const std::string& id) {
   BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
   if (container.state != ContainerState::kRunning) {
     return FailedPrecondition("container " + container.id + " is not running");
   }
+  return container;
+}
+
+Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
+                                                  const std::vector<std::string>& args,
+                                                  int64_t timeout_seconds) {
+  if (args.empty()) return InvalidArgument("exec: no command given");
+  BERTH_ASSIGN_OR_RETURN(Container container, GetRunning(id));
   ExecSyncRequest request;
-  request.exec_binary = ExecutableSibling("berth-exec");
-  request.bundle_dir = container.bundle_dir;
-  request.container_pid = container.container_pid;
-  request.cgroup_path = container.cgroup_path;
-  request.args = args;
+  request.command = ExecRequestFor(container, args);
   request.timeout = std::chrono::seconds(timeout_seconds);
   auto result = berth::ExecSync(request);
   if (!result) return std::move(result).error().Wrap("exec in container " + container.id);
@@ -503,16 +515,8 @@ Result<ExecSyncResult> ContainerManager::ExecSync(const std::string& id,
 Result<StartedExec> ContainerManager::StartExec(const std::string& id, const std::vector<std::string>& args,
                                                 bool tty, bool stdin, bool stdout, bool stderr) {
   if (args.empty()) return InvalidArgument("exec: no command given");
-  BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
-  if (container.state != ContainerState::kRunning) {
-    return FailedPrecondition("container " + container.id + " is not running");
-  }
-  ExecStartRequest request;
-  request.exec_binary = ExecutableSibling("berth-exec");
-  request.bundle_dir = container.bundle_dir;
-  request.container_pid = container.container_pid;
-  request.cgroup_path = container.cgroup_path;
-  request.args = args;
+  BERTH_ASSIGN_OR_RETURN(Container container, GetRunning(id));
+  ExecStartRequest request = ExecRequestFor(container, args);
   request.tty = tty;
   request.stdin = stdin;
   request.stdout = stdout;
@@ -523,10 +527,7 @@ Result<StartedExec> ContainerManager::StartExec(const std::string& id, const std
 }
 
 Result<UniqueFd> ContainerManager::Attach(const std::string& id, int in, int out, int err) {
-  BERTH_ASSIGN_OR_RETURN(Container container, Get(id));
-  if (container.state != ContainerState::kRunning) {
-    return FailedPrecondition("container " + container.id + " is not running");
-  }
+  BERTH_ASSIGN_OR_RETURN(Container container, GetRunning(id));
   auto attached = AttachToMonitor(container.state_dir, container.config.stdin ? in : -1, out,
                                   container.config.tty ? -1 : err);
   if (!attached) return std::move(attached).error().Wrap("attach to container " + container.id);

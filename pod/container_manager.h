@@ -73,6 +73,8 @@ class ContainerManager {
   std::vector<ContainerUsage> Usage(const ContainerFilter& filter);
 
   Result<Container> Get(const std::string& id);
+  // Get, and FailedPrecondition unless the container is running (exec, attach).
+  Result<Container> GetRunning(const std::string& id);
   std::vector<Container> List(const ContainerFilter& filter);
 
   // For the sandbox's Stop and Remove.

@@ -83,12 +83,11 @@ bool Collect(int out_fd, int err_fd, const ExecSyncRequest& request, ExecSyncRes
 }  // namespace
 
 Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
-  ExecStartRequest start;
-  start.exec_binary = request.exec_binary;
-  start.bundle_dir = request.bundle_dir;
-  start.container_pid = request.container_pid;
-  start.cgroup_path = request.cgroup_path;
-  start.args = request.args;
+  ExecStartRequest start = request.command;
+  start.tty = false;
+  start.stdin = false;
+  start.stdout = true;
+  start.stderr = true;
   BERTH_ASSIGN_OR_RETURN(StartedExec exec, StartExec(start));
   ExecSyncResult result;
   bool finished = Collect(exec.stdout_fd.get(), exec.stderr_fd.get(), request, result);
@@ -209,26 +208,27 @@ void KillCommand(int) {
   if (g_command_group > 0) ::kill(-g_command_group, SIGKILL);
 }
 
+constexpr int kTerminationSignals[] = {SIGTERM, SIGINT, SIGHUP};
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kTerminationSignals) sigaddset(&set, sig);
+  return set;
+}
+
+// Installs KillCommand for the termination signals and holds them until the command's group
+// exists (UnblockTermination).
 void BlockTermination() {
   struct sigaction action {};
   action.sa_handler = KillCommand;
-  ::sigaction(SIGTERM, &action, nullptr);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGHUP, &action, nullptr);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
+  for (int sig : kTerminationSignals) ::sigaction(sig, &action, nullptr);
+  sigset_t set = TerminationSignals();
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
 void UnblockTermination() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
+  sigset_t set = TerminationSignals();
   ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
 }
 

@@ -15,12 +15,23 @@
 
 namespace berth {
 
-struct ExecSyncRequest {
+// A command to run in a container through berth-exec: for a streaming exec (CRI Exec) with the
+// caller's ends of its stdio, optionally on a pty allocated inside the container.
+struct ExecStartRequest {
   std::string exec_binary;  // berth-exec (next to berthd)
   std::string bundle_dir;   // the container's config.json
   pid_t container_pid = 0;  // its init, in the host's PID namespace
   std::string cgroup_path;
   std::vector<std::string> args;
+  bool tty = false;
+  bool stdin = false;
+  bool stdout = true;
+  bool stderr = true;  // ignored with a tty (all output comes through the pty)
+};
+
+// ExecSync: the command with no stdin and both outputs collected.
+struct ExecSyncRequest {
+  ExecStartRequest command;              // tty, stdin, stdout, stderr are ExecSync's own
   std::chrono::milliseconds timeout{0};  // 0: none
   size_t max_output = 16 << 20;          // per stream; more is cut off
 };
@@ -33,20 +44,6 @@ struct ExecSyncResult {
 
 // Runs the command; a timeout kills it (and everything it started) and is DeadlineExceeded.
 Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request);
-
-// A streaming exec (CRI Exec): the command with the caller's ends of its stdio, optionally on a
-// pty allocated inside the container.
-struct ExecStartRequest {
-  std::string exec_binary;
-  std::string bundle_dir;
-  pid_t container_pid = 0;
-  std::string cgroup_path;
-  std::vector<std::string> args;
-  bool tty = false;
-  bool stdin = false;
-  bool stdout = true;
-  bool stderr = true;  // ignored with a tty (all output comes through the pty)
-};
 
 struct StartedExec {
   pid_t pid = -1;  // berth-exec; its process group holds the command (killed on Cancel)
