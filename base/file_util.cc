@@ -112,6 +112,15 @@ std::string JoinPath(std::string_view base, std::string_view relative) {
 
 namespace berth {
 
+Result<void> WriteKernelFile(const std::string& path, std::string_view value) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY));
+  std::string shown(value.substr(0, value.find('\n')));
+  ssize_t n = ::write(fd.get(), value.data(), value.size());
+  if (n < 0) return Error::FromErrno(errno, "write " + shown + " to " + path);
+  if (static_cast<size_t>(n) != value.size()) return Internal("write " + shown + " to " + path + ": short write");
+  return Ok();
+}
+
 Result<void> CheckTraversableByOthers(const std::string& path) {
   std::string prefix;
   size_t start = 1;

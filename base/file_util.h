@@ -30,6 +30,10 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 2
 // Opens with O_CLOEXEC always added.
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0);
 
+// One write of `value` to a kernel file (cgroupfs, /proc/sys, /proc/PID/uid_map...), which takes
+// a value whole or not at all. The Error keeps errno.
+Result<void> WriteKernelFile(const std::string& path, std::string_view value);
+
 bool PathExists(const std::string& path);
 
 // Joins two path pieces with exactly one '/' between them (no resolution; see image/ and runtime/

@@ -35,14 +35,6 @@ Result<void> Pin(const std::string& source, const std::string& target) {
   return Ok();
 }
 
-// /proc files such as uid_map take their content in one write.
-Result<void> WriteProcFile(const std::string& path, const std::string& content) {
-  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY));
-  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    return Error::FromErrno(errno, "write " + path);
-  return Ok();
-}
-
 struct Kind {
   bool wanted;
   int flag;
@@ -100,8 +92,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
   auto run = [&]() -> Result<void> {
     BERTH_TRY(ReadByte(parent_read.get()));
     // setgroups stays allowed: the mapping is written by a parent privileged in our namespace.
-    BERTH_TRY(WriteProcFile(proc + "/uid_map", maps.uid_map));
-    BERTH_TRY(WriteProcFile(proc + "/gid_map", maps.gid_map));
+    BERTH_TRY(WriteKernelFile(proc + "/uid_map", maps.uid_map));
+    BERTH_TRY(WriteKernelFile(proc + "/gid_map", maps.gid_map));
     if (::write(parent_write.get(), "m", 1) != 1) return Error::FromErrno(errno, "user namespace helper");
     auto ready = ReadByte(parent_read.get());
     if (!ready) return Internal("create pod namespaces inside the user namespace failed");

@@ -14,7 +14,6 @@ namespace berth {
 namespace {
 
 using cgroups_internal::HasController;
-using cgroups_internal::WriteValue;
 
 // kubelet's / runc's conversion of cpu.shares [2, 262144] into cpu.weight [1, 10000].
 int64_t SharesToWeight(int64_t shares) { return 1 + ((shares - 2) * 9999) / 262142; }
@@ -36,7 +35,7 @@ Result<void> ApplyUnified(const std::string& dir, const std::map<std::string, st
       return InvalidArgument("unified resource " + key + ": this host's cgroup v2 hierarchy has no such file" +
                              (dir.empty() ? " (no cgroup v2 mounted)" : " (its controller is not enabled)"));
     }
-    BERTH_TRY(WriteValue(dir + "/" + key, value));
+    BERTH_TRY(WriteKernelFile(dir + "/" + key, value));
   }
   return Ok();
 }
@@ -46,41 +45,41 @@ Result<void> ApplyV1Memory(const std::string& dir, const CgroupResources& resour
   std::string memsw = dir + "/memory.memsw.limit_in_bytes";
   bool swap = resources.memory_swap_limit_bytes > 0 && PathExists(memsw);
   if (resources.memory_limit_bytes <= 0) {
-    if (swap) BERTH_TRY(WriteValue(memsw, std::to_string(resources.memory_swap_limit_bytes)));
+    if (swap) BERTH_TRY(WriteKernelFile(memsw, std::to_string(resources.memory_swap_limit_bytes)));
     return Ok();
   }
   std::string limit = std::to_string(resources.memory_limit_bytes);
-  auto written = WriteValue(dir + "/memory.limit_in_bytes", limit);
+  auto written = WriteKernelFile(dir + "/memory.limit_in_bytes", limit);
   if (!written.ok()) {
     if (!swap || written.error().sys_errno() != EINVAL) return written;
-    BERTH_TRY(WriteValue(memsw, std::to_string(resources.memory_swap_limit_bytes)));
-    return WriteValue(dir + "/memory.limit_in_bytes", limit);
+    BERTH_TRY(WriteKernelFile(memsw, std::to_string(resources.memory_swap_limit_bytes)));
+    return WriteKernelFile(dir + "/memory.limit_in_bytes", limit);
   }
-  if (swap) BERTH_TRY(WriteValue(memsw, std::to_string(resources.memory_swap_limit_bytes)));
+  if (swap) BERTH_TRY(WriteKernelFile(memsw, std::to_string(resources.memory_swap_limit_bytes)));
   return Ok();
 }
 
 Result<void> ApplyV1Devices(const std::string& dir, const std::vector<DeviceRule>& rules) {
   for (const auto& rule : rules) {
-    BERTH_TRY(WriteValue(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), DeviceRuleText(rule)));
+    BERTH_TRY(WriteKernelFile(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), DeviceRuleText(rule)));
   }
   return Ok();
 }
 
 Result<void> ApplyV1(const std::string& controllers, const std::string& dir, const CgroupResources& resources) {
   if (HasController(controllers, "cpu")) {
-    if (resources.cpu_shares > 0) BERTH_TRY(WriteValue(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
-    if (resources.cpu_period > 0) BERTH_TRY(WriteValue(dir + "/cpu.cfs_period_us", std::to_string(resources.cpu_period)));
-    if (resources.cpu_quota != 0) BERTH_TRY(WriteValue(dir + "/cpu.cfs_quota_us", std::to_string(resources.cpu_quota)));
+    if (resources.cpu_shares > 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
+    if (resources.cpu_period > 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.cfs_period_us", std::to_string(resources.cpu_period)));
+    if (resources.cpu_quota != 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.cfs_quota_us", std::to_string(resources.cpu_quota)));
   }
   if (HasController(controllers, "cpuset")) {
-    if (!resources.cpuset_cpus.empty()) BERTH_TRY(WriteValue(dir + "/cpuset.cpus", resources.cpuset_cpus));
-    if (!resources.cpuset_mems.empty()) BERTH_TRY(WriteValue(dir + "/cpuset.mems", resources.cpuset_mems));
+    if (!resources.cpuset_cpus.empty()) BERTH_TRY(WriteKernelFile(dir + "/cpuset.cpus", resources.cpuset_cpus));
+    if (!resources.cpuset_mems.empty()) BERTH_TRY(WriteKernelFile(dir + "/cpuset.mems", resources.cpuset_mems));
   }
   if (HasController(controllers, "memory")) BERTH_TRY(ApplyV1Memory(dir, resources));
   if (HasController(controllers, "hugetlb")) {
     for (const auto& limit : resources.hugepage_limits) {
-      BERTH_TRY(WriteValue(dir + "/hugetlb." + limit.page_size + ".limit_in_bytes", std::to_string(limit.limit_bytes)));
+      BERTH_TRY(WriteKernelFile(dir + "/hugetlb." + limit.page_size + ".limit_in_bytes", std::to_string(limit.limit_bytes)));
     }
   }
   if (HasController(controllers, "devices")) BERTH_TRY(ApplyV1Devices(dir, resources.devices));
@@ -88,25 +87,25 @@ Result<void> ApplyV1(const std::string& controllers, const std::string& dir, con
 }
 
 Result<void> ApplyV2(const std::string& dir, const CgroupResources& resources) {
-  if (resources.cpu_shares > 0) BERTH_TRY(WriteValue(dir + "/cpu.weight", std::to_string(SharesToWeight(resources.cpu_shares))));
+  if (resources.cpu_shares > 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.weight", std::to_string(SharesToWeight(resources.cpu_shares))));
   if (resources.cpu_quota != 0 || resources.cpu_period > 0) {
     std::string quota = resources.cpu_quota > 0 ? std::to_string(resources.cpu_quota) : "max";
     std::string period = std::to_string(resources.cpu_period > 0 ? resources.cpu_period : 100000);
-    BERTH_TRY(WriteValue(dir + "/cpu.max", quota + " " + period));
+    BERTH_TRY(WriteKernelFile(dir + "/cpu.max", quota + " " + period));
   }
-  if (!resources.cpuset_cpus.empty()) BERTH_TRY(WriteValue(dir + "/cpuset.cpus", resources.cpuset_cpus));
-  if (!resources.cpuset_mems.empty()) BERTH_TRY(WriteValue(dir + "/cpuset.mems", resources.cpuset_mems));
+  if (!resources.cpuset_cpus.empty()) BERTH_TRY(WriteKernelFile(dir + "/cpuset.cpus", resources.cpuset_cpus));
+  if (!resources.cpuset_mems.empty()) BERTH_TRY(WriteKernelFile(dir + "/cpuset.mems", resources.cpuset_mems));
   if (resources.memory_limit_bytes > 0) {
-    BERTH_TRY(WriteValue(dir + "/memory.max", std::to_string(resources.memory_limit_bytes)));
+    BERTH_TRY(WriteKernelFile(dir + "/memory.max", std::to_string(resources.memory_limit_bytes)));
     // v2 limits swap alone; the CRI value is memory + swap, as on v1.
     if (resources.memory_swap_limit_bytes > 0 && PathExists(dir + "/memory.swap.max")) {
       int64_t swap = std::max<int64_t>(0, resources.memory_swap_limit_bytes - resources.memory_limit_bytes);
-      BERTH_TRY(WriteValue(dir + "/memory.swap.max", std::to_string(swap)));
+      BERTH_TRY(WriteKernelFile(dir + "/memory.swap.max", std::to_string(swap)));
     }
   }
   for (const auto& limit : resources.hugepage_limits) {
     std::string file = dir + "/hugetlb." + limit.page_size + ".max";
-    if (PathExists(file)) BERTH_TRY(WriteValue(file, std::to_string(limit.limit_bytes)));
+    if (PathExists(file)) BERTH_TRY(WriteKernelFile(file, std::to_string(limit.limit_bytes)));
   }
   return Ok();
 }

@@ -15,14 +15,6 @@
 namespace berth {
 namespace cgroups_internal {
 
-Result<void> WriteValue(const std::string& file, const std::string& value) {
-  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(file, O_WRONLY | O_TRUNC));
-  if (::write(fd.get(), value.data(), value.size()) < 0) {
-    return Error::FromErrno(errno, "write " + value + " to " + file);
-  }
-  return Ok();
-}
-
 std::string Trim(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
@@ -42,7 +34,6 @@ bool HasController(const std::string& options, const std::string& controller) {
 
 }  // namespace cgroups_internal
 namespace {
-using cgroups_internal::WriteValue;
 using cgroups_internal::Trim;
 using cgroups_internal::HasController;
 
@@ -52,7 +43,7 @@ void InheritCpuset(const std::string& dir) {
     auto current = ReadFile(dir + "/" + file, 4096);
     if (!current || !Trim(*current).empty()) continue;
     auto parent = ReadFile(dir.substr(0, dir.find_last_of('/')) + "/" + file, 4096);
-    if (parent) (void)WriteValue(dir + "/" + file, Trim(*parent));
+    if (parent) (void)WriteKernelFile(dir + "/" + file, Trim(*parent));
   }
 }
 

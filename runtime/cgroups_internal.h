@@ -7,9 +7,6 @@
 
 namespace berth::cgroups_internal {
 
-// Writes `value` to a cgroup control file (truncating, as the kernel expects).
-Result<void> WriteValue(const std::string& file, const std::string& value);
-
 // Without the trailing newline and spaces the kernel puts in control files.
 std::string Trim(std::string text);
 

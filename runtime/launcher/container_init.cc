@@ -26,6 +26,7 @@
 #include <string>
 
 #include "base/fd_passing.h"
+#include "base/file_util.h"
 #include "security/apparmor.h"
 #include "security/selinux.h"
 
@@ -106,19 +107,12 @@ Result<void> SetHostname(const oci::Spec& spec) {
   return Ok();
 }
 
-Result<void> WriteProcFile(const std::string& path, const std::string& value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Error::FromErrno(errno, "open " + path);
-  UniqueFd owner(fd);
-  return WriteAll(fd, value.data(), value.size());
-}
-
 Result<void> WriteSysctls(const oci::Spec& spec) {
   for (const auto& sysctl : spec.sysctls) {
     std::string path = "/proc/sys/" + sysctl.key;
     for (char& c : path)
       if (c == '.') c = '/';
-    auto written = WriteProcFile(path, sysctl.value);
+    auto written = WriteKernelFile(path, sysctl.value);
     if (!written.ok()) return std::move(written).error().Wrap("sysctl " + sysctl.key);
   }
   return Ok();
@@ -142,7 +136,7 @@ Result<void> SetRlimits(const oci::Spec& spec) {
 // containerd's restrict_oom_score_adj does.
 Result<void> SetOomScoreAdj(const oci::Spec& spec) {
   if (!spec.process.oom_score_adj) return Ok();
-  auto written = WriteProcFile("/proc/self/oom_score_adj", std::to_string(*spec.process.oom_score_adj));
+  auto written = WriteKernelFile("/proc/self/oom_score_adj", std::to_string(*spec.process.oom_score_adj));
   if (written.ok() || (written.error().sys_errno() != EACCES && written.error().sys_errno() != EPERM)) return written;
   return Ok();
 }
