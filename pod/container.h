@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "runtime/cgroups.h"
 
 namespace berth::pod {
 
@@ -27,10 +28,8 @@ struct ContainerDevice {
   std::string permissions = "rwm";
 };
 
-struct HugepageLimit {
-  std::string page_size;  // "2MB"
-  uint64_t limit_bytes = 0;
-};
+// The cgroup driver's type: resources pass to it unchanged.
+using HugepageLimit = berth::HugepageLimit;
 
 struct ContainerResources {
   int64_t cpu_shares = 0;  // 0 / empty = unset
@@ -56,7 +55,6 @@ struct SecurityProfile {
 
 struct SELinuxOptions {
   std::string user, role, type, level;
-  bool empty() const { return user.empty() && role.empty() && type.empty() && level.empty(); }
 };
 
 struct ContainerSecurity {

@@ -3,6 +3,11 @@
 
 #include "pod/container.h"
 
+namespace berth {
+// Beside the type (runtime/cgroups.h), where nlohmann's lookup finds it.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HugepageLimit, page_size, limit_bytes)
+}  // namespace berth
+
 namespace berth::pod {
 
 // Field-by-field JSON for the nested config structs; missing keys keep their defaults, so old
@@ -10,7 +15,6 @@ namespace berth::pod {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerMount, host_path, container_path, readonly,
                                                 propagation, recursive_read_only, image, image_sub_path)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerDevice, container_path, host_path, permissions)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HugepageLimit, page_size, limit_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerResources, cpu_shares, cpu_quota, cpu_period,
                                                 memory_limit_bytes, memory_swap_limit_bytes, oom_score_adj,
                                                 cpuset_cpus, cpuset_mems, hugepage_limits, unified)

@@ -51,7 +51,7 @@ CgroupResources ToCgroupResources(const ContainerResources& in) {
   out.memory_swap_limit_bytes = in.memory_swap_limit_bytes;
   out.cpuset_cpus = in.cpuset_cpus;
   out.cpuset_mems = in.cpuset_mems;
-  for (const auto& limit : in.hugepage_limits) out.hugepage_limits.push_back({limit.page_size, limit.limit_bytes});
+  out.hugepage_limits = in.hugepage_limits;
   out.unified = in.unified;
   return out;
 }
