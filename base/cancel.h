@@ -23,6 +23,13 @@ class CancelToken {
   bool cancelled() const { return state_->cancelled.load(); }
   Clock::time_point deadline() const { return state_->deadline; }
   bool expired() const { return Clock::now() >= state_->deadline; }
+  // The deadline on the steady clock, for waits (no deadline: the steady clock's max).
+  std::chrono::steady_clock::time_point SteadyDeadline() const {
+    if (state_->deadline == Clock::time_point::max()) return std::chrono::steady_clock::time_point::max();
+    auto left = state_->deadline - Clock::now();
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+  }
 
   // Ok while the operation may go on; Cancelled or DeadlineExceeded (naming `what`) otherwise.
   Result<void> Check(const char* what) const {

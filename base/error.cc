@@ -23,6 +23,14 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "Unknown";
 }
 
+std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
+  for (int value = 0; value <= static_cast<int>(ErrorCode::kInternal); ++value) {
+    auto code = static_cast<ErrorCode>(value);
+    if (ErrorCodeName(code) == name) return code;
+  }
+  return std::nullopt;
+}
+
 Error Error::FromErrno(int err, std::string_view what) {
   ErrorCode code = ErrorCode::kInternal;
   switch (err) {
@@ -42,6 +50,22 @@ Error Error::FromErrno(int err, std::string_view what) {
   Error error(code, std::move(message));
   error.errno_ = err;
   return error;
+}
+
+std::string Error::ToWire() const {
+  std::string text(ErrorCodeName(code_));
+  text += ' ';
+  for (char c : message_) text += c == '\n' ? ' ' : c;
+  return text;
+}
+
+Error Error::FromWire(std::string_view text) {
+  size_t space = text.find(' ');
+  auto code = ErrorCodeFromName(text.substr(0, space));
+  if (!code || space == std::string_view::npos) {
+    return Error(ErrorCode::kFailedPrecondition, std::string(text));
+  }
+  return Error(*code, std::string(text.substr(space + 1)));
 }
 
 Error Error::Wrap(std::string_view context) const& {

@@ -2,6 +2,7 @@
 // says what failed and why, and the context each layer adds on the way up.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ enum class ErrorCode {
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
+// The code ErrorCodeName names ("NotFound"), for errors that cross a process boundary as text.
+std::optional<ErrorCode> ErrorCodeFromName(std::string_view name);
 
 class Error {
  public:
@@ -43,6 +46,12 @@ class Error {
   Error Wrap(std::string_view context) &&;
 
   std::string ToString() const;
+
+  // One line "<CodeName> <message>" (newlines become spaces), for an error a helper process
+  // (the container's init, berth-monitor) reports to its parent; FromWire reads it back, and
+  // text without a known code is FailedPrecondition.
+  std::string ToWire() const;
+  static Error FromWire(std::string_view text);
 
  private:
   ErrorCode code_;

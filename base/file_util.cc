@@ -68,24 +68,33 @@ Result<void> WriteFileAtomic(const std::string& path, std::string_view content, 
   return Ok();
 }
 
-Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+Result<std::string> ReadOpenedFile(const UniqueFd& fd, const std::string& what, size_t max_bytes) {
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return Error::FromErrno(errno, "stat " + what);
+  // A FIFO, socket or device would block or never end: only regular files are read.
+  if (!S_ISREG(info.st_mode)) return InvalidArgument(what + " is not a regular file");
   std::string content;
   char buffer[65536];
   while (true) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error::FromErrno(errno, "read " + path);
+      return Error::FromErrno(errno, "read " + what);
     }
     if (n == 0) break;
     if (content.size() + static_cast<size_t>(n) > max_bytes) {
-      return InvalidArgument(path + " is larger than the limit of " + std::to_string(max_bytes) +
+      return InvalidArgument(what + " is larger than the limit of " + std::to_string(max_bytes) +
                              " bytes");
     }
     content.append(buffer, static_cast<size_t>(n));
   }
   return content;
+}
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (ReadOpenedFile then refuses it).
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+  return ReadOpenedFile(fd, path, max_bytes);
 }
 
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {

@@ -24,8 +24,12 @@ Result<void> CheckTraversableByOthers(const std::string& path);
 
 Result<void> WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 
-// Reads a whole file, refusing one larger than `max_bytes` (untrusted files must be bounded).
+// Reads a whole regular file, refusing one larger than `max_bytes` (untrusted files must be
+// bounded) and anything that is not a regular file (a FIFO would block, a device never end).
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+// The same for a file already opened (O_NONBLOCK, so that a FIFO could not block the open);
+// `what` names it in errors.
+Result<std::string> ReadOpenedFile(const UniqueFd& fd, const std::string& what, size_t max_bytes);
 
 // Opens with O_CLOEXEC always added.
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0);

@@ -6,14 +6,16 @@ if(BERTH_BUILD_TESTS)
   include(GoogleTest)
 endif()
 
-# berth_unit_test(NAME SOURCES...): a gtest binary, its tests named "unit.<Suite>.<Test>" and
-# labelled `unit` (pure logic, no root, no kernel state). A no-op without BERTH_BUILD_TESTS.
+# berth_unit_test(NAME SOURCES... [LIBS libraries...]): a gtest binary, its tests named
+# "unit.<Suite>.<Test>" and labelled `unit` (pure logic, no root, no kernel state). A no-op
+# without BERTH_BUILD_TESTS.
 function(berth_unit_test name)
   if(NOT BERTH_BUILD_TESTS)
     return()
   endif()
-  add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock)
+  cmake_parse_arguments(PARSE_ARGV 1 TEST "" "" "LIBS")
+  add_executable(${name} ${TEST_UNPARSED_ARGUMENTS})
+  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock ${TEST_LIBS})
   target_compile_definitions(${name} PRIVATE BERTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   gtest_discover_tests(${name} TEST_PREFIX "unit." DISCOVERY_TIMEOUT 30 PROPERTIES LABELS unit)
 endfunction()
