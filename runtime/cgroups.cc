@@ -1,15 +1,21 @@
 #include "runtime/cgroups.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "base/file_util.h"
+#include "base/parse_number.h"
+#include "base/unique_fd.h"
 #include "runtime/cgroups_internal.h"
 
 namespace berth {
@@ -130,6 +136,8 @@ Result<void> Cgroups::Remove(const std::string& path, const std::string& created
     while (true) {
       std::string dir = mountpoint + current;
       if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+        // An ancestor that still holds other cgroups stays: it goes with the last of them.
+        if (current != path && (errno == EBUSY || errno == ENOTEMPTY)) return Ok();
         return Error::FromErrno(errno, "remove cgroup " + dir);
       }
       if (created_root.empty() || current == created_root || current.size() <= created_root.size()) {
@@ -143,11 +151,103 @@ Result<void> Cgroups::Remove(const std::string& path, const std::string& created
   return Ok();
 }
 
+namespace {
+
+// The pids in a cgroup.procs file; a missing file (no such cgroup) is an empty list.
+Result<std::vector<pid_t>> ReadProcs(const std::string& dir) {
+  auto text = ReadFile(dir + "/cgroup.procs", 16 << 20);
+  if (!text) {
+    if (text.error().sys_errno() == ENOENT) return std::vector<pid_t>();
+    return std::move(text).error();
+  }
+  std::vector<pid_t> pids;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    if (auto pid = ParseUint64(line, INT32_MAX)) pids.push_back(static_cast<pid_t>(*pid));
+  }
+  return pids;
+}
+
+}  // namespace
+
+std::string Cgroups::ProcsDir(const std::string& path) const {
+  // Every process is in the same relative path in each hierarchy berth made; one is enough.
+  return (!v1_.empty() ? v1_.front().second : v2_) + path;
+}
+
+Result<bool> Cgroups::IsEmpty(const std::string& path) const {
+  if (v1_.empty() && v2_.empty()) return true;
+  BERTH_ASSIGN_OR_RETURN(auto pids, ReadProcs(ProcsDir(path)));
+  return pids.empty();
+}
+
+Result<void> Cgroups::KillAll(const std::string& path) const {
+  if (path.empty() || path == "/") return InvalidArgument("refusing to kill the root cgroup");
+  if (!v2_.empty() && PathExists(v2_ + path + "/cgroup.kill")) {
+    auto killed = WriteKernelFile(v2_ + path + "/cgroup.kill", "1");
+    if (killed || killed.error().sys_errno() == ENOENT) return Ok();
+  }
+  // No cgroup.kill: signal what is listed; a fork racing with this is caught by the next round.
+  for (int round = 0; round < 10; ++round) {
+    BERTH_ASSIGN_OR_RETURN(auto pids, ReadProcs(ProcsDir(path)));
+    if (pids.empty()) return Ok();
+    for (pid_t pid : pids) ::kill(pid, SIGKILL);
+  }
+  return Ok();
+}
+
+Result<void> Cgroups::Destroy(const std::string& path, const std::string& created_root,
+                              std::chrono::milliseconds timeout) const {
+  if (path.empty() || path == "/") return Ok();
+  BERTH_TRY(KillAll(path));
+  // Killed processes leave the cgroup as they exit (not when reaped); wait for the last one.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    BERTH_ASSIGN_OR_RETURN(bool empty, IsEmpty(path));
+    if (empty) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return FailedPrecondition("cgroup " + path + " still holds processes after SIGKILL");
+    }
+    BERTH_TRY(KillAll(path));
+    WaitForCgroupChange(path, std::chrono::milliseconds(50));
+  }
+  return Remove(path, created_root);
+}
+
+void Cgroups::WaitForCgroupChange(const std::string& path, std::chrono::milliseconds limit) const {
+  // cgroup.events (v2, also on the hybrid layout's core hierarchy) wakes poll() when
+  // "populated" changes; without it, a short sleep.
+  if (!v2_.empty()) {
+    UniqueFd events(::open((v2_ + path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+    if (events) {
+      char buffer[256];
+      (void)::read(events.get(), buffer, sizeof buffer);
+      pollfd wait{events.get(), POLLPRI, 0};
+      ::poll(&wait, 1, static_cast<int>(limit.count()));
+      return;
+    }
+  }
+  ::usleep(static_cast<useconds_t>(std::min<int64_t>(limit.count(), 5) * 1000));
+}
+
 std::string Cgroups::V1Mountpoint(const std::string& controller) const {
   for (const auto& [controllers, mountpoint] : v1_) {
     if (HasController(controllers, controller)) return mountpoint;
   }
   return "";
+}
+
+std::vector<std::string> Cgroups::Children(const std::string& path) const {
+  std::vector<std::string> children;
+  if (v1_.empty() && v2_.empty()) return children;
+  DIR* listing = ::opendir(ProcsDir(path).c_str());
+  if (listing == nullptr) return children;
+  while (dirent* entry = ::readdir(listing)) {
+    std::string name = entry->d_name;
+    if (entry->d_type == DT_DIR && name != "." && name != "..") children.push_back(name);
+  }
+  ::closedir(listing);
+  return children;
 }
 
 bool Cgroups::Exists(const std::string& path) const {

@@ -2,6 +2,7 @@
 // is created in every v1 controller hierarchy and in the v2 hierarchy, if mounted.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -62,8 +63,18 @@ class Cgroups {
   // Removes `path` (empty directories only) from every hierarchy and then its parents up to and
   // including `created_root` (what Create returned); absent directories are fine.
   Result<void> Remove(const std::string& path, const std::string& created_root = "") const;
+  // Kills every process in `path` and waits (up to `timeout`) until none is left, then removes it
+  // as Remove does: the undo of a create that may have left a process behind, and removal.
+  Result<void> Destroy(const std::string& path, const std::string& created_root = "",
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+  // SIGKILL to every process in `path` (cgroup.kill where the v2 hierarchy has it).
+  Result<void> KillAll(const std::string& path) const;
+  // Whether `path` holds no process (true when it does not exist).
+  Result<bool> IsEmpty(const std::string& path) const;
   Result<void> Apply(const std::string& path, const CgroupResources& resources) const;
   bool Exists(const std::string& path) const;
+  // The names of the cgroups directly below `path` (empty when there is none).
+  std::vector<std::string> Children(const std::string& path) const;
 
   // The v1 hierarchy that has `controller` ("memory", "cpuacct"...), or "" when none does.
   std::string V1Mountpoint(const std::string& controller) const;
@@ -73,6 +84,10 @@ class Cgroups {
   const std::string& v2() const { return v2_; }
 
  private:
+  std::string ProcsDir(const std::string& path) const;
+  // Returns when `path`'s population may have changed, or after `limit`.
+  void WaitForCgroupChange(const std::string& path, std::chrono::milliseconds limit) const;
+
   std::vector<std::pair<std::string, std::string>> v1_;  // (controllers, mountpoint)
   std::string v2_;
 };

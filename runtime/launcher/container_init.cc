@@ -45,10 +45,10 @@ Result<void> WriteAll(int fd, const void* data, size_t size) {
   return Ok();
 }
 
-void ReportError(int report_fd, const std::string& message) {
+void ReportError(int report_fd, const Error& error) {
   // One write under PIPE_BUF arrives whole. append(): GCC 12 warns falsely about "E" + ....
   std::string frame = "E";
-  frame.append(message, 0, 4000);
+  frame.append(error.ToWire(), 0, 4000);
   (void)WriteAll(report_fd, frame.data(), frame.size());
 }
 
@@ -237,7 +237,7 @@ Result<void> Setup(const InitPlan& plan) {
 
 void RunContainerInit(const InitPlan& plan) {
   Result<void> result = Setup(plan);
-  ReportError(plan.report_fd, result.ok() ? "exec returned" : result.error().message());
+  ReportError(plan.report_fd, result.ok() ? Internal("exec returned") : result.error());
   ::_exit(127);
 }
 

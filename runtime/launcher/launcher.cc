@@ -181,12 +181,8 @@ Result<char> ReadReport(int fd, std::string& message) {
   return all[0];
 }
 
-Error ReportedError(const std::string& message) {
-  if (message.find("No such file") != std::string::npos || message.find("does not exist") != std::string::npos ||
-      message.find("not found") != std::string::npos)
-    return Error(ErrorCode::kNotFound, message);
-  return Error(ErrorCode::kFailedPrecondition, message);
-}
+// The init reports its error with its code (Error::ToWire), never guessed from the text.
+Error ReportedError(const std::string& message) { return Error::FromWire(message); }
 
 }  // namespace
 
@@ -225,13 +221,14 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
   start.read.reset();
   report.write.reset();
   bool cgroup_created = false;
-  Rollback rollback;
+  Rollback rollback("CreateContainer", "the init of " + spec.cgroups_path);
   // One undo, in this order: a cgroup cannot be removed while the init is still in it.
-  rollback.Add([pid, &spec, &cgroup_created] {
+  BERTH_TRY(rollback.Done("init", [pid, &spec, &cgroup_created]() -> Result<void> {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    if (cgroup_created) (void)RemoveContainerCgroup(spec);
-  });
+    if (cgroup_created) return RemoveContainerCgroup(spec);
+    return Ok();
+  }));
   BERTH_ASSIGN_OR_RETURN(cgroup_created, JoinCgroup(spec.cgroups_path, pid));
   if (::write(start.write.get(), "C", 1) != 1) return Error::FromErrno(errno, "let the container's init go on");
 

@@ -13,6 +13,7 @@
 
 #include "base/fd_passing.h"
 #include "base/file_util.h"
+#include "base/parse_number.h"
 #include "base/unique_fd.h"
 
 namespace berth {
@@ -32,7 +33,7 @@ namespace {
   ::_exit(127);
 }
 
-// The monitor's one-line answer: "created <pid>" or "error <message>".
+// The monitor's one-line answer: "created <pid>" or "error <code> <message>" (Error::ToWire).
 Result<std::string> ReadLine(int fd) {
   std::string line;
   char c;
@@ -44,13 +45,6 @@ Result<std::string> ReadLine(int fd) {
     if (line.size() < 8192) line += c;
   }
   return line;
-}
-
-ErrorCode CodeOf(const std::string& message) {
-  return message.find("not exist") != std::string::npos || message.find("No such file") != std::string::npos ||
-                 message.find("not found") != std::string::npos
-             ? ErrorCode::kNotFound
-             : ErrorCode::kFailedPrecondition;
 }
 
 Result<UniqueFd> ConnectMonitor(const std::string& state_dir) {
@@ -73,7 +67,7 @@ Result<std::string> Request(const std::string& state_dir, const std::string& com
     return Error::FromErrno(errno, "send to the monitor");
   BERTH_ASSIGN_OR_RETURN(std::string answer, ReadLine(sock.get()));
   if (answer == "ok") return answer;
-  if (answer.rfind("error ", 0) == 0) return Error(CodeOf(answer), answer.substr(6));
+  if (answer.rfind("error ", 0) == 0) return Error::FromWire(answer.substr(6));
   return Internal("monitor answered \"" + answer + "\" to " + command);
 }
 
@@ -81,6 +75,17 @@ Result<std::string> Request(const std::string& state_dir, const std::string& com
 
 std::string MonitorSocketPath(const std::string& state_dir) { return JoinPath(state_dir, "monitor.sock"); }
 std::string ExitFilePath(const std::string& state_dir) { return JoinPath(state_dir, "exit"); }
+std::string StartFilePath(const std::string& state_dir) { return JoinPath(state_dir, "started"); }
+
+std::optional<int64_t> ReadStartTime(const std::string& state_dir) {
+  auto text = ReadFile(StartFilePath(state_dir), 64);
+  if (!text) return std::nullopt;
+  std::string_view digits(*text);
+  while (!digits.empty() && digits.back() == '\n') digits.remove_suffix(1);
+  auto nanos = ParseInt64(digits, 0);
+  if (!nanos) return std::nullopt;
+  return *nanos;
+}
 
 Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   BERTH_TRY(MakeDirs(request.state_dir, 0700));
@@ -98,7 +103,7 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   report_write.reset();
   ::waitpid(middle, nullptr, 0);
   BERTH_ASSIGN_OR_RETURN(std::string line, ReadLine(report_read.get()));
-  if (line.rfind("error ", 0) == 0) return Error(CodeOf(line), line.substr(6));
+  if (line.rfind("error ", 0) == 0) return Error::FromWire(line.substr(6));
   MonitoredContainer result;
   if (std::sscanf(line.c_str(), "created %d %d", &result.container_pid, &result.monitor_pid) != 2)
     return Internal("berth-monitor " + request.monitor_binary + " did not start (answered \"" + line + "\")");

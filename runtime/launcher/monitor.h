@@ -4,7 +4,8 @@
 // stderr and writes the CRI log, reopens the log on SIGUSR1 or a "reopen" request, and when the
 // container exits records the status atomically in <state_dir>/exit, removes the cgroup and ends.
 //
-// <state_dir> holds: monitor.sock (requests: "start", "reopen"), monitor.pid, container.pid, exit.
+// <state_dir> holds: monitor.sock (requests: "start", "reopen"), monitor.pid, container.pid,
+// started (when the start succeeded), exit.
 #pragma once
 
 #include <sys/types.h>
@@ -59,8 +60,13 @@ struct ExitStatus {
 // The recorded exit, or nullopt while the container has not exited.
 Result<std::optional<ExitStatus>> ReadExitStatus(const std::string& state_dir);
 
+// When the container's process was started (exec'd), as the monitor recorded it; nullopt when it
+// was not (yet) started.
+std::optional<int64_t> ReadStartTime(const std::string& state_dir);
+
 // Paths inside a state dir, shared by both sides.
 std::string MonitorSocketPath(const std::string& state_dir);
 std::string ExitFilePath(const std::string& state_dir);
+std::string StartFilePath(const std::string& state_dir);
 
 }  // namespace berth

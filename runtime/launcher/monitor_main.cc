@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 #include "base/fd_passing.h"
 #include "base/file_util.h"
+#include "base/process_util.h"
 #include "runtime/cgroup_stats.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/cri_log.h"
@@ -165,7 +167,11 @@ Result<void> Monitor::BlockSignals() {
 
 void Monitor::ReopenLog() {
   if (log_path_.empty()) return;
-  log_.reset(::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  // berthd checked the path; never follow a symlink planted since, nor block on a FIFO.
+  log_.reset(::open(log_path_.c_str(),
+                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640));
+  struct stat info {};
+  if (log_.get() >= 0 && (::fstat(log_.get(), &info) != 0 || !S_ISREG(info.st_mode))) log_.reset(-1);
 }
 
 void Monitor::Emit(LogStream stream, bool partial, std::string_view text) {
@@ -225,11 +231,16 @@ void Monitor::HandleRequest() {
     return;
   } else if (command == "start\n") {
     auto started = StartContainer(*container_);
-    if (!started.ok()) answer = "error " + started.error().message() + "\n";
+    if (!started.ok()) {
+      answer = "error " + started.error().ToWire() + "\n";
+    } else {
+      // Kept for a berthd that crashes before it records the start (see ReadStartTime).
+      (void)WriteFileAtomic(StartFilePath(state_dir_), std::to_string(NowUnixNanos()) + "\n");
+    }
   } else if (command == "reopen\n") {
     ReopenLog();
   } else {
-    answer = "error unknown request\n";
+    answer = "error " + InvalidArgument("unknown request").ToWire() + "\n";
   }
   WriteString(client.get(), answer);
 }
@@ -287,7 +298,7 @@ int Main(int argc, char** argv) {
   ::fcntl(kReportFd, F_SETFD, FD_CLOEXEC);
   std::string io = argc == 5 ? argv[4] : "";
   if ((argc != 4 && argc != 5) || (argc == 5 && io != "stdin" && io != "stdin-once")) {
-    WriteString(kReportFd, "error usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]\n");
+    WriteString(kReportFd, "error " + InvalidArgument("usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]").ToWire() + "\n");
     return 2;
   }
   // Orphans of the container come to us, not to the host's PID 1 (which reaps late here).
@@ -295,10 +306,7 @@ int Main(int argc, char** argv) {
   Monitor monitor(argv[2], argv[3], !io.empty(), io == "stdin-once");
   auto created = monitor.Create(argv[1]);
   if (!created.ok()) {
-    std::string message = created.error().message();
-    for (char& c : message)
-      if (c == '\n') c = ' ';
-    WriteString(kReportFd, "error " + message + "\n");
+    WriteString(kReportFd, "error " + created.error().ToWire() + "\n");
     return 1;
   }
   WriteString(kReportFd, "created " + std::to_string(monitor.container_pid()) + " " + std::to_string(::getpid()) + "\n");
