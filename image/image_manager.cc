@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "base/failpoint.h"
 #include "image/unpacker.h"
 
 namespace berth::image {
@@ -62,6 +63,7 @@ Result<ImageRecord> ImageManager::PullOnce(const Reference& reference,
   if (!opened) return std::move(opened).error().Wrap("pull " + name);
   auto record = Unpack(*opened->provider, opened->root, pull_cancel);
   if (!record) return std::move(record).error().Wrap("pull " + name);
+  BERTH_TRY(Failpoint("PullImage/unpacked"));
   std::vector<std::string> tags;
   if (!reference.tag.empty()) tags.push_back(reference.FullName() + ":" + reference.tag);
   std::vector<std::string> digests = {reference.FullName() + "@" + opened->root.digest.String()};

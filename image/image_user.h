@@ -1,6 +1,6 @@
 // The image's USER for kubelet's runAsNonRoot check. CRI Image carries a uid or a username, not
-// both: the uid when the user part of USER is numeric, the name otherwise (as containerd does and
-// the CRI validation suite checks; the name is not resolved to a uid).
+// both: the uid when the user part of USER is a valid Linux id (0..4294967294), the name
+// otherwise (as containerd does and the CRI validation suite checks; the name is not resolved).
 #pragma once
 
 #include <cstdint>

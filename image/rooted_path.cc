@@ -1,5 +1,7 @@
 #include "image/rooted_path.h"
 
+#include "base/file_util.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -198,6 +200,18 @@ Result<UniqueFd> OpenInRoot(const UniqueFd& root, const std::string& path, int f
     if (errno != EAGAIN && errno != EINTR) break;
   }
   return Error::FromErrno(errno, "open \"" + path + "\" in layer root");
+}
+
+Result<std::optional<std::string>> ReadFileInRoot(const UniqueFd& root, const std::string& path,
+                                                  size_t max_bytes) {
+  auto file = OpenInRoot(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!file) {
+    int code = file.error().sys_errno();
+    if (code == ENOENT || code == ENOTDIR) return std::optional<std::string>();
+    return std::move(file).error();
+  }
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadOpenedFile(*file, "\"" + path + "\"", max_bytes));
+  return std::optional<std::string>(std::move(text));
 }
 
 Result<UniqueFd> OpenDirInRoot(const UniqueFd& root, const std::string& path) {

@@ -6,6 +6,7 @@
 // components are only ever touched with *at() calls relative to a resolved parent, never followed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ std::string JoinComponents(const std::vector<std::string>& components, size_t co
 // Opens `path` inside `root` (empty: the root) with `flags` (O_CLOEXEC added). Fails like
 // openat(2); the Error keeps errno (sys_errno) so callers can tell ENOENT from the rest.
 Result<UniqueFd> OpenInRoot(const UniqueFd& root, const std::string& path, int flags);
+
+// Reads the regular file `path` inside `root` (an image's /etc/passwd, say): resolved inside the
+// root, opened without blocking, refused unless it is a regular file, bounded by `max_bytes`.
+// A missing file (or a missing directory on the way) is std::nullopt, not an error.
+Result<std::optional<std::string>> ReadFileInRoot(const UniqueFd& root, const std::string& path,
+                                                  size_t max_bytes);
 
 // Opens the directory `path` inside `root` as an O_PATH fd usable as a dirfd for *at() calls.
 Result<UniqueFd> OpenDirInRoot(const UniqueFd& root, const std::string& path);

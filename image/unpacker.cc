@@ -1,5 +1,7 @@
 #include "image/unpacker.h"
 
+#include "base/failpoint.h"
+
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -122,6 +124,7 @@ Result<ExtractStats> UnpackLayer(const UnpackContext& context, const std::vector
       return Ok();
     });
   }));
+  BERTH_TRY(Failpoint("PullImage/layer"));
   return stats;
 }
 
