@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ class PodNetwork {
   virtual Result<void> SetPodCidr(const std::string& cidr) = 0;
   // "built-in bridge berth0 10.88.0.0/16", "CNI network \"mynet\" (/etc/cni/net.d/10-x.conflist)".
   virtual std::string Describe() const = 0;
+  // At start: tears down what this network set up for pods that are not in `known_pod_ids`
+  // (a crash between Setup and the pod's record, a store moved aside). Failures are returned
+  // after every pod was tried.
+  virtual Result<void> Reconcile(const std::set<std::string>& known_pod_ids) = 0;
 };
 
 }  // namespace berth::cni

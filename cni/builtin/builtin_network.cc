@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <vector>
 
 #include "base/file_util.h"
@@ -179,18 +180,19 @@ Result<PodNetworkStatus> BuiltinNetwork::SetupSteps(const PodNetworkRequest& req
   std::string host_veth = HostVethName(pod_id);
   BERTH_ASSIGN_OR_RETURN(UniqueFd netns, OpenFile(request.netns_path, O_RDONLY));
   // Undo steps capture by value: they run after this function's locals are gone.
-  Rollback rollback;
+  Rollback rollback("PodNetworkSetup", "pod " + pod_id);
   BERTH_ASSIGN_OR_RETURN(auto allocations, ipam_->Allocate(pod_id));
-  rollback.Add([this, pod_id] { (void)ipam_->Release(pod_id); });
+  BERTH_TRY(rollback.Done("addresses", [this, pod_id] { return ipam_->Release(pod_id); }));
   {
     BERTH_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
     // A leftover of a setup cut short by a crash; deleting it also removes its eth0 peer.
     BERTH_TRY(netlink.DeleteLink(host_veth));
     BERTH_TRY(netlink.CreateVethPair(host_veth, kPodInterfaceName, netns.get()));
   }
-  rollback.Add([host_veth] {
-    if (auto netlink = Netlink::Open(); netlink.ok()) (void)netlink->DeleteLink(host_veth);
-  });
+  BERTH_TRY(rollback.Done("veth", [host_veth]() -> Result<void> {
+    BERTH_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
+    return netlink.DeleteLink(host_veth);
+  }));
   BERTH_TRY(AttachHostSide(host_veth));
   BERTH_TRY(RunInNamespace(request.netns_path, CLONE_NEWNET,
                            [&] { return ConfigurePodSide(allocations); }));
@@ -200,8 +202,9 @@ Result<PodNetworkStatus> BuiltinNetwork::SetupSteps(const PodNetworkRequest& req
     status.ips.push_back(allocation.address.ToString());
     if (!allocation.address.is_v4()) v6 = allocation.address;
   }
-  rollback.Add([this, pod_id] { (void)nat_->RemovePortMappings(pod_id); });
+  BERTH_TRY(rollback.Done("pod-side", [this, pod_id] { return nat_->RemovePortMappings(pod_id); }));
   BERTH_TRY(nat_->AddPortMappings(pod_id, request.port_mappings, allocations.front().address, v6));
+  BERTH_TRY(rollback.Done("port-mappings"));
   rollback.Commit();
   spdlog::debug("network: pod {} has {} on {}", pod_id, status.ips.front(), host_veth);
   return status;
@@ -233,6 +236,48 @@ Result<void> BuiltinNetwork::Teardown(const PodNetworkRequest& request) {
     return std::move(released).error().Wrap(context);
   }
   return Ok();
+}
+
+Result<void> BuiltinNetwork::Reconcile(const std::set<std::string>& known_pod_ids) {
+  // Per-pod names keep only a prefix of the pod id: compare by prefix.
+  auto known_prefix = [&](const std::string& prefix) {
+    return std::any_of(known_pod_ids.begin(), known_pod_ids.end(),
+                       [&](const std::string& id) { return id.rfind(prefix, 0) == 0; });
+  };
+  std::vector<std::string> failures;
+  auto note = [&](const Result<void>& result) {
+    if (!result.ok()) failures.push_back(result.error().message());
+  };
+  // Addresses first, with the pod's whole teardown (mappings, veth, then the address).
+  BERTH_ASSIGN_OR_RETURN(auto allocations, ipam_->AllAllocations());
+  std::set<std::string> torn_down;
+  for (const auto& allocation : allocations) {
+    if (known_pod_ids.count(allocation.pod_id) || !torn_down.insert(allocation.pod_id).second) continue;
+    spdlog::warn("network: tearing down pod {}: no sandbox record knows it", allocation.pod_id);
+    note(Teardown({allocation.pod_id, "", "", "", "", {}}));
+  }
+  // Then what has no address left (a store moved aside): veths on our bridge, pod chains.
+  BERTH_ASSIGN_OR_RETURN(Netlink netlink, Netlink::Open());
+  auto bridge = netlink.LinkIndex(bridge_);
+  if (bridge.ok()) {
+    BERTH_ASSIGN_OR_RETURN(auto links, netlink.ListLinks());
+    for (const auto& link : links) {
+      if (link.master_index != *bridge || link.name.rfind("vb", 0) != 0) continue;
+      if (known_prefix(link.name.substr(2))) continue;
+      spdlog::warn("network: deleting {}: no sandbox record knows its pod", link.name);
+      note(netlink.DeleteLink(link.name));
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(auto chains, nat_->PodChains());
+  for (const auto& chain : chains) {
+    if (known_prefix(chain.substr(4))) continue;
+    spdlog::warn("network: removing nftables chain {}: no sandbox record knows its pod", chain);
+    note(nat_->RemovePodChain(chain));
+  }
+  if (failures.empty()) return Ok();
+  std::string message = "reconcile the built-in network:";
+  for (const auto& failure : failures) message += " " + failure + ";";
+  return Internal(message);
 }
 
 Result<void> BuiltinNetwork::SetPodCidr(const std::string& cidr) {

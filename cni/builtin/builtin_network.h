@@ -40,6 +40,7 @@ class BuiltinNetwork : public PodNetwork {
   // node's podCIDRs with a comma). Empty is ignored.
   Result<void> SetPodCidr(const std::string& cidr) override;
   std::string Describe() const override;
+  Result<void> Reconcile(const std::set<std::string>& known_pod_ids) override;
 
   // Deletes the bridge and both nftables tables: for tests and uninstall; pods lose their network.
   Result<void> RemoveHostNetwork();

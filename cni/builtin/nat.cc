@@ -240,7 +240,12 @@ Result<void> Nat::AddPortMappings(const std::string& pod_id,
 }
 
 Result<void> Nat::RemovePortMappings(const std::string& pod_id) {
-  std::string chain = PodChainName(pod_id);
+  auto removed = RemovePodChain(PodChainName(pod_id));
+  if (!removed.ok()) return std::move(removed).error().Wrap("remove port mappings of pod " + pod_id);
+  return Ok();
+}
+
+Result<void> Nat::RemovePodChain(const std::string& chain) {
   BERTH_TRY(CheckName("pod chain", chain));
   std::lock_guard lock(mutex_);
   std::string script;
@@ -250,9 +255,31 @@ Result<void> Nat::RemovePortMappings(const std::string& pod_id) {
   }
   if (script.empty()) return Ok();
   auto applied = RunNftables(script);
-  if (!applied.ok())
-    return std::move(applied).error().Wrap("remove port mappings of pod " + pod_id);
+  if (!applied.ok()) return std::move(applied).error();
   return Ok();
+}
+
+Result<std::vector<std::string>> Nat::PodChains() {
+  BERTH_TRY(CheckName("nftables table", table_));
+  std::vector<std::string> chains;
+  for (bool v4 : {true, false}) {
+    auto listed = RunNftables("list table " + TableFor(v4), /*json_output=*/true);
+    if (!listed.ok()) {
+      if (listed.error().code() == ErrorCode::kNotFound) continue;
+      return std::move(listed).error();
+    }
+    Json listing = Json::parse(*listed, nullptr, /*allow_exceptions=*/false);
+    if (!listing.is_object() || !listing["nftables"].is_array()) continue;
+    for (const auto& item : listing["nftables"]) {
+      if (!item.is_object() || !item.contains("chain") || !item["chain"].is_object()) continue;
+      std::string name = item["chain"].value("name", "");
+      if (name.rfind("pod-", 0) == 0 &&
+          std::find(chains.begin(), chains.end(), name) == chains.end()) {
+        chains.push_back(name);
+      }
+    }
+  }
+  return chains;
 }
 
 Result<bool> Nat::HasPortMappings(const std::string& pod_id) {

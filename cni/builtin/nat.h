@@ -51,6 +51,11 @@ class Nat {
   Result<void> RemovePortMappings(const std::string& pod_id);
   // True when either family has a chain for the pod.
   Result<bool> HasPortMappings(const std::string& pod_id);
+  // The per-pod chains ("pod-<first 12 hex of the pod id>") in either table.
+  Result<std::vector<std::string>> PodChains();
+  // Removes one per-pod chain and the jump to it (the form of RemovePortMappings for a chain
+  // whose pod is not known).
+  Result<void> RemovePodChain(const std::string& chain);
 
   // Deletes both tables (absent is fine). For tests and for uninstall; pods lose NAT.
   Result<void> DeleteTables();

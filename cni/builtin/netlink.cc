@@ -207,6 +207,17 @@ Result<LinkInfo> Netlink::GetLink(const std::string& name) {
   return *found;
 }
 
+Result<std::vector<LinkInfo>> Netlink::ListLinks() {
+  Request request;
+  nlmsghdr* message = request.Start(RTM_GETLINK, NLM_F_DUMP);
+  PutLinkHeader(message, 0);
+  std::vector<LinkInfo> links;
+  BERTH_TRY(Transact(message, "list links", [&](const nlmsghdr* reply) {
+    if (reply->nlmsg_type == RTM_NEWLINK) links.push_back(ParseLink(reply));
+  }));
+  return links;
+}
+
 Result<int> Netlink::LinkIndex(const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(LinkInfo link, GetLink(name));
   return link.index;

@@ -53,6 +53,8 @@ class Netlink {
   // NotFound when there is no such link.
   Result<LinkInfo> GetLink(const std::string& name);
   Result<int> LinkIndex(const std::string& name);
+  // Every link of this network namespace.
+  Result<std::vector<LinkInfo>> ListLinks();
 
   // AlreadyExists when a link of that name exists. A fixed MAC stops the bridge from taking the
   // lowest MAC of its ports, which would change the gateway's MAC (and break pods' ARP caches)

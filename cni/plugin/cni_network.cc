@@ -204,6 +204,23 @@ Result<void> CniNetwork::Teardown(const PodNetworkRequest& request) {
   return Ok();
 }
 
+Result<void> CniNetwork::Reconcile(const std::set<std::string>& known_pod_ids) {
+  // What CNI plugins set up is known through the ADD results cached here: an ADD cut short
+  // before its result was written cannot be found (as with libcni's cache).
+  BERTH_ASSIGN_OR_RETURN(auto cached, CachedPodIds(cache_dir_));
+  std::vector<std::string> failures;
+  for (const auto& pod_id : cached) {
+    if (known_pod_ids.count(pod_id)) continue;
+    spdlog::warn("CNI: tearing down pod {}: no sandbox record knows it", ShortId(pod_id));
+    auto deleted = Teardown({pod_id, "", "", "", "", {}});
+    if (!deleted.ok()) failures.push_back(deleted.error().message());
+  }
+  if (failures.empty()) return Ok();
+  std::string message = "reconcile the CNI network:";
+  for (const auto& failure : failures) message += " " + failure + ";";
+  return Internal(message);
+}
+
 Result<void> CniNetwork::Check(const PodNetworkRequest& request) {
   BERTH_TRY(ValidatePodId(request));
   std::string what = "check CNI network of pod " + ShortId(request.pod_id);

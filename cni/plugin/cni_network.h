@@ -30,6 +30,7 @@ class CniNetwork : public PodNetwork {
   // Stored; handed to plugins that declare the "ipRanges" capability (host-local reads it).
   Result<void> SetPodCidr(const std::string& cidr) override;
   std::string Describe() const override;
+  Result<void> Reconcile(const std::set<std::string>& known_pod_ids) override;
 
   // CNI CHECK of a set-up pod against its cached result. Not on PodNetwork (nothing in pod/ asks
   // for it yet); a no-op for 0.3.x networks and when the config sets disableCheck.

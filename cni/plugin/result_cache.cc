@@ -75,6 +75,26 @@ Result<void> WriteCacheEntry(const std::string& cache_dir, const CacheEntry& ent
                          SerializeCacheEntry(entry), 0600);
 }
 
+Result<std::vector<std::string>> CachedPodIds(const std::string& cache_dir) {
+  std::vector<std::string> ids;
+  DIR* stream = ::opendir(cache_dir.c_str());
+  if (stream == nullptr) {
+    if (errno == ENOENT) return ids;
+    return Error::FromErrno(errno, "open CNI cache directory " + cache_dir);
+  }
+  while (const dirent* dirent = ::readdir(stream)) {
+    std::string_view name = dirent->d_name;
+    if (name.size() <= 65 || name[name.size() - 65] != '-') continue;
+    std::string id(name.substr(name.size() - 64));
+    bool hex = std::all_of(id.begin(), id.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    if (hex && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  ::closedir(stream);
+  return ids;
+}
+
 Result<std::vector<CachedPod>> FindCacheEntries(const std::string& cache_dir,
                                                 const std::string& container_id) {
   std::vector<CachedPod> found;

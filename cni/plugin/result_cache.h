@@ -42,6 +42,9 @@ struct CachedPod {
 Result<std::vector<CachedPod>> FindCacheEntries(const std::string& cache_dir,
                                                 const std::string& container_id);
 
+// The pod (container) IDs that have entries in `cache_dir`: the 64-hex suffix of each name.
+Result<std::vector<std::string>> CachedPodIds(const std::string& cache_dir);
+
 // Parses an entry file's text; `source` names it in messages.
 Result<CacheEntry> ParseCacheEntry(const std::string& text, const std::string& source);
 std::string SerializeCacheEntry(const CacheEntry& entry);
