@@ -44,6 +44,21 @@ struct ContainerResources {
   std::map<std::string, std::string> unified;
 };
 
+// The cgroup driver's form of a container's resources.
+inline CgroupResources ToCgroupResources(const ContainerResources& in) {
+  CgroupResources out;
+  out.cpu_shares = in.cpu_shares;
+  out.cpu_quota = in.cpu_quota;
+  out.cpu_period = in.cpu_period;
+  out.memory_limit_bytes = in.memory_limit_bytes;
+  out.memory_swap_limit_bytes = in.memory_swap_limit_bytes;
+  out.cpuset_cpus = in.cpuset_cpus;
+  out.cpuset_mems = in.cpuset_mems;
+  out.hugepage_limits = in.hugepage_limits;
+  out.unified = in.unified;
+  return out;
+}
+
 // A CRI SecurityProfile (seccomp or AppArmor).
 struct SecurityProfile {
   // kUnset: the request named no profile (seccomp: then Unconfined, as the CRI says; AppArmor: the

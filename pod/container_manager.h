@@ -1,23 +1,29 @@
-// Containers: CreateContainer (rootfs snapshot, config.json, a berth-monitor that creates the
+// Containers: CreateContainer (rootfs, config.json, cgroup, a berth-monitor that creates the
 // container), start, stop, remove, status and list, kept in the metadata store. The monitors
-// are not berthd's children, so containers keep running when berthd stops, and a new berthd
-// picks their state up from the monitors' exit files.
+// are not berthd's children, so containers keep running when berthd stops; an exit watcher
+// (pidfds) notices a monitor's end, and that is the one place a container becomes EXITED, with
+// what the monitor recorded. Reads (Get, List) only copy records.
+//
+// Files: container_manager.cc (create, start, stop, remove, exits), container_exec.cc (exec,
+// attach, logs), container_usage.cc (resources and stats).
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/cancel.h"
 #include "base/result.h"
-#include "base/rollback.h"
 #include "image/image_manager.h"
 #include "pod/container.h"
 #include "pod/container_events.h"
+#include "pod/container_rootfs.h"
+#include "pod/exit_watcher.h"
+#include "pod/record_registry.h"
 #include "pod/sandbox_manager.h"
 #include "runtime/cgroup_stats.h"
 #include "runtime/launcher/exec.h"
@@ -48,11 +54,16 @@ class ContainerManager {
                    SandboxManager& sandboxes, image::ImageManager& images);
   ~ContainerManager();
 
+  // Reads the stored containers and watches the monitors of those not exited (an exit while
+  // berthd was down is picked up at once).
   Result<void> Load();
 
-  Result<Container> Create(const std::string& sandbox_id, const ContainerConfig& config);
+  // `caller`: the request's deadline. A create that outlives it is kept for kubelet's retry,
+  // which then gets this container instead of AlreadyExists (see RecordRegistry).
+  Result<Container> Create(const std::string& sandbox_id, const ContainerConfig& config,
+                           const CancelToken& caller = CancelToken());
   Result<void> Start(const std::string& id);
-  // The image's stop signal, SIGKILL after `timeout_seconds`. Unknown IDs are OK.
+  // The stop signal, SIGKILL after `timeout_seconds`. Unknown IDs are OK.
   Result<void> Stop(const std::string& id, int64_t timeout_seconds);
   // Force-stops, then removes everything. Unknown IDs are OK.
   Result<void> Remove(const std::string& id);
@@ -62,8 +73,8 @@ class ContainerManager {
                                   int64_t timeout_seconds);
 
   // CRI Exec: starts `args` in the running container with the caller's ends of its stdio.
-  Result<StartedExec> StartExec(const std::string& id, const std::vector<std::string>& args, bool tty,
-                                bool stdin, bool stdout, bool stderr);
+  Result<StartedExec> StartExec(const std::string& id, const std::vector<std::string>& args,
+                                bool tty, bool stdin, bool stdout, bool stderr);
   // CRI Attach: hands pipes to the container's monitor (see AttachToMonitor); -1 for a stream not
   // wanted. Returns the control connection.
   Result<UniqueFd> Attach(const std::string& id, int in, int out, int err);
@@ -72,53 +83,51 @@ class ContainerManager {
   Result<void> UpdateResources(const std::string& id, const ContainerResources& resources);
   std::vector<ContainerUsage> Usage(const ContainerFilter& filter);
 
-  Result<Container> Get(const std::string& id);
+  Result<Container> Get(const std::string& id) const;
   // Get, and FailedPrecondition unless the container is running (exec, attach).
-  Result<Container> GetRunning(const std::string& id);
-  std::vector<Container> List(const ContainerFilter& filter);
+  Result<Container> GetRunning(const std::string& id) const;
+  std::vector<Container> List(const ContainerFilter& filter) const;
 
   // For the sandbox's Stop and Remove.
   Result<void> StopAll(const std::string& sandbox_id);
   Result<void> RemoveAll(const std::string& sandbox_id);
-  bool ImageInUse(const std::string& image_id);
+  bool ImageInUse(const std::string& image_id) const;
 
-  // Lifecycle events (created, started, stopped, deleted). A watcher notices exits within a
-  // second even when nobody asks for a status.
+  // Lifecycle events (created, started, stopped, deleted), published as they happen.
   ContainerEventBus& events() { return events_; }
-  void StartExitWatcher();
+  // Kept for berthd's start-up order; the exit watcher runs from construction on.
+  void StartExitWatcher() {}
 
  private:
-  Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
-  Result<void> Persist(const Container& container);
-  // Folds what the monitor recorded into the record (running -> exited).
-  void Refresh(Container& container);
-  Result<void> StopLocked(Container& container, int64_t timeout_seconds);
-  Result<void> RemoveLocked(Container& container);
-  // CRI image volumes: a snapshot of each image, mounted at ImageVolumePath (container.h).
-  Result<void> MountImageVolumes(const Container& container, const Sandbox& sandbox, Rollback& undo);
-  Result<void> MountSnapshot(const Sandbox& sandbox, const std::string& key, const std::string& target);
-  Result<void> MountIdmappedVolumes(const Container& container, const Sandbox& sandbox, Rollback& undo);
-  std::shared_ptr<std::mutex> LockFor(const std::string& id);
-  Result<void> WithContainer(const std::string& id,
-                             const std::function<Result<void>(Container&)>& action);
+  Result<Container> CreateClaimed(const Sandbox& sandbox, const ContainerConfig& config,
+                                  const std::string& id);
+  Result<void> StartLocked(const std::string& id);
+  // Signals, waits for the exit watcher's EXITED (releasing `lock` while it waits).
+  Result<void> StopLocked(const std::string& id, int64_t timeout_seconds,
+                          std::unique_lock<std::mutex>& lock);
+  Result<void> RemoveLocked(const std::string& id, std::unique_lock<std::mutex>& lock);
+  // Waits until the container is EXITED or `limit` passed; true when it is.
+  bool WaitExited(const std::string& id, std::chrono::milliseconds limit,
+                  std::unique_lock<std::mutex>& lock);
+  // The exit watcher's callback: the container's monitor (or, once that is gone, its process)
+  // ended.
+  void OnMonitorExit(const std::string& id);
+  void Publish(const Container& container, ContainerEventType type);
 
   std::string root_;
   std::string state_;
-  MetadataStore& metadata_;
   SandboxManager& sandboxes_;
   image::ImageManager& images_;
-  mutable std::mutex mutex_;
-  std::map<std::string, Container> containers_;
-  std::map<std::string, std::string> names_;  // "sandbox/name/attempt" -> ID
-  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
-  void Publish(const Container& container, ContainerEventType type);
+  ContainerRootfs rootfs_;
+  RecordRegistry<Container> records_;
   ContainerEventBus events_;
-  std::thread watcher_;
-  std::mutex watcher_mutex_;
-  std::condition_variable watcher_wake_;
-  bool stopping_ = false;
+  // Notified after each move to EXITED; waited on with the container's own lock (any lock: hence
+  // condition_variable_any), which the exit watcher takes to make that move, so no wake is lost.
+  std::condition_variable_any exited_;
   // Previous CPU sample per container: (wall time ns, cpu usage ns), for usage_nano_cores.
+  std::mutex cpu_samples_mutex_;
   std::map<std::string, std::pair<int64_t, uint64_t>> cpu_samples_;
+  ExitWatcher watcher_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace berth::pod

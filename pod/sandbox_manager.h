@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "base/cancel.h"
 #include "base/result.h"
+#include "base/rollback.h"
 #include "cni/pod_network.h"
+#include "pod/record_registry.h"
 #include "pod/sandbox.h"
 #include "runtime/cgroups.h"
 #include "store/metadata_store.h"
@@ -34,8 +37,9 @@ class SandboxManager {
   // Reads the stored sandboxes; a ready sandbox whose namespaces are gone is marked not ready.
   Result<void> Load();
 
-  // Creates and starts a sandbox; on failure every step done so far is undone.
-  Result<Sandbox> Run(const SandboxConfig& config);
+  // Creates and starts a sandbox; on failure every step done so far is undone. `caller`: the
+  // request's deadline; a sandbox that outlives it is kept for kubelet's retry (RecordRegistry).
+  Result<Sandbox> Run(const SandboxConfig& config, const CancelToken& caller = CancelToken());
   // Stops the pod's containers (via the hook), tears down its network and namespaces. Unknown
   // IDs are OK (kubelet retries).
   Result<void> Stop(const std::string& id);
@@ -56,28 +60,24 @@ class SandboxManager {
   }
 
  private:
-  Result<std::string> ResolveId(const std::string& id) const;  // caller holds mutex_
-  Result<void> Persist(const Sandbox& sandbox);
-  // Resolves `id`, takes the sandbox's own lock and runs `action` on a copy of it; an unknown ID
-  // is a success (stop and remove are idempotent).
+  Result<Sandbox> RunClaimed(const SandboxConfig& config, const std::string& id);
+  // The steps of RunClaimed after the namespaces, each recorded in `ledger`.
+  Result<void> SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledger);
+  Result<void> SetUpNetworkAndInit(Sandbox& sandbox, Rollback& ledger);
+  // Resolves `id`, takes the sandbox's own lock and runs `action` on its current record; an ID
+  // that names no sandbox is a success (stop and remove are idempotent).
   Result<void> WithSandbox(const std::string& id,
                            const std::function<Result<void>(Sandbox&)>& action);
   Result<void> StopLocked(Sandbox& sandbox);
   Result<void> RemoveLocked(Sandbox& sandbox);
-  std::shared_ptr<std::mutex> LockFor(const std::string& id);
 
   std::string state_dir_;
-  MetadataStore& metadata_;
   cni::PodNetwork& network_;
   std::vector<std::string> handlers_;
   Cgroups cgroups_;
   std::function<Result<void>(const std::string&)> stop_containers_;
   std::function<Result<void>(const std::string&)> remove_containers_;
-
-  mutable std::mutex mutex_;                     // guards the maps below
-  std::map<std::string, Sandbox> sandboxes_;     // by ID
-  std::map<std::string, std::string> names_;     // "name/namespace/uid/attempt" -> ID
-  std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // per-sandbox operations
+  RecordRegistry<Sandbox> records_;
 };
 
 }  // namespace berth::pod
