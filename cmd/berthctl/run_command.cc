@@ -62,14 +62,16 @@ int Run(const GlobalOptions& options, const RunFlags& flags) {
   auto status = RunPodSandbox(client, options, pod_request, &pod_id);
   if (!status.ok()) return ReportRpcError("run: run pod sandbox", status);
   container_request.set_pod_sandbox_id(pod_id);
-  berth::Rollback rollback;
-  rollback.Add([&client, pod_id] {
+  berth::Rollback rollback("berthctl-run", "pod " + pod_id);
+  // Failures are reported here, with the RPC's status; the ledger only orders the undo.
+  (void)rollback.Done("pod", [&client, pod_id]() -> berth::Result<void> {
     for (auto* undo : {&StopPodSandbox, &RemovePodSandbox}) {
       if (auto undone = undo(client, pod_id); !undone.ok()) {
         ReportRpcError("run: clean up pod " + pod_id, undone);
-        return;
+        break;
       }
     }
+    return berth::Ok();
   });
 
   status = EnsureImage(client, options, flags, container_request);

@@ -16,6 +16,7 @@
 #include "cni/builtin/builtin_network.h"
 #include "cni/plugin/cni_network.h"
 #include "image/image_manager.h"
+#include "pod/reconciler.h"
 #include "pod/sandbox_manager.h"
 #include "image/registry/registry_provider.h"
 #include "runtime/host_features.h"
@@ -66,6 +67,9 @@ Result<void> RunDaemon(const Config& config) {
   BERTH_TRY(sandboxes.Load());
   pod::ContainerManager containers(config.root, config.state, *store, sandboxes, *images);
   BERTH_TRY(containers.Load());
+  // Before any request: what a crash left that no record knows goes now.
+  pod::Reconciler(config.root, config.state, images->snapshots(), **network)
+      .Run(sandboxes.List({}), containers.List({}));
   containers.StartExitWatcher();
   sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
   sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "base/failpoint.h"
 #include "base/logging.h"
 #include "base/signals.h"
 #include "base/version.h"
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
   }
 
   berth::InitLogging(*berth::ParseLogLevel(config->log_level));
+  if (auto armed = berth::InitFailpoints(); !armed) {
+    std::fprintf(stderr, "berthd: %s\n", armed.error().message().c_str());
+    return 2;
+  }
   if (auto run = berth::RunDaemon(*config); !run) {
     std::fprintf(stderr, "berthd: %s\n", run.error().message().c_str());
     return 1;

@@ -136,6 +136,24 @@ std::string BerthdProcess::NetworkYaml() {
   return network_yaml_;
 }
 
+void BerthdProcess::SetEnv(const std::string& name, const std::string& value) {
+  env_[name] = value;
+}
+
+int BerthdProcess::WaitExit(int seconds) {
+  if (pid_ <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
 bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
   std::vector<std::string> args = extra_args;
   if (std::find(args.begin(), args.end(), "--config") == args.end()) {
@@ -145,13 +163,23 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
     args.push_back(path);
   }
   auto argv = Command(args);
+  // The environment is built before fork: the child of a threaded process may only exec.
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    if (!env_.count(text.substr(0, text.find('=')))) env.push_back(text);
+  }
+  for (const auto& [name, value] : env_) {
+    if (!value.empty()) env.push_back(name + "=" + value);
+  }
+  auto pointers = CStringArray(argv);
+  auto env_pointers = CStringArray(env);
   pid_ = ::fork();
   if (pid_ == 0) {
     int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, 1);
     ::dup2(log, 2);
-    auto pointers = CStringArray(argv);
-    ::execv(pointers[0], pointers.data());
+    ::execve(pointers[0], pointers.data(), env_pointers.data());
     ::_exit(127);
   }
   // Wait for the socket to accept connections before making the channel: a channel that failed

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,14 @@ class BerthdProcess {
   bool Start(const std::vector<std::string>& extra_args = {});
   // The "network:" section of that config, for tests that write a config of their own.
   std::string NetworkYaml();
+  // That network's test-only bridge and nftables table (after NetworkYaml or Start).
+  const std::string& test_bridge() const { return test_bridge_; }
+  const std::string& test_table() const { return test_table_; }
+  // An environment variable for the berthd processes started from now on (BERTH_FAILPOINTS...);
+  // an empty value removes it again.
+  void SetEnv(const std::string& name, const std::string& value);
+  // Waits (up to `seconds`) for berthd to exit on its own; returns its wait status, or -1.
+  int WaitExit(int seconds);
   // SIGTERM, then waits; returns berthd's exit status (or -1 if it had to be killed).
   int Stop();
   // SIGKILL without any shutdown, as a crash would.
@@ -80,6 +89,7 @@ class BerthdProcess {
 
   TempDir dir_;
   pid_t pid_ = -1;
+  std::map<std::string, std::string> env_;
   std::string network_yaml_;
   std::string test_bridge_;
   std::string test_table_;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
 #include "test/integration/berthd_fixture.h"
 

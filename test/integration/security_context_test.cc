@@ -87,8 +87,9 @@ TEST_F(SecurityContextTest, UsersGroupsAndPolicies) {
   auto user = last_status_.user().linux();
   EXPECT_EQ(user.uid(), 1000);
   EXPECT_EQ(user.gid(), 3000);
+  // The primary group is among the process's groups, as containerd and CRI-O report them.
   EXPECT_EQ(std::vector<int64_t>(user.supplemental_groups().begin(), user.supplemental_groups().end()),
-            std::vector<int64_t>{4000});
+            (std::vector<int64_t>{3000, 4000}));
   // run_as_username from the image's /etc/passwd; Merge adds its /etc/group memberships (3456).
   auto merged = Output("merge", "id -u; id -g; id -G", [](auto& sc) {
     sc.set_run_as_username("appuser");

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "base/unique_fd.h"
 #include "cni/plugin/cni_network.h"
 #include "gtest/gtest.h"

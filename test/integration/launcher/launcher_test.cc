@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
 #include "runtime/cgroups.h"
 #include "test/integration/launcher/bundle_fixture.h"

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
 #include "test/integration/network/network_test_util.h"
 

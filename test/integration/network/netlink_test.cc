@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
 #include "test/integration/berthd_fixture.h"
 

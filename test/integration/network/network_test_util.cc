@@ -12,6 +12,7 @@
 #include <random>
 
 #include "base/namespaces.h"
+#include "runtime/pinned_namespaces.h"
 #include "base/unique_fd.h"
 #include "cni/builtin/netlink.h"
 #include "gtest/gtest.h"
