@@ -40,9 +40,13 @@ Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfi
   out.working_dir = in.working_dir();
   for (const auto& env : in.envs()) out.envs.emplace_back(env.key(), env.value());
   for (const auto& mount : in.mounts()) {
-    pod::ContainerMount m{mount.host_path(), mount.container_path(), mount.readonly(),
-                          Propagation(mount.propagation()), mount.recursive_read_only(),
-                          mount.has_image() ? mount.image().image() : "", mount.image_sub_path()};
+    pod::ContainerMount m{mount.host_path(),
+                          mount.container_path(),
+                          mount.readonly(),
+                          Propagation(mount.propagation()),
+                          mount.recursive_read_only(),
+                          mount.has_image() ? mount.image().image() : "",
+                          mount.image_sub_path()};
     // The CRI's rules for recursive_read_only (api.proto, Mount).
     if (m.recursive_read_only && (!m.readonly || m.propagation != "private")) {
       return InvalidArgument("mount " + m.container_path +
@@ -81,7 +85,9 @@ pod::ContainerResources ToContainerResources(const runtime::v1::LinuxContainerRe
   out.oom_score_adj = in.oom_score_adj();
   out.cpuset_cpus = in.cpuset_cpus();
   out.cpuset_mems = in.cpuset_mems();
-  for (const auto& limit : in.hugepage_limits()) out.hugepage_limits.push_back({limit.page_size(), limit.limit()});
+  for (const auto& limit : in.hugepage_limits()) {
+    out.hugepage_limits.push_back({limit.page_size(), limit.limit()});
+  }
   out.unified.insert(in.unified().begin(), in.unified().end());
   return out;
 }

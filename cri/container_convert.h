@@ -9,9 +9,11 @@ namespace berth::cri {
 
 Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfig& config);
 pod::ContainerResources ToContainerResources(const runtime::v1::LinuxContainerResources& resources);
-void FillResources(const pod::ContainerResources& resources, runtime::v1::LinuxContainerResources* out);
+void FillResources(const pod::ContainerResources& resources,
+                   runtime::v1::LinuxContainerResources* out);
 // LinuxContainerSecurityContext (security_context_convert.cc).
-Result<pod::ContainerSecurity> ToContainerSecurity(const runtime::v1::LinuxContainerSecurityContext& context);
+Result<pod::ContainerSecurity> ToContainerSecurity(
+    const runtime::v1::LinuxContainerSecurityContext& context);
 pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& filter);
 void FillContainer(const pod::Container& container, runtime::v1::Container* out);
 void FillContainerStatus(const pod::Container& container, runtime::v1::ContainerStatus* out);

@@ -14,8 +14,10 @@ class ContainerStreams final : public streaming::StreamingRuntime {
   ContainerStreams(pod::ContainerManager& containers, pod::SandboxManager& sandboxes)
       : containers_(containers), sandboxes_(sandboxes) {}
 
-  Result<std::unique_ptr<streaming::ProcessSession>> Exec(const streaming::ExecRequest& request) override;
-  Result<std::unique_ptr<streaming::ProcessSession>> Attach(const streaming::AttachRequest& request) override;
+  Result<std::unique_ptr<streaming::ProcessSession>> Exec(
+      const streaming::ExecRequest& request) override;
+  Result<std::unique_ptr<streaming::ProcessSession>> Attach(
+      const streaming::AttachRequest& request) override;
   Result<UniqueFd> DialPodPort(const std::string& pod_id, int32_t port) override;
 
  private:

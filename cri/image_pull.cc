@@ -1,8 +1,7 @@
-#include <spdlog/spdlog.h>
-
 #include "base/cancel.h"
 #include "cri/image_service.h"
-#include "cri/status_mapping.h"
+#include "cri/rpc_edge.h"
+#include "cri/rpc_helpers.h"
 
 namespace berth::cri {
 namespace {
@@ -25,14 +24,15 @@ std::optional<RegistryAuth> CredentialsOf(const runtime::v1::PullImageRequest& r
 grpc::Status ImageService::PullImage(grpc::ServerContext* context,
                                      const runtime::v1::PullImageRequest* request,
                                      runtime::v1::PullImageResponse* response) {
-  const std::string& name = request->image().image();
-  if (name.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "image name is empty");
-  // The caller's gRPC deadline bounds the whole pull.
-  CancelToken cancel(context->deadline());
-  auto record = images_.Pull(name, CredentialsOf(*request), cancel);
-  if (!record) return ToGrpcStatus(record.error());
-  response->set_image_ref(record->id);
-  return grpc::Status::OK;
+  return Serve("PullImage", [&]() -> Result<void> {
+    BERTH_TRY(NeedImageName(request->image().image()));
+    // The caller's gRPC deadline bounds the whole pull.
+    CancelToken cancel(context->deadline());
+    BERTH_ASSIGN_OR_RETURN(image::ImageRecord record,
+                           images_.Pull(request->image().image(), CredentialsOf(*request), cancel));
+    response->set_image_ref(record.id);
+    return Ok();
+  });
 }
 
 }  // namespace berth::cri

@@ -1,5 +1,5 @@
-// runtime.v1.ImageService over image::ImageManager. One file per RPC: image_pull.cc,
-// image_list.cc (ListImages, ImageStatus), image_remove.cc, image_fs_info.cc.
+// runtime.v1.ImageService over image::ImageManager. One file per RPC (named beside each
+// declaration below); every handler's body runs through Serve (rpc_edge.h).
 #pragma once
 
 #include "cri_api.h"
@@ -11,16 +11,22 @@ class ImageService final : public runtime::v1::ImageService::Service {
  public:
   explicit ImageService(image::ImageManager& images) : images_(images) {}
 
-  grpc::Status ListImages(grpc::ServerContext* context, const runtime::v1::ListImagesRequest* request,
+  // image_list.cc
+  grpc::Status ListImages(grpc::ServerContext* context,
+                          const runtime::v1::ListImagesRequest* request,
                           runtime::v1::ListImagesResponse* response) override;
+  // image_status.cc
   grpc::Status ImageStatus(grpc::ServerContext* context,
                            const runtime::v1::ImageStatusRequest* request,
                            runtime::v1::ImageStatusResponse* response) override;
+  // image_pull.cc
   grpc::Status PullImage(grpc::ServerContext* context, const runtime::v1::PullImageRequest* request,
                          runtime::v1::PullImageResponse* response) override;
+  // image_remove.cc
   grpc::Status RemoveImage(grpc::ServerContext* context,
                            const runtime::v1::RemoveImageRequest* request,
                            runtime::v1::RemoveImageResponse* response) override;
+  // image_fs_info.cc
   grpc::Status ImageFsInfo(grpc::ServerContext* context,
                            const runtime::v1::ImageFsInfoRequest* request,
                            runtime::v1::ImageFsInfoResponse* response) override;
@@ -28,9 +34,5 @@ class ImageService final : public runtime::v1::ImageService::Service {
  private:
   image::ImageManager& images_;
 };
-
-// The CRI view of an image record (also used by ContainerStatus later).
-void FillImage(const image::ImageRecord& record, const image::ImageConfig* config,
-               runtime::v1::Image* image);
 
 }  // namespace berth::cri

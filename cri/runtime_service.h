@@ -1,6 +1,7 @@
-// runtime.v1.RuntimeService. One file per RPC family (version.cc, status.cc, runtime_config.cc);
-// RPCs not overridden here answer UNIMPLEMENTED through the generated base class until their
-// issue lands.
+// runtime.v1.RuntimeService. One file per RPC, named object_verb.cc after it as CRI-O does (the
+// file is named beside each declaration below); every handler's body runs through Serve
+// (rpc_edge.h). RPCs not overridden here answer UNIMPLEMENTED through the generated base class
+// until their issue lands.
 #pragma once
 
 #include "cni/pod_network.h"
@@ -28,91 +29,118 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
         network_(network),
         streaming_(streaming) {}
 
-  // stream_rpcs.cc: each answers a single-use URL on the streaming server.
-  grpc::Status Exec(grpc::ServerContext* context, const runtime::v1::ExecRequest* request,
-                    runtime::v1::ExecResponse* response) override;
-  grpc::Status Attach(grpc::ServerContext* context, const runtime::v1::AttachRequest* request,
-                      runtime::v1::AttachResponse* response) override;
-  grpc::Status PortForward(grpc::ServerContext* context, const runtime::v1::PortForwardRequest* request,
-                           runtime::v1::PortForwardResponse* response) override;
-
+  // The runtime itself.
+  // version.cc
   grpc::Status Version(grpc::ServerContext* context, const runtime::v1::VersionRequest* request,
                        runtime::v1::VersionResponse* response) override;
+  // status.cc
   grpc::Status Status(grpc::ServerContext* context, const runtime::v1::StatusRequest* request,
                       runtime::v1::StatusResponse* response) override;
+  // runtime_config.cc
   grpc::Status RuntimeConfig(grpc::ServerContext* context,
                              const runtime::v1::RuntimeConfigRequest* request,
                              runtime::v1::RuntimeConfigResponse* response) override;
+  // runtime_config_update.cc
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext* context,
                                    const runtime::v1::UpdateRuntimeConfigRequest* request,
                                    runtime::v1::UpdateRuntimeConfigResponse* response) override;
 
-  // sandbox_run.cc, sandbox_stop.cc, sandbox_remove.cc, sandbox_status.cc, sandbox_list.cc
+  // Pod sandboxes.
+  // sandbox_run.cc
   grpc::Status RunPodSandbox(grpc::ServerContext* context,
                              const runtime::v1::RunPodSandboxRequest* request,
                              runtime::v1::RunPodSandboxResponse* response) override;
+  // sandbox_stop.cc
   grpc::Status StopPodSandbox(grpc::ServerContext* context,
                               const runtime::v1::StopPodSandboxRequest* request,
                               runtime::v1::StopPodSandboxResponse* response) override;
+  // sandbox_remove.cc
   grpc::Status RemovePodSandbox(grpc::ServerContext* context,
                                 const runtime::v1::RemovePodSandboxRequest* request,
                                 runtime::v1::RemovePodSandboxResponse* response) override;
+  // sandbox_status.cc
   grpc::Status PodSandboxStatus(grpc::ServerContext* context,
                                 const runtime::v1::PodSandboxStatusRequest* request,
                                 runtime::v1::PodSandboxStatusResponse* response) override;
+  // sandbox_list.cc
   grpc::Status ListPodSandbox(grpc::ServerContext* context,
                               const runtime::v1::ListPodSandboxRequest* request,
                               runtime::v1::ListPodSandboxResponse* response) override;
+  // sandbox_stream.cc
   grpc::Status StreamPodSandboxes(
       grpc::ServerContext* context, const runtime::v1::StreamPodSandboxesRequest* request,
       grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) override;
-
-  // container_rpcs.cc
-  grpc::Status CreateContainer(grpc::ServerContext* context,
-                               const runtime::v1::CreateContainerRequest* request,
-                               runtime::v1::CreateContainerResponse* response) override;
-  grpc::Status StartContainer(grpc::ServerContext* context,
-                              const runtime::v1::StartContainerRequest* request,
-                              runtime::v1::StartContainerResponse* response) override;
-  grpc::Status StopContainer(grpc::ServerContext* context,
-                             const runtime::v1::StopContainerRequest* request,
-                             runtime::v1::StopContainerResponse* response) override;
-  grpc::Status RemoveContainer(grpc::ServerContext* context,
-                               const runtime::v1::RemoveContainerRequest* request,
-                               runtime::v1::RemoveContainerResponse* response) override;
-  grpc::Status ContainerStatus(grpc::ServerContext* context,
-                               const runtime::v1::ContainerStatusRequest* request,
-                               runtime::v1::ContainerStatusResponse* response) override;
-  grpc::Status ListContainers(grpc::ServerContext* context,
-                              const runtime::v1::ListContainersRequest* request,
-                              runtime::v1::ListContainersResponse* response) override;
-  grpc::Status StreamContainers(
-      grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
-      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) override;
-  // stats_rpcs.cc
-  grpc::Status ContainerStats(grpc::ServerContext* context,
-                              const runtime::v1::ContainerStatsRequest* request,
-                              runtime::v1::ContainerStatsResponse* response) override;
-  grpc::Status ListContainerStats(grpc::ServerContext* context,
-                                  const runtime::v1::ListContainerStatsRequest* request,
-                                  runtime::v1::ListContainerStatsResponse* response) override;
+  // sandbox_stats.cc
   grpc::Status PodSandboxStats(grpc::ServerContext* context,
                                const runtime::v1::PodSandboxStatsRequest* request,
                                runtime::v1::PodSandboxStatsResponse* response) override;
+  // sandbox_stats_list.cc
   grpc::Status ListPodSandboxStats(grpc::ServerContext* context,
                                    const runtime::v1::ListPodSandboxStatsRequest* request,
                                    runtime::v1::ListPodSandboxStatsResponse* response) override;
+  // sandbox_port_forward.cc: a single-use URL on the streaming server.
+  grpc::Status PortForward(grpc::ServerContext* context,
+                           const runtime::v1::PortForwardRequest* request,
+                           runtime::v1::PortForwardResponse* response) override;
+
+  // Containers.
+  // container_create.cc
+  grpc::Status CreateContainer(grpc::ServerContext* context,
+                               const runtime::v1::CreateContainerRequest* request,
+                               runtime::v1::CreateContainerResponse* response) override;
+  // container_start.cc
+  grpc::Status StartContainer(grpc::ServerContext* context,
+                              const runtime::v1::StartContainerRequest* request,
+                              runtime::v1::StartContainerResponse* response) override;
+  // container_stop.cc
+  grpc::Status StopContainer(grpc::ServerContext* context,
+                             const runtime::v1::StopContainerRequest* request,
+                             runtime::v1::StopContainerResponse* response) override;
+  // container_remove.cc
+  grpc::Status RemoveContainer(grpc::ServerContext* context,
+                               const runtime::v1::RemoveContainerRequest* request,
+                               runtime::v1::RemoveContainerResponse* response) override;
+  // container_status.cc
+  grpc::Status ContainerStatus(grpc::ServerContext* context,
+                               const runtime::v1::ContainerStatusRequest* request,
+                               runtime::v1::ContainerStatusResponse* response) override;
+  // container_list.cc
+  grpc::Status ListContainers(grpc::ServerContext* context,
+                              const runtime::v1::ListContainersRequest* request,
+                              runtime::v1::ListContainersResponse* response) override;
+  // container_stream.cc
+  grpc::Status StreamContainers(
+      grpc::ServerContext* context, const runtime::v1::StreamContainersRequest* request,
+      grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) override;
+  // container_stats.cc
+  grpc::Status ContainerStats(grpc::ServerContext* context,
+                              const runtime::v1::ContainerStatsRequest* request,
+                              runtime::v1::ContainerStatsResponse* response) override;
+  // container_stats_list.cc
+  grpc::Status ListContainerStats(grpc::ServerContext* context,
+                                  const runtime::v1::ListContainerStatsRequest* request,
+                                  runtime::v1::ListContainerStatsResponse* response) override;
+  // container_update_resources.cc
   grpc::Status UpdateContainerResources(
       grpc::ServerContext* context, const runtime::v1::UpdateContainerResourcesRequest* request,
       runtime::v1::UpdateContainerResourcesResponse* response) override;
+  // container_events.cc
   grpc::Status GetContainerEvents(
       grpc::ServerContext* context, const runtime::v1::GetEventsRequest* request,
       grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) override;
-  grpc::Status ExecSync(grpc::ServerContext* context, const runtime::v1::ExecSyncRequest* request,
-                        runtime::v1::ExecSyncResponse* response) override;
+  // container_reopen_log.cc
   grpc::Status ReopenContainerLog(grpc::ServerContext* context,
                                   const runtime::v1::ReopenContainerLogRequest* request,
                                   runtime::v1::ReopenContainerLogResponse* response) override;
+  // container_exec_sync.cc
+  grpc::Status ExecSync(grpc::ServerContext* context, const runtime::v1::ExecSyncRequest* request,
+                        runtime::v1::ExecSyncResponse* response) override;
+  // container_exec.cc: a single-use URL on the streaming server.
+  grpc::Status Exec(grpc::ServerContext* context, const runtime::v1::ExecRequest* request,
+                    runtime::v1::ExecResponse* response) override;
+  // container_attach.cc: a single-use URL on the streaming server.
+  grpc::Status Attach(grpc::ServerContext* context, const runtime::v1::AttachRequest* request,
+                      runtime::v1::AttachResponse* response) override;
 
  private:
   const Config& config_;

@@ -9,7 +9,8 @@ Result<pod::NamespaceMode> ToMode(runtime::v1::NamespaceMode mode, const char* w
     case runtime::v1::CONTAINER: return pod::NamespaceMode::kContainer;
     case runtime::v1::NODE: return pod::NamespaceMode::kNode;
     default:
-      return InvalidArgument(std::string("namespace mode ") + runtime::v1::NamespaceMode_Name(mode) +
+      return InvalidArgument(std::string("namespace mode ") +
+                             runtime::v1::NamespaceMode_Name(mode) +
                              " is not supported for the pod's " + which + " namespace");
   }
 }
@@ -21,6 +22,32 @@ runtime::v1::NamespaceMode FromMode(pod::NamespaceMode mode) {
     case pod::NamespaceMode::kNode: return runtime::v1::NODE;
   }
   return runtime::v1::POD;
+}
+
+// One of userns_options' uid or gid mapping lists (`what`: "uid", "gid"): bounded, no mapping
+// of the host's root, and the container's 0 mapped.
+Result<void> ToIdMappings(const google::protobuf::RepeatedPtrField<runtime::v1::IDMapping>& list,
+                          const std::string& what, std::vector<pod::IdMapping>& mappings) {
+  // The kernel's limit on uid_map / gid_map lines.
+  if (list.size() > 340) return InvalidArgument("userns_options: too many " + what + " mappings");
+  bool maps_root = false;
+  for (const auto& m : list) {
+    if (m.length() == 0 || uint64_t{m.host_id()} + m.length() > (uint64_t{1} << 32) ||
+        uint64_t{m.container_id()} + m.length() > (uint64_t{1} << 32)) {
+      return InvalidArgument("userns_options: bad " + what + " mapping " +
+                             std::to_string(m.container_id()) + " -> " +
+                             std::to_string(m.host_id()) + " length " + std::to_string(m.length()));
+    }
+    if (m.host_id() == 0) {
+      return InvalidArgument("userns_options: " + what + " 0 of the host may not be mapped");
+    }
+    maps_root = maps_root || m.container_id() == 0;
+    mappings.push_back({m.container_id(), m.host_id(), m.length()});
+  }
+  if (!list.empty() && !maps_root) {
+    return InvalidArgument("userns_options: " + what + " 0 is not mapped");
+  }
+  return Ok();
 }
 
 // userns_options: NODE (or POD without mappings, the CRI's backward-compatible default) is the
@@ -35,25 +62,8 @@ Result<void> ToUserNamespace(const runtime::v1::NamespaceOption& options, pod::S
   if (userns.uids().empty() != userns.gids().empty()) {
     return InvalidArgument("userns_options: give both uid and gid mappings, or neither");
   }
-  auto convert = [](const auto& list, const char* what, std::vector<pod::IdMapping>& mappings) -> Result<void> {
-    if (list.size() > 340) return InvalidArgument(std::string("userns_options: too many ") + what + " mappings");
-    bool maps_root = false;
-    for (const auto& m : list) {
-      if (m.length() == 0 || uint64_t{m.host_id()} + m.length() > (uint64_t{1} << 32) ||
-          uint64_t{m.container_id()} + m.length() > (uint64_t{1} << 32)) {
-        return InvalidArgument(std::string("userns_options: bad ") + what + " mapping " +
-                               std::to_string(m.container_id()) + " -> " + std::to_string(m.host_id()) + " length " +
-                               std::to_string(m.length()));
-      }
-      if (m.host_id() == 0) return InvalidArgument(std::string("userns_options: ") + what + " 0 of the host may not be mapped");
-      maps_root = maps_root || m.container_id() == 0;
-      mappings.push_back({m.container_id(), m.host_id(), m.length()});
-    }
-    if (!list.empty() && !maps_root) return InvalidArgument(std::string("userns_options: ") + what + " 0 is not mapped");
-    return Ok();
-  };
-  BERTH_TRY(convert(userns.uids(), "uid", out.uid_mappings));
-  BERTH_TRY(convert(userns.gids(), "gid", out.gid_mappings));
+  BERTH_TRY(ToIdMappings(userns.uids(), "uid", out.uid_mappings));
+  BERTH_TRY(ToIdMappings(userns.gids(), "gid", out.gid_mappings));
   return Ok();
 }
 
@@ -101,7 +111,10 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
     BERTH_ASSIGN_OR_RETURN(out.network_mode, ToMode(options.network(), "network"));
     BERTH_ASSIGN_OR_RETURN(out.pid_mode, ToMode(options.pid(), "PID"));
     BERTH_ASSIGN_OR_RETURN(out.ipc_mode, ToMode(options.ipc(), "IPC"));
-    if (out.network_mode == pod::NamespaceMode::kContainer) out.network_mode = pod::NamespaceMode::kPod;
+    // The pod always shares its network and IPC namespaces: CONTAINER means POD for them.
+    if (out.network_mode == pod::NamespaceMode::kContainer) {
+      out.network_mode = pod::NamespaceMode::kPod;
+    }
     if (out.ipc_mode == pod::NamespaceMode::kContainer) out.ipc_mode = pod::NamespaceMode::kPod;
     const auto& resources = linux.has_resources() ? linux.resources() : linux.overhead();
     out.cpu_shares = resources.cpu_shares();
@@ -115,6 +128,17 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
     // No linux section: pod network, IPC and UTS; each container its own PID namespace.
     out.pid_mode = pod::NamespaceMode::kContainer;
   }
+  return out;
+}
+
+pod::SandboxFilter ToSandboxFilter(const runtime::v1::PodSandboxFilter& filter) {
+  pod::SandboxFilter out;
+  out.id = filter.id();
+  if (filter.has_state()) {
+    out.state = filter.state().state() == runtime::v1::SANDBOX_READY ? pod::SandboxState::kReady
+                                                                     : pod::SandboxState::kNotReady;
+  }
+  out.label_selector.insert(filter.label_selector().begin(), filter.label_selector().end());
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "cri_api.h"
 #include "pod/sandbox.h"
+#include "pod/sandbox_manager.h"
 
 namespace berth::cri {
 
@@ -10,6 +11,8 @@ namespace berth::cri {
 // are InvalidArgument here).
 Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& config,
                                            const std::string& runtime_handler);
+
+pod::SandboxFilter ToSandboxFilter(const runtime::v1::PodSandboxFilter& filter);
 
 void FillSandbox(const pod::Sandbox& sandbox, runtime::v1::PodSandbox* out);
 void FillSandboxStatus(const pod::Sandbox& sandbox, runtime::v1::PodSandboxStatus* out);

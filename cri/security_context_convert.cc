@@ -21,7 +21,9 @@ Result<pod::SecurityProfile> FromProfileString(const std::string& text, pod::Sec
                                                const char* what) {
   if (text.empty()) return empty;
   if (text == "runtime/default" || text == "docker/default") return pod::SecurityProfile{};
-  if (text == "unconfined") return pod::SecurityProfile{pod::SecurityProfile::Type::kUnconfined, ""};
+  if (text == "unconfined") {
+    return pod::SecurityProfile{pod::SecurityProfile::Type::kUnconfined, ""};
+  }
   const std::string prefix = "localhost/";
   if (text.rfind(prefix, 0) == 0 && text.size() > prefix.size()) {
     return pod::SecurityProfile{pod::SecurityProfile::Type::kLocalhost, text.substr(prefix.size())};
@@ -30,7 +32,8 @@ Result<pod::SecurityProfile> FromProfileString(const std::string& text, pod::Sec
                          "\": expected runtime/default, unconfined or localhost/<name>");
 }
 
-Result<pod::SecurityProfile> ToProfile(bool has_profile, const runtime::v1::SecurityProfile& profile,
+Result<pod::SecurityProfile> ToProfile(bool has_profile,
+                                       const runtime::v1::SecurityProfile& profile,
                                        const std::string& deprecated, pod::SecurityProfile empty,
                                        const char* what) {
   if (!has_profile) return FromProfileString(deprecated, empty, what);
@@ -46,7 +49,8 @@ Result<pod::SecurityProfile> ToProfile(bool has_profile, const runtime::v1::Secu
 
 }  // namespace
 
-Result<pod::ContainerSecurity> ToContainerSecurity(const runtime::v1::LinuxContainerSecurityContext& in) {
+Result<pod::ContainerSecurity> ToContainerSecurity(
+    const runtime::v1::LinuxContainerSecurityContext& in) {
   pod::ContainerSecurity out;
   out.privileged = in.privileged();
   out.add_capabilities.assign(in.capabilities().add_capabilities().begin(),
@@ -60,7 +64,8 @@ Result<pod::ContainerSecurity> ToContainerSecurity(const runtime::v1::LinuxConta
   }
   if (in.has_run_as_user()) {
     if (in.run_as_user().value() < 0 || in.run_as_user().value() > 0xfffffffeLL) {
-      return InvalidArgument("run_as_user " + std::to_string(in.run_as_user().value()) + " is out of range");
+      return InvalidArgument("run_as_user " + std::to_string(in.run_as_user().value()) +
+                             " is out of range");
     }
     out.run_as_user = in.run_as_user().value();
   }
@@ -70,12 +75,15 @@ Result<pod::ContainerSecurity> ToContainerSecurity(const runtime::v1::LinuxConta
       return InvalidArgument("run_as_group needs run_as_user or run_as_username");
     }
     if (in.run_as_group().value() < 0 || in.run_as_group().value() > 0xfffffffeLL) {
-      return InvalidArgument("run_as_group " + std::to_string(in.run_as_group().value()) + " is out of range");
+      return InvalidArgument("run_as_group " + std::to_string(in.run_as_group().value()) +
+                             " is out of range");
     }
     out.run_as_group = in.run_as_group().value();
   }
   for (int64_t gid : in.supplemental_groups()) {
-    if (gid < 0 || gid > 0xfffffffeLL) return InvalidArgument("supplemental group " + std::to_string(gid) + " is out of range");
+    if (gid < 0 || gid > 0xfffffffeLL) {
+      return InvalidArgument("supplemental group " + std::to_string(gid) + " is out of range");
+    }
     out.supplemental_groups.push_back(gid);
   }
   out.supplemental_groups_strict = in.supplemental_groups_policy() == runtime::v1::Strict;
@@ -84,12 +92,12 @@ Result<pod::ContainerSecurity> ToContainerSecurity(const runtime::v1::LinuxConta
   out.masked_paths.assign(in.masked_paths().begin(), in.masked_paths().end());
   out.readonly_paths.assign(in.readonly_paths().begin(), in.readonly_paths().end());
   const pod::SecurityProfile unset{pod::SecurityProfile::Type::kUnset, ""};
-  BERTH_ASSIGN_OR_RETURN(out.seccomp, ToProfile(in.has_seccomp(), in.seccomp(), in.seccomp_profile_path(),
-                                                unset, "seccomp"));
-  BERTH_ASSIGN_OR_RETURN(out.apparmor, ToProfile(in.has_apparmor(), in.apparmor(), in.apparmor_profile(),
-                                                 unset, "apparmor"));
-  out.selinux = {in.selinux_options().user(), in.selinux_options().role(), in.selinux_options().type(),
-                 in.selinux_options().level()};
+  BERTH_ASSIGN_OR_RETURN(out.seccomp, ToProfile(in.has_seccomp(), in.seccomp(),
+                                                in.seccomp_profile_path(), unset, "seccomp"));
+  BERTH_ASSIGN_OR_RETURN(out.apparmor, ToProfile(in.has_apparmor(), in.apparmor(),
+                                                 in.apparmor_profile(), unset, "apparmor"));
+  out.selinux = {in.selinux_options().user(), in.selinux_options().role(),
+                 in.selinux_options().type(), in.selinux_options().level()};
   return out;
 }
 

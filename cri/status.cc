@@ -1,4 +1,5 @@
 #include "base/version.h"
+#include "cri/rpc_edge.h"
 #include "cri/runtime_service.h"
 
 namespace berth::cri {
@@ -17,33 +18,35 @@ void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool 
 
 grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::StatusRequest* request,
                                     runtime::v1::StatusResponse* response) {
-  AddCondition(response, "RuntimeReady", true, "", "");
-  auto network = network_.Ready();
-  if (network) {
-    AddCondition(response, "NetworkReady", true, "", "");
-  } else {
-    std::string message = "berth: " + network.error().message();
-    AddCondition(response, "NetworkReady", false, "NetworkPluginNotReady", message.c_str());
-  }
+  return Serve("Status", [&]() -> Result<void> {
+    AddCondition(response, "RuntimeReady", true, "", "");
+    auto network = network_.Ready();
+    if (network) {
+      AddCondition(response, "NetworkReady", true, "", "");
+    } else {
+      std::string message = "berth: " + network.error().message();
+      AddCondition(response, "NetworkReady", false, "NetworkPluginNotReady", message.c_str());
+    }
 
-  // Report only what works: kubelet uses a feature only when the runtime reports it.
-  auto* handler = response->add_runtime_handlers();
-  handler->set_name(kDefaultRuntimeHandler);
-  // Recursive read-only mounts through mount_setattr(AT_RECURSIVE) (Linux 5.12+).
-  handler->mutable_features()->set_recursive_read_only_mounts(host_.mount_setattr);
-  // Pods with a user namespace: idmapped image layers need mount_setattr too.
-  handler->mutable_features()->set_user_namespaces(host_.user_namespaces && host_.mount_setattr);
-  response->mutable_features()->set_supplemental_groups_policy(true);
-  response->mutable_features()->set_user_namespaces_host_network(false);
+    // Report only what works: kubelet uses a feature only when the runtime reports it.
+    auto* handler = response->add_runtime_handlers();
+    handler->set_name(kDefaultRuntimeHandler);
+    // Recursive read-only mounts through mount_setattr(AT_RECURSIVE) (Linux 5.12+).
+    handler->mutable_features()->set_recursive_read_only_mounts(host_.mount_setattr);
+    // Pods with a user namespace: idmapped image layers need mount_setattr too.
+    handler->mutable_features()->set_user_namespaces(host_.user_namespaces && host_.mount_setattr);
+    response->mutable_features()->set_supplemental_groups_policy(true);
+    response->mutable_features()->set_user_namespaces_host_network(false);
 
-  if (request->verbose()) {
-    auto& info = *response->mutable_info();
-    info["version"] = kBerthVersion;
-    info["config"] = ConfigToJson(config_);
-    info["host"] = HostFeaturesToJson(host_);
-    info["network"] = network_.Describe();
-  }
-  return grpc::Status::OK;
+    if (request->verbose()) {
+      auto& info = *response->mutable_info();
+      info["version"] = kBerthVersion;
+      info["config"] = ConfigToJson(config_);
+      info["host"] = HostFeaturesToJson(host_);
+      info["network"] = network_.Describe();
+    }
+    return Ok();
+  });
 }
 
 }  // namespace berth::cri

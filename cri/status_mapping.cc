@@ -24,8 +24,4 @@ grpc::Status ToGrpcStatus(const Error& error) {
   return grpc::Status(ToGrpcCode(error.code()), error.message());
 }
 
-grpc::Status ToGrpcStatus(const Result<void>& result) {
-  return result.ok() ? grpc::Status::OK : ToGrpcStatus(result.error());
-}
-
 }  // namespace berth::cri

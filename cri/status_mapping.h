@@ -1,15 +1,15 @@
-// The one place where berth's errors become gRPC statuses.
+// berth's error codes as gRPC codes. Serve (rpc_edge.h) is the one caller: every RPC's Error
+// becomes its grpc::Status there.
 #pragma once
 
 #include <grpcpp/support/status.h>
 
 #include "base/error.h"
-#include "base/result.h"
 
 namespace berth::cri {
 
 grpc::StatusCode ToGrpcCode(ErrorCode code);
+// The code mapped, the message (the whole context chain) kept as it is.
 grpc::Status ToGrpcStatus(const Error& error);
-grpc::Status ToGrpcStatus(const Result<void>& result);
 
 }  // namespace berth::cri

@@ -1,4 +1,6 @@
 #include "base/version.h"
+
+#include "cri/rpc_edge.h"
 #include "cri/runtime_service.h"
 
 namespace berth::cri {
@@ -10,11 +12,13 @@ constexpr char kRuntimeName[] = "berth";
 
 grpc::Status RuntimeService::Version(grpc::ServerContext*, const runtime::v1::VersionRequest*,
                                      runtime::v1::VersionResponse* response) {
-  response->set_version(kKubeletApiVersion);
-  response->set_runtime_name(kRuntimeName);
-  response->set_runtime_version(kBerthVersion);
-  response->set_runtime_api_version(kRuntimeApiVersion);
-  return grpc::Status::OK;
+  return Serve("Version", [&]() -> Result<void> {
+    response->set_version(kKubeletApiVersion);
+    response->set_runtime_name(kRuntimeName);
+    response->set_runtime_version(kBerthVersion);
+    response->set_runtime_api_version(kRuntimeApiVersion);
+    return Ok();
+  });
 }
 
 }  // namespace berth::cri

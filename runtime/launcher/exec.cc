@@ -180,10 +180,15 @@ Result<StartedExec> StartExec(const ExecStartRequest& request) {
   return started;
 }
 
+Result<void> RequestExecStop(pid_t pid) {
+  if (::kill(pid, SIGTERM) != 0) return Error::FromErrno(errno, "stop exec " + std::to_string(pid));
+  return Ok();
+}
+
 void StopExec(pid_t pid) {
   // berth-exec kills the command's group and reaps it; if it does not end in time, everything
   // of its own group goes (the command then dies of its parent-death signal).
-  ::kill(pid, SIGTERM);
+  (void)RequestExecStop(pid);
   for (int i = 0; i < 200; ++i) {  // up to 2 s; WNOWAIT: the caller still reaps it
     siginfo_t info{};
     if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) return;

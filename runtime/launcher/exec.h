@@ -55,6 +55,11 @@ struct StartedExec {
 // the binary is missing...).
 Result<StartedExec> StartExec(const ExecStartRequest& request);
 
+// Asks berth-exec to end the command (SIGTERM: it kills the command's process group and reaps
+// it) and returns at once; `pid` must not have been waited for yet (it could be another
+// process's by then).
+Result<void> RequestExecStop(pid_t pid);
+
 // Ends a running exec: berth-exec kills the command (its process group) and reaps it; SIGKILL to
 // berth-exec's own group after 2 s. The caller still waits for `pid`.
 void StopExec(pid_t pid);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -128,6 +129,33 @@ Result<UniqueFd> AttachToMonitor(const std::string& state_dir, int in, int out, 
   BERTH_ASSIGN_OR_RETURN(std::string answer, ReadLine(sock.get()));
   if (answer != "ok") return FailedPrecondition("attach: the monitor answered \"" + answer + "\"");
   return sock;
+}
+
+Result<void> SendAttachResize(int control, uint16_t width, uint16_t height) {
+  std::string line = "resize " + std::to_string(width) + " " + std::to_string(height) + "\n";
+  if (::send(control, line.data(), line.size(), MSG_NOSIGNAL) < 0) {
+    return Error::FromErrno(errno, "resize");
+  }
+  return Ok();
+}
+
+std::optional<int> WaitForAttachEnd(int control) {
+  std::string text;
+  char buffer[256];
+  for (;;) {
+    ssize_t n = ::read(control, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > 4096) break;
+  }
+  int code = 0;
+  if (std::sscanf(text.c_str(), "exit %d", &code) == 1) return code;
+  return std::nullopt;
+}
+
+void InterruptAttach(int control) {
+  ::shutdown(control, SHUT_RDWR);
 }
 
 Result<void> ReopenMonitoredLog(const std::string& state_dir) {

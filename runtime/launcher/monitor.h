@@ -47,6 +47,18 @@ Result<void> StartMonitoredContainer(const std::string& state_dir);
 // when the container ended; closing it detaches.
 Result<UniqueFd> AttachToMonitor(const std::string& state_dir, int in, int out, int err);
 
+// On an attach's control connection (borrowed): the client's terminal size, applied to the
+// container's pty by the monitor.
+Result<void> SendAttachResize(int control, uint16_t width, uint16_t height);
+
+// Reads the control connection until the monitor closes it: the container's exit code when the
+// monitor said "exit <code>", nullopt when it closed without (a detach, or the monitor is gone).
+std::optional<int> WaitForAttachEnd(int control);
+
+// Wakes a WaitForAttachEnd blocked on `control` (the client went away): shuts the connection
+// down, which detaches from the monitor.
+void InterruptAttach(int control);
+
 // ReopenContainerLog: the monitor closes and reopens the log path (after kubelet rotated it).
 Result<void> ReopenMonitoredLog(const std::string& state_dir);
 

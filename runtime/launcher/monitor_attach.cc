@@ -1,13 +1,13 @@
 #include "runtime/launcher/monitor_attach.h"
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+
+#include "runtime/terminal.h"
 
 namespace berth {
 namespace {
@@ -111,10 +111,8 @@ void AttachHub::ReadControl(Client& client) {
     client.control_buffer.erase(0, newline + 1);
     unsigned width = 0, height = 0;
     if (std::sscanf(line.c_str(), "resize %u %u", &width, &height) == 2 && pty_fd_ >= 0) {
-      winsize size{};
-      size.ws_col = static_cast<unsigned short>(std::min(width, 65535u));
-      size.ws_row = static_cast<unsigned short>(std::min(height, 65535u));
-      ::ioctl(pty_fd_, TIOCSWINSZ, &size);
+      (void)ResizeTerminal(pty_fd_, static_cast<uint16_t>(std::min(width, 65535u)),
+                           static_cast<uint16_t>(std::min(height, 65535u)));
     }
   }
   if (client.control_buffer.size() > 4096) client.dead = true;
