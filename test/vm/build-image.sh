@@ -41,6 +41,7 @@ cleanup() {
   rm -rf "$rootfs"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
 
 step() { echo "build-image: $*"; echo "== $*" >>"$log"; }
 in_root() { chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" >>"$log" 2>&1; }
