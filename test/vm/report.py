@@ -8,6 +8,8 @@
   report.py gtest-log LOG BINARY KNOWN_FILE RESULTS  the same from gtest's text output, for a binary
                                                killed before it wrote its XML (the test running
                                                then fails)
+  report.py left-out KNOWN_FILE BINARY LIST RESULTS  a KNOWN line per test of LIST that the known
+                                               failures of BINARY leave out of the run
   report.py summary RESULTS                     counts of RESULTS; exit status 0 when nothing failed
 
 known-failures.txt holds lines "BINARY TEST_NAME  # why" (TEST_NAME as gtest prints it,
@@ -132,6 +134,15 @@ def main(argv):
         for pattern, _ in read_known(argv[2], argv[3]):
             if not fnmatch.filter(names, pattern):
                 print(pattern)
+        return 0
+    if command == "left-out" and len(argv) == 6:
+        known_path, binary, list_path, results = argv[2:6]
+        with open(results, "a", encoding="utf-8") as out:
+            for name in listed_tests(list_path):
+                reasons = [r for p, r in read_known(known_path, binary)
+                           if fnmatch.fnmatchcase(name, p)]
+                if reasons:
+                    out.write(f"KNOWN\t{binary}\t{name}\t0\tnot run: {reasons[0]}\n")
         return 0
     if command in ("gtest", "gtest-log") and len(argv) == 6:
         path, binary, known_path, results = argv[2:6]
