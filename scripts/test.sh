@@ -13,6 +13,7 @@ ctest --test-dir build --output-on-failure --timeout 600 -LE vm "$@" || status=$
 if [ "${BERTH_SKIP_VM:-0}" != 1 ]; then
   # The lane's own timeouts (the image build, QEMU's hard limit) bound it; ctest's TIMEOUT
   # property (test/CMakeLists.txt) is the last resort.
-  ctest --test-dir build --output-on-failure -L vm "$@" || status=$?
+  # --verbose: the lane's own report (every test, each KNOWN FAILURE) shows in the log.
+  ctest --test-dir build --verbose -L vm "$@" || status=$?
 fi
 exit "$status"
