@@ -175,11 +175,12 @@ EOF
 kvm_works() {
   [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
   local probe_log=$out/kvm-probe.log
-  # (In a subshell: its "Aborted" goes to /dev/null with QEMU's own words, kept in the log.)
+  # In a subshell that cannot exec QEMU in its place (the "|| true"), so that the shell's
+  # "Aborted" note goes to /dev/null; QEMU's own words are in kvm-probe.qemu.log.
   (timeout --kill-after=5 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
     -display none -monitor none -serial "file:$probe_log" -no-reboot \
     -kernel "$image/vmlinuz" -append "console=ttyS0 panic=-1 root=/dev/nonexistent" \
-    </dev/null >"$out/kvm-probe.qemu.log" 2>&1) >/dev/null 2>&1 || true
+    </dev/null >"$out/kvm-probe.qemu.log" 2>&1 || true) >/dev/null 2>&1
   grep -q "Kernel panic" "$probe_log" 2>/dev/null
 }
 if [ "$accel" = auto ]; then
@@ -218,11 +219,12 @@ cp -a "$share/results/." "$results_dir/"
 cp "$out/console.log" "$out/qemu.log" "$results_dir/"
 
 timing=$share/results/timing.txt
-guest_time() { awk -v k="$1" '$1 == k { print int($2) }' "$timing" 2>/dev/null; }
+guest_time() { awk -v k="$1" '$1 == k { print int($2) }' "$timing" 2>/dev/null || true; }
 boot=$(guest_time suite_start) smoke_end=$(guest_time smoke_end) suite_end=$(guest_time suite_end)
+since() { if [ -n "$1" ] && [ -n "$2" ]; then echo "$(($1 - $2)) s"; else echo "?"; fi; }
 say "times: image build ${t_image} s (0: cached), boot to the suite ${boot:-?} s," \
-  "smoke $(( ${smoke_end:-0} - ${boot:-0} )) s, suite $(( ${suite_end:-0} - ${boot:-0} )) s," \
-  "poweroff $(( t_guest - ${suite_end:-$t_guest} )) s, guest total ${t_guest} s"
+  "smoke $(since "$smoke_end" "$boot"), smoke + tests $(since "$suite_end" "$boot")," \
+  "poweroff $(since "$t_guest" "$suite_end"), guest total ${t_guest} s"
 
 if [ "$qemu_status" -eq 124 ] || [ "$qemu_status" -eq 137 ]; then
   say "FAILED: the guest did not finish within ${timeout_s} s (killed). Console tail:"
