@@ -104,8 +104,8 @@ step() {
 
 ctl() { /usr/local/bin/berthctl "$@"; }
 wait_socket() {
-  local i
-  for i in $(seq 120); do
+  local _
+  for _ in $(seq 120); do
     ctl version >/dev/null 2>&1 && return 0
     sleep 1
   done
@@ -125,8 +125,8 @@ contains() {  # PATTERN COMMAND...: runs COMMAND and checks that its output has 
   grep -q -- "$pattern" <<<"$out" || { echo "output lacks \"$pattern\""; return 1; }
 }
 eventually() {  # PATTERN COMMAND...: contains, retried for up to 20 s (a log written meanwhile)
-  local i
-  for i in $(seq 20); do
+  local _
+  for _ in $(seq 20); do
     contains "$@" >/dev/null 2>&1 && break
     sleep 1
   done
