@@ -18,6 +18,8 @@ packages=(
   iproute2 nftables iptables util-linux procps psmisc containernetworking-plugins iputils-ping
   # benchmarks: the tools berth is compared with
   skopeo umoci
+  # the VM lane (scripts/test-vm.sh): the guest image and QEMU's software emulation
+  qemu-system-x86 qemu-utils debootstrap e2fsprogs
 )
 
 missing=()
