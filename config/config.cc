@@ -11,6 +11,17 @@
 namespace berth {
 namespace {
 
+// A mapping key as text. YAML allows any node as a key ("? [a, b]: c"); as<std::string>() would
+// throw on those, and berth.yaml's keys are all names.
+Result<std::string> ReadKey(const YAML::Node& key, const std::string& where,
+                            const std::string& source) {
+  if (!key.IsScalar()) {
+    return InvalidArgument(source + ": a key" + (where.empty() ? "" : " in \"" + where + "\"") +
+                           " is not a name");
+  }
+  return key.Scalar();
+}
+
 Result<std::string> ReadString(const YAML::Node& node, const std::string& key,
                                const std::string& source) {
   if (!node.IsScalar()) {
@@ -42,7 +53,7 @@ Result<RegistryAuth> ReadRegistryAuth(const YAML::Node& node, const std::string&
       {"registry_token", &RegistryAuth::registry_token},
   };
   for (const auto& entry : node) {
-    std::string field = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string field, ReadKey(entry.first, key, source));
     bool known = false;
     for (const auto& [name, member] : fields) {
       if (field != name) continue;
@@ -58,18 +69,20 @@ Result<RegistryConfig> ReadRegistries(const YAML::Node& node, const std::string&
   if (!node.IsMap()) return InvalidArgument(source + ": key \"registries\" must be a mapping");
   RegistryConfig registries;
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "registries", source));
     if (key == "mirrors" || key == "auths") {
       if (!entry.second.IsMap()) {
         return InvalidArgument(source + ": key \"registries." + key + "\" must be a mapping");
       }
       for (const auto& host : entry.second) {
-        std::string name = "registries." + key + "." + host.first.as<std::string>();
+        BERTH_ASSIGN_OR_RETURN(std::string host_name,
+                               ReadKey(host.first, "registries." + key, source));
+        std::string name = "registries." + key + "." + host_name;
         if (key == "mirrors") {
-          BERTH_ASSIGN_OR_RETURN(registries.mirrors[host.first.as<std::string>()],
+          BERTH_ASSIGN_OR_RETURN(registries.mirrors[host_name],
                                  ReadStringList(host.second, name, source));
         } else {
-          BERTH_ASSIGN_OR_RETURN(registries.auths[host.first.as<std::string>()],
+          BERTH_ASSIGN_OR_RETURN(registries.auths[host_name],
                                  ReadRegistryAuth(host.second, name, source));
         }
       }
@@ -92,7 +105,7 @@ Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& sou
       {"nft_table", &NetworkConfig::nft_table}, {"cni_conf_dir", &NetworkConfig::cni_conf_dir},
   };
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "network", source));
     std::string name = "network." + key;
     if (key == "cni_bin_dirs") {
       BERTH_ASSIGN_OR_RETURN(network.cni_bin_dirs, ReadStringList(entry.second, name, source));
@@ -122,7 +135,7 @@ Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string&
   if (!node.IsMap()) return InvalidArgument(source + ": key \"streaming\" must be a mapping");
   StreamingConfig streaming;
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "streaming", source));
     std::string name = "streaming." + key;
     if (key == "address") {
       BERTH_ASSIGN_OR_RETURN(streaming.address, ReadString(entry.second, name, source));
@@ -166,7 +179,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       {"cgroup_driver", &Config::cgroup_driver},
   };
   for (const auto& entry : document) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "", source));
     if (key == "max_concurrent_downloads") {
       BERTH_ASSIGN_OR_RETURN(config.max_concurrent_downloads, ReadInt(entry.second, key, source));
       continue;

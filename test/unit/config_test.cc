@@ -123,6 +123,19 @@ TEST(ConfigTest, Network) {
   EXPECT_FALSE(ValidateConfig(*config).ok());
 }
 
+// Found by fuzz_config: a key that is a sequence or a mapping made as<std::string>() throw out of
+// ParseConfig.
+TEST(ConfigTest, NonScalarKeysAreErrors) {
+  for (const char* text : {"? [a, b]\n: c\n", "network:\n  ? {x: 1}\n  : cni\n",
+                           "streaming:\n  ? [port]\n  : 1\n", "registries:\n  ? [mirrors]\n  : {}\n",
+                           "registries:\n  mirrors:\n    ? [h]\n    : [a]\n",
+                           "registries:\n  auths:\n    h:\n      ? [username]\n      : u\n"}) {
+    auto config = ParseConfig(text, "t.yaml");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_NE(config.error().message().find("is not a name"), std::string::npos) << config.error().message();
+  }
+}
+
 TEST(ConfigTest, MissingFile) {
   EXPECT_TRUE(LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/true).ok());
   auto named = LoadConfig("/nonexistent/berth.yaml", /*missing_ok=*/false);
