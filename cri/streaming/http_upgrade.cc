@@ -85,6 +85,11 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
+std::string_view HeaderText(const HttpRequest& request, http::field field) {
+  auto value = request[field];
+  return {value.data(), value.size()};
+}
+
 bool ContainsToken(std::string_view list, std::string_view token) {
   return boost::beast::http::token_list(boost::beast::string_view(list.data(), list.size()))
       .exists(boost::beast::string_view(token.data(), token.size()));
@@ -140,7 +145,14 @@ bool IsSpdyUpgrade(const HttpRequest& request) {
          boost::beast::iequals(upgrade, "SPDY/3.1");
 }
 
-bool IsWebSocketUpgrade(const HttpRequest& request) { return boost::beast::websocket::is_upgrade(request); }
+bool IsWebSocketUpgrade(const HttpRequest& request) {
+  // Beast's is_upgrade checks the method, version and Upgrade/Connection tokens only. RFC 6455
+  // section 4.2.1 also requires version 13 and a key (checked, as gorilla/websocket does, for
+  // being there: its value is only ever hashed into Sec-WebSocket-Accept).
+  return boost::beast::websocket::is_upgrade(request) &&
+         Trim(HeaderText(request, http::field::sec_websocket_version)) == "13" &&
+         !Trim(HeaderText(request, http::field::sec_websocket_key)).empty();
+}
 
 Result<void> WriteErrorResponse(ByteTransport& transport, unsigned status, std::string_view body) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
@@ -165,6 +177,8 @@ Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protoco
 
 std::string WebSocketAccept(std::string_view key) {
   boost::beast::websocket::detail::sec_ws_accept_type accept;
+  // Beast hashes with memcpy, which must not be handed the null data() of an empty view.
+  if (key.empty()) key = "";
   boost::beast::websocket::detail::make_sec_ws_accept(accept, boost::beast::string_view(key.data(), key.size()));
   return std::string(accept.data(), accept.size());
 }

@@ -95,5 +95,24 @@ TEST(HttpUpgradeTest, WebSocketAcceptKnownVector) {
   EXPECT_EQ(WebSocketAccept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
+// Found by fuzz_http_upgrade: a request without Sec-WebSocket-Key was taken for a WebSocket
+// upgrade and its (empty) key hashed into the 101 (undefined behaviour in Beast's SHA-1).
+TEST(HttpUpgradeTest, WebSocketUpgradeNeedsVersion13AndAKey) {
+  auto request = [](const std::string& version, const std::string& key) {
+    HttpRequest request{boost::beast::http::verb::get, "/exec/token", 11};
+    request.set(boost::beast::http::field::connection, "keep-alive, Upgrade");
+    request.set(boost::beast::http::field::upgrade, "websocket");
+    if (!version.empty()) request.set(boost::beast::http::field::sec_websocket_version, version);
+    if (!key.empty()) request.set(boost::beast::http::field::sec_websocket_key, key);
+    return request;
+  };
+  EXPECT_TRUE(IsWebSocketUpgrade(request("13", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("13", "")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("13", "  ")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("8", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_EQ(WebSocketAccept(""), WebSocketAccept(std::string()));
+}
+
 }  // namespace
 }  // namespace berth::streaming
