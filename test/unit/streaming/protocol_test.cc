@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cri/streaming/http_upgrade.h"
+#include "cri/streaming/port_forward.h"
 #include "cri/streaming/remote_command.h"
 #include "cri/streaming/token_store.h"
+#include "cri/streaming/websocket_port_forward.h"
 
 namespace berth::streaming {
 namespace {
@@ -57,6 +59,22 @@ TEST(RemoteCommandTest, StatusJson) {
   EXPECT_EQ(*ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 42)), 42);
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV4, "{not json").ok());
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV1, "boom").ok());
+}
+
+// Ports from a client (SPDY `port` header, WebSocket `port` query values): one parser, decimal
+// 1-65535 only.
+TEST(PortForwardTest, ParsePort) {
+  EXPECT_EQ(*ParsePort("1"), 1);
+  EXPECT_EQ(*ParsePort("65535"), 65535);
+  EXPECT_EQ(*ParsePort("08080"), 8080);
+  for (const char* bad : {"", "0", "65536", "-1", "+80", " 80", "80 ", "0x50", "80abc", "99999999999999999999"}) {
+    EXPECT_FALSE(ParsePort(bad).ok()) << bad;
+  }
+  PortForwardRequest any{"pod", {}};
+  EXPECT_EQ(*WebSocketPortForwardPorts("/portforward/t?port=80,8080&port=%34%34%33", any, PortForwardLimits()),
+            (std::vector<int32_t>{80, 8080, 443}));
+  EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80x", any, PortForwardLimits()).ok());
+  EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80,", any, PortForwardLimits()).ok());
 }
 
 TEST(RemoteCommandTest, Negotiation) {
