@@ -61,6 +61,27 @@ TEST(RemoteCommandTest, StatusJson) {
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV1, "boom").ok());
 }
 
+// The peer's Status is untrusted: fields of another type than expected must not throw
+// (json::value() does), and the exit code is parsed whole (std::stoi took "12abc" for 12).
+TEST(RemoteCommandTest, HostileStatusJson) {
+  using P = RemoteCommandProtocol;
+  for (const char* text : {R"({"status":1})", R"({"message":[]})", R"({"reason":{}})",
+                           R"({"reason":"NonZeroExitCode","details":"x"})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":7}})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":[1,{"reason":2}]}})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
+    EXPECT_FALSE(ParseFinalStatus(P::kV4, text).ok()) << text;
+  }
+  auto cause = [](const char* code) {
+    return std::string(R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":")") +
+           code + "\"}]}}";
+  };
+  EXPECT_EQ(*ParseFinalStatus(P::kV5, cause("3")), 3);
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause("12abc")).ok());
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause("99999999999")).ok());
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause(" 1")).ok());
+}
+
 // Ports from a client (SPDY `port` header, WebSocket `port` query values): one parser, decimal
 // 1-65535 only.
 TEST(PortForwardTest, ParsePort) {
