@@ -290,7 +290,9 @@ std::string ConfigToJson(const Config& config) {
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};
-  return json.dump();
+  // YAML does not make values UTF-8 (a path may be any bytes) and JSON must be: what is not is
+  // replaced (U+FFFD) rather than thrown about.
+  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace berth

@@ -72,7 +72,9 @@ std::string FinalStatus(RemoteCommandProtocol protocol, const Result<int>& exit_
     status["reason"] = "InternalError";
     status["code"] = 500;
   }
-  return status.dump();
+  // An error message may carry bytes that are not UTF-8 (a path from the container); dump()
+  // would throw on them.
+  return status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<int> ParseFinalStatus(RemoteCommandProtocol protocol, std::string_view content) {

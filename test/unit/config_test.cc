@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
 #include "gtest/gtest.h"
 
@@ -134,6 +136,17 @@ TEST(ConfigTest, NonScalarKeysAreErrors) {
     ASSERT_FALSE(config.ok()) << text;
     EXPECT_NE(config.error().message().find("is not a name"), std::string::npos) << config.error().message();
   }
+}
+
+// Found by fuzz_config: a value that is not UTF-8 (YAML does not check) made ConfigToJson throw
+// (nlohmann::json::dump), from Status verbose.
+TEST(ConfigTest, JsonFormOfValuesThatAreNotUtf8) {
+  auto config = ParseConfig("root: /var/lib/\xa6x\nnetwork:\n  cni_bin_dirs: [/\xff]\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->root, "/var/lib/\xa6x");
+  auto json = nlohmann::json::parse(ConfigToJson(*config), nullptr, false);
+  ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json["root"], "/var/lib/\xef\xbf\xbdx");
 }
 
 TEST(ConfigTest, MissingFile) {

@@ -98,6 +98,14 @@ TEST(PortForwardTest, ParsePort) {
   EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80,", any, PortForwardLimits()).ok());
 }
 
+// An error message is not always UTF-8 (a path from a container); FinalStatus threw from dump().
+TEST(RemoteCommandTest, StatusOfAMessageThatIsNotUtf8) {
+  auto status = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("exec /bin/\xff: not found")),
+                                      nullptr, false);
+  ASSERT_FALSE(status.is_discarded());
+  EXPECT_EQ(status["message"], "exec /bin/\xef\xbf\xbd: not found");
+}
+
 TEST(RemoteCommandTest, Negotiation) {
   using P = RemoteCommandProtocol;
   EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"}), P::kV4);
