@@ -2,11 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <climits>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "base/parse_number.h"
 
 namespace berth {
 namespace {
@@ -122,13 +124,11 @@ Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& sou
   return network;
 }
 
+// A decimal integer (berth's one number parser; yaml-cpp's as<int> also took hex and octal).
 Result<int> ReadInt(const YAML::Node& node, const std::string& name, const std::string& source) {
-  if (!node.IsScalar()) return InvalidArgument(source + ": key \"" + name + "\" must be a number");
-  try {
-    return node.as<int>();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(source + ": key \"" + name + "\" must be a number");
-  }
+  auto number = node.IsScalar() ? ParseInt64(node.Scalar(), INT_MIN, INT_MAX) : std::nullopt;
+  if (!number) return InvalidArgument(source + ": key \"" + name + "\" must be a number");
+  return static_cast<int>(*number);
 }
 
 Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string& source) {

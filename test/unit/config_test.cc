@@ -55,6 +55,18 @@ TEST(ConfigTest, WrongTypeAndBadYamlAreErrors) {
   EXPECT_FALSE(ParseConfig("- a\n- b\n", "t.yaml").ok());
 }
 
+// Numbers are whole decimal integers in int's range (base/parse_number.h).
+TEST(ConfigTest, Numbers) {
+  EXPECT_EQ(ParseConfig("streaming: {port: 10010}\n", "t.yaml")->streaming.port, 10010);
+  EXPECT_EQ(ParseConfig("streaming: {port: \"10010\"}\n", "t.yaml")->streaming.port, 10010);
+  EXPECT_EQ(ParseConfig("streaming: {port: -1}\n", "t.yaml")->streaming.port, -1);
+  for (const char* bad : {"0x10", "1e3", "+5", "99999999999", "8 apples", "[1]", "''"}) {
+    auto config = ParseConfig(std::string("max_concurrent_downloads: ") + bad + "\n", "t.yaml");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.error().message().find("must be a number"), std::string::npos) << bad;
+  }
+}
+
 TEST(ConfigTest, Validation) {
   Config config;
   EXPECT_TRUE(ValidateConfig(config).ok());
