@@ -161,5 +161,24 @@ TEST(HttpUpgradeTest, WebSocketUpgradeNeedsVersion13AndAKey) {
   EXPECT_EQ(WebSocketAccept(""), WebSocketAccept(std::string()));
 }
 
+// Found by fuzz_http_upgrade: a key longer than 24 bytes failed an assertion in Beast's
+// make_sec_ws_accept (an abort wherever assertions are on). A key is 16 bytes in base64.
+TEST(HttpUpgradeTest, WebSocketKeyIsSixteenBytesInBase64) {
+  auto request = [](const std::string& key) {
+    HttpRequest request{boost::beast::http::verb::get, "/exec/token", 11};
+    request.set(boost::beast::http::field::connection, "Upgrade");
+    request.set(boost::beast::http::field::upgrade, "websocket");
+    request.set(boost::beast::http::field::sec_websocket_version, "13");
+    request.set(boost::beast::http::field::sec_websocket_key, key);
+    return request;
+  };
+  EXPECT_TRUE(IsWebSocketUpgrade(request("AQIDBAUGBwgJCgsMDQ4PEA==")));
+  for (const char* bad : {"dGhlIHNhbXBsZ.SBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ==x",
+                          "dGhlIHNhbXBsZSBub25jZQab", "dGhlIHNhbXBsZSBub25j*Q=="}) {
+    EXPECT_FALSE(IsWebSocketUpgrade(request(bad))) << bad;
+  }
+  EXPECT_EQ(WebSocketAccept(std::string(1000, 'k')).size(), 28u);
+}
+
 }  // namespace
 }  // namespace berth::streaming
