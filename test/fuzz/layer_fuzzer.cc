@@ -2,9 +2,11 @@
 // serves it (tar, tar+gzip or tar+zstd) and is applied into a scratch root; afterwards nothing
 // outside that root may have changed:
 //
-//   /tmp/berth-fuzz-layer/sentinel        shared by all runs, must stay a 1-link file as written
-//   /tmp/berth-fuzz-layer/<pid>/lower/    the layer below (hardlink targets are copied up from it)
-//   /tmp/berth-fuzz-layer/<pid>/root/     the layer dir; removed after every input
+//   /dev/shm/berth-fuzz-layer/sentinel      shared by all runs, must stay a 1-link file as written
+//   /dev/shm/berth-fuzz-layer/<pid>/lower/  the layer below (hardlink targets are copied up from it)
+//   /dev/shm/berth-fuzz-layer/<pid>/root/   the layer dir; removed after every input
+//
+// (/tmp/berth-fuzz-layer without a writable /dev/shm, or $BERTH_FUZZ_LAYER_DIR.)
 //
 // The checks: <pid>/ holds nothing but lower/ and root/, the parent nothing but the sentinel and
 // pid directories, and the sentinel and every file of lower/ have the type, mode, owner, size,
@@ -39,8 +41,12 @@
 
 namespace {
 
-constexpr char kParentDir[] = "/tmp/berth-fuzz-layer";
-constexpr char kSentinelPath[] = "/tmp/berth-fuzz-layer/sentinel";
+// On tmpfs when there is one (five times the executions of ext4); BERTH_FUZZ_LAYER_DIR overrides.
+const std::string kParentDir = [] {
+  if (const char* dir = std::getenv("BERTH_FUZZ_LAYER_DIR")) return std::string(dir);
+  return std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + "/berth-fuzz-layer";
+}();
+const std::string kSentinelPath = kParentDir + "/sentinel";
 constexpr std::string_view kSentinelContent = "berth fuzz sentinel: must never change\n";
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -113,7 +119,7 @@ void WriteFileOrDie(const std::string& path, std::string_view content) {
 }
 
 struct Scratch {
-  std::string dir;    // /tmp/berth-fuzz-layer/<pid>
+  std::string dir;    // <parent>/<pid>
   std::string root;   // dir/root
   std::string lower;  // dir/lower
   std::string sentinel_state;
@@ -129,9 +135,9 @@ void RemoveScratch() {
 
 Scratch& SetUp() {
   static Scratch scratch;
-  ::mkdir(kParentDir, 0755);
+  ::mkdir(kParentDir.c_str(), 0755);
   // Shared with concurrent runs: created once, only ever read afterwards.
-  int fd = ::open(kSentinelPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(kSentinelPath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd >= 0) {
     (void)::write(fd, kSentinelContent.data(), kSentinelContent.size());
     ::close(fd);
@@ -140,7 +146,7 @@ Scratch& SetUp() {
   if (!sentinel.ok() || *sentinel != kSentinelContent) Fail("the sentinel is not as written");
   scratch.sentinel_state = Describe(kSentinelPath);
 
-  scratch.dir = std::string(kParentDir) + "/" + std::to_string(::getpid());
+  scratch.dir = kParentDir + "/" + std::to_string(::getpid());
   RemoveTree(scratch.dir);
   scratch.root = scratch.dir + "/root";
   scratch.lower = scratch.dir + "/lower";
@@ -153,7 +159,7 @@ Scratch& SetUp() {
   WriteFileOrDie(scratch.lower + "/usr/lib/libc.so", "libc\n");
   WriteFileOrDie(scratch.lower + "/hidden/file", "hidden\n");
   ::symlink("usr/lib", (scratch.lower + "/lib").c_str());
-  ::symlink(kSentinelPath, (scratch.lower + "/sentinel-link").c_str());
+  ::symlink(kSentinelPath.c_str(), (scratch.lower + "/sentinel-link").c_str());
   scratch.lower_state = Snapshot(scratch.lower);
 
   scratch.options.lower_dirs = {scratch.lower};
@@ -176,7 +182,7 @@ void CheckNothingEscaped(const Scratch& scratch) {
   }
   for (const std::string& name : List(kParentDir)) {
     bool pid_dir = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
-    if (name != "sentinel" && !pid_dir) Fail(std::string("created ") + kParentDir + "/" + name);
+    if (name != "sentinel" && !pid_dir) Fail("created " + kParentDir + "/" + name);
   }
   if (Describe(kSentinelPath) != scratch.sentinel_state) {
     Fail("the sentinel changed: " + Describe(kSentinelPath));

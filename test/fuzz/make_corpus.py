@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
 from images import (CharDev, Dir, Entry, Fifo, File, Hardlink, Layer, Opaque,  # noqa: E402
                     Symlink, Whiteout, compress, layer_tar)
 
-SENTINEL = "/tmp/berth-fuzz-layer/sentinel"  # layer_fuzzer.cc's
+SENTINEL = "/dev/shm/berth-fuzz-layer/sentinel"  # layer_fuzzer.cc's (with a writable /dev/shm)
 SHA_A = "sha256:" + "a" * 64
 SHA_B = "sha256:" + "b" * 64
 SHA_C = "sha256:" + "0123456789abcdef" * 4
@@ -63,13 +63,13 @@ def layer_seeds() -> dict:
         "escape-dotdot.tar": trimmed_tar([Entry("../../../../escape-dotdot", "file", b"x"),
                                           Entry("/abs/file", "file", b"x")]),
         "escape-symlinks.tar": trimmed_tar([
-            Symlink("up", "/"), File("up/tmp/berth-fuzz-layer/sentinel", "x"),
+            Symlink("up", "/"), File("up/dev/shm/berth-fuzz-layer/sentinel", "x"),
             Symlink("rel", "../../../.."), File("rel/escape-rel", "x"),
             Symlink("to-sentinel", SENTINEL), File("to-sentinel", "overwritten"),
             Symlink("dangling/dir", SENTINEL + "-dir"), File("dangling/dir/x", "x"),
             Symlink("loop", "loop"), File("loop/x", "x")]),
         "escape-hardlink.tar": trimmed_tar([Hardlink("hard-out", "../lower/etc/passwd")]),
-        "escape-hardlink-abs.tar": trimmed_tar([Symlink("s", "/tmp/berth-fuzz-layer"),
+        "escape-hardlink-abs.tar": trimmed_tar([Symlink("s", "/dev/shm/berth-fuzz-layer"),
                                                 Hardlink("hard-abs", "s/sentinel")]),
         "replace.tar": trimmed_tar([Dir("x"), File("x/a", "a"), File("x", "file over dir"),
                                     Dir("x"), Symlink("x", "y"), Dir("y"), Dir("x/sub")]),
@@ -85,6 +85,20 @@ def layer_seeds() -> dict:
     seeds["truncated.tar"] = seeds["basic.tar"][:700]
     seeds.update(sparse_seeds())
     return seeds
+
+
+def without_pid(tar: bytes) -> bytes:
+    """GNU tar names a PAX sparse member ./GNUSparseFile.<pid>/NAME: a fixed name keeps the seed
+    byte-for-byte reproducible (the header checksum is recomputed)."""
+    out = bytearray(tar)
+    for match in re.finditer(rb"\./GNUSparseFile\.[0-9]+/", tar):
+        start = match.start() - match.start() % 512
+        name = bytes(out[start:start + 100]).rstrip(b"\0")
+        name = re.sub(rb"GNUSparseFile\.[0-9]+", b"GNUSparseFile.0", name)
+        out[start:start + 100] = name.ljust(100, b"\0")
+        out[start + 148:start + 156] = b" " * 8
+        out[start + 148:start + 156] = b"%06o\0 " % sum(out[start:start + 512])
+    return bytes(out)
 
 
 def sparse_seeds() -> dict:
@@ -105,8 +119,9 @@ def sparse_seeds() -> dict:
         for name, form in (("sparse-gnu.tar", ["--format=gnu"]),
                            ("sparse-pax.tar", ["--format=pax", "--sparse-version=1.0",
                                                "--pax-option=delete=atime,delete=ctime"])):
-            seeds[name] = subprocess.run(common[:1] + form + common[1:] + ["sparse"],
-                                         stdout=subprocess.PIPE, check=True).stdout
+            out = subprocess.run(common[:1] + form + common[1:] + ["sparse"],
+                                 stdout=subprocess.PIPE, check=True).stdout
+            seeds[name] = without_pid(out)
     return seeds
 
 
