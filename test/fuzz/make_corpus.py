@@ -380,7 +380,7 @@ def config_seeds() -> dict:
 
 TARGETS = {
     "layer": layer_seeds, "manifest": manifest_seeds, "reference": reference_seeds,
-    "seccomp": seccomp_seeds, "spdy": spdy_seeds, "websocket": websocket_seeds,
+    "seccomp": seccomp_seeds, "spdy": spdy_seeds, "spdy_session": spdy_seeds, "websocket": websocket_seeds,
     "http_upgrade": http_seeds, "cni_result": cni_seeds, "config": config_seeds,
 }
 
