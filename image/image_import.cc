@@ -95,6 +95,41 @@ Result<std::string> ArchivePath(const std::string& dir, const std::string& relat
   return dir + "/" + relative;
 }
 
+// One image of a docker save manifest.json. The archive is untrusted: every field is checked for
+// its type here (json::value() and get<>() would throw on another).
+struct DockerArchiveEntry {
+  std::string config;
+  std::vector<std::string> layers;
+  std::vector<std::string> repo_tags;
+};
+
+Result<std::vector<std::string>> StringsAt(const nlohmann::json& item, const char* key) {
+  std::vector<std::string> values;
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return values;
+  if (!it->is_array()) return InvalidArgument(std::string("docker archive manifest: ") + key + " is not a list");
+  for (const auto& value : *it) {
+    if (!value.is_string()) {
+      return InvalidArgument(std::string("docker archive manifest: ") + key + " holds a non-string");
+    }
+    values.push_back(value.get<std::string>());
+  }
+  return values;
+}
+
+Result<DockerArchiveEntry> ReadDockerArchiveEntry(const nlohmann::json& item) {
+  if (!item.is_object()) return InvalidArgument("docker archive manifest: an entry is not an object");
+  DockerArchiveEntry entry;
+  auto config = item.find("Config");
+  if (config == item.end() || !config->is_string()) {
+    return InvalidArgument("docker archive manifest: an entry has no Config");
+  }
+  entry.config = config->get<std::string>();
+  BERTH_ASSIGN_OR_RETURN(entry.layers, StringsAt(item, "Layers"));
+  BERTH_ASSIGN_OR_RETURN(entry.repo_tags, StringsAt(item, "RepoTags"));
+  return entry;
+}
+
 // Names for an imported image: the caller's, else the layout's annotations.
 std::vector<std::string> NamesOf(const Descriptor& entry, const std::string& override_name) {
   std::vector<std::string> names;
@@ -125,7 +160,8 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       if (!path->empty()) std::filesystem::remove_all(*path, ignored);
     }
   } cleanup{&temp};
-  if (!std::filesystem::is_directory(path)) {
+  std::error_code not_a_directory;  // the throwing overload fails on ENAMETOOLONG, ELOOP, EACCES
+  if (!std::filesystem::is_directory(path, not_a_directory)) {
     if (!PathExists(path)) return NotFound("import " + path + ": no such file or directory");
     // An archive is untrusted like a layer: unpack it with the same confined extractor.
     temp = options_.root + "/content/ingest/import-" + RandomHex(16);
@@ -174,20 +210,22 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       return InvalidArgument("import " + path + ": manifest.json is not a docker save manifest");
     }
     for (const auto& item : json) {
+      auto read = ReadDockerArchiveEntry(item);
+      if (!read) return std::move(read).error().Wrap("import " + path);
+      const DockerArchiveEntry& entry = *read;
       FileMapProvider provider("docker archive " + path);
       nlohmann::json manifest = {{"schemaVersion", 2},
                                  {"mediaType", media_type::kDockerManifest},
                                  {"layers", nlohmann::json::array()}};
-      BERTH_ASSIGN_OR_RETURN(std::string config_path,
-                             ArchivePath(dir, item.value("Config", "")));
+      BERTH_ASSIGN_OR_RETURN(std::string config_path, ArchivePath(dir, entry.config));
       int64_t size = 0;
       BERTH_ASSIGN_OR_RETURN(Digest config_digest, DigestFile(config_path, &size));
       provider.Add(config_digest, config_path);
       manifest["config"] = {{"mediaType", media_type::kDockerConfig},
                             {"digest", config_digest.String()},
                             {"size", size}};
-      for (const auto& layer : item.value("Layers", nlohmann::json::array())) {
-        BERTH_ASSIGN_OR_RETURN(std::string layer_path, ArchivePath(dir, layer.get<std::string>()));
+      for (const auto& layer : entry.layers) {
+        BERTH_ASSIGN_OR_RETURN(std::string layer_path, ArchivePath(dir, layer));
         BERTH_ASSIGN_OR_RETURN(Digest layer_digest, DigestFile(layer_path, &size));
         provider.Add(layer_digest, layer_path);
         manifest["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
@@ -199,9 +237,7 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       auto record = Unpack(provider, root, cancel);
       if (!record) return std::move(record).error().Wrap("import " + path);
       std::vector<std::string> tags;
-      std::vector<std::string> repo_tags =
-          name.empty() ? item.value("RepoTags", std::vector<std::string>{})
-                       : std::vector<std::string>{name};
+      std::vector<std::string> repo_tags = name.empty() ? entry.repo_tags : std::vector<std::string>{name};
       for (const auto& tag : repo_tags) {
         auto reference = ParseReference(tag);
         if (!reference) return std::move(reference).error().Wrap("import " + path);

@@ -177,6 +177,24 @@ TEST_F(ImageImportTest, BadImportsAreClearErrors) {
   EXPECT_NE(not_layout.error().message().find("neither an OCI layout"), std::string::npos);
 }
 
+// A docker save manifest.json whose fields have other types was read with json::value() and
+// get<std::string>(), which threw out of Import (seen while fixing the same pattern that
+// fuzz_cni_result found in the CNI cache).
+TEST_F(ImageImportTest, HostileDockerManifestsAreErrors) {
+  std::ofstream(mounts_.path() + "/config.json") << "{}";
+  for (const char* manifest : {R"(["x"])", R"([{"Config": 7}])", R"([{"Layers": []}])",
+                               R"([{"Config": "config.json", "Layers": "layer.tar"}])",
+                               R"([{"Config": "config.json", "Layers": [1]}])",
+                               R"([{"Config": "config.json", "Layers": [], "RepoTags": [{}]}])"}) {
+    std::ofstream(mounts_.path() + "/manifest.json", std::ios::trunc) << manifest;
+    auto imported = manager_->Import(mounts_.path(), "", CancelToken());
+    ASSERT_FALSE(imported.ok()) << manifest;
+    EXPECT_EQ(imported.error().code(), ErrorCode::kInvalidArgument) << imported.error().message();
+  }
+  auto long_path = manager_->Import("/" + std::string(5000, 'x'), "", CancelToken());
+  EXPECT_FALSE(long_path.ok());
+}
+
 TEST_F(ImageImportTest, RemoveFreesWhatNoOtherImageUses) {
   auto busybox = Import("busybox");
   auto entrypoint = Import("entrypoint");  // shares busybox's layer
