@@ -21,6 +21,7 @@ enum class ErrorCode {
   kUnavailable,
   kUnimplemented,
   kInternal,
+  kDataLoss,  // stored state is damaged (a corrupt database file): never read it as empty
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
