@@ -40,6 +40,7 @@ Error Error::FromErrno(int err, std::string_view what) {
     case EACCES:
     case EPERM: code = ErrorCode::kPermissionDenied; break;
     case ENOSPC:
+    case EDQUOT:
     case EMFILE:
     case ENFILE:
     case ENOMEM: code = ErrorCode::kResourceExhausted; break;
