@@ -25,7 +25,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
 }
 
 std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
-  for (int value = 0; value <= static_cast<int>(ErrorCode::kInternal); ++value) {
+  for (int value = 0; value <= static_cast<int>(ErrorCode::kLast); ++value) {
     auto code = static_cast<ErrorCode>(value);
     if (ErrorCodeName(code) == name) return code;
   }

@@ -36,16 +36,15 @@ std::string FileOf(sqlite3* db) {
 
 // A damaged file must stop whoever reads it: answering "no such object" instead would make
 // berthd forget pods whose namespaces, veths and IPs still exist, and hand those IPs out again.
-// berthd does not (yet) sweep away what pods it has no record of left behind, so the message
-// says so rather than promise it.
+// With an empty store instead, the start-up reconciler (pod/reconciler.h) removes what those
+// pods left.
 Error Damaged(const std::string& path, const std::string& what) {
   return Error(ErrorCode::kDataLoss,
                "metadata store " + path + " is damaged: " + what +
                    ". berthd does not run on a damaged store: it would lose track of the pods "
                    "recorded in it. Keep a copy of the file; then, with berthd stopped, restore a "
-                   "backup of it, or move it aside to start with an empty store (the pods it "
-                   "recorded are then forgotten: berthd does not remove their namespaces, veths "
-                   "and containers, remove them by hand)");
+                   "backup of it, or move it aside to start with an empty store (berthd then "
+                   "removes the leftovers of the pods it no longer knows)");
 }
 
 Error SqliteError(sqlite3* db, int status, const std::string& what) {

@@ -137,6 +137,40 @@ TEST_F(StoreDamageTest, DamagedMetadataDbIsRefusedAndLeftAsItWas) {
   EXPECT_EQ(PodCount(), 0);
 }
 
+TEST_F(StoreDamageTest, MovedAsideTheStoreStartsEmptyAndTheOldPodsLeftoversGo) {
+  ASSERT_TRUE(berthd_.Start());
+  std::string pod = RunPod("damage-c");
+  ASSERT_FALSE(pod.empty());
+  auto veth = [&] {
+    return RunCommand({"/usr/sbin/ip", "-o", "link", "show", "master", berthd_.test_bridge()})
+        .output;
+  };
+  ASSERT_NE(veth().find(pod.substr(0, 12)), std::string::npos) << veth();
+  ASSERT_EQ(berthd_.Stop(), 0);
+  std::string db = berthd_.root() + "/metadata.db";
+  std::string bytes = ReadText(db);
+  long header = ObjectsRootPageOffset(db);
+  ASSERT_GT(header, 0);
+  bytes[header + 4] = 0;
+  WriteBytes(db, bytes);
+  ASSERT_FALSE(berthd_.Start());
+
+  // What the message offers: keep the file, move it aside, start with an empty store.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ignored;
+    std::filesystem::rename(db + suffix, berthd_.root() + "/metadata.db.damaged" + suffix, ignored);
+  }
+  ASSERT_TRUE(berthd_.Start());
+  EXPECT_EQ(PodCount(), 0);
+  // The pod's leftovers went at start: its veth on the bridge, its state directory (with the
+  // namespace pins).
+  EXPECT_EQ(veth().find(pod.substr(0, 12)), std::string::npos) << veth();
+  EXPECT_FALSE(std::filesystem::exists(berthd_.state() + "/pods/" + pod));
+  std::string next = RunPod("damage-d");
+  EXPECT_FALSE(PodIp(next).empty());
+  RemovePod(next);
+}
+
 TEST_F(StoreDamageTest, AFileThatIsNoDatabaseIsRefused) {
   std::filesystem::create_directories(berthd_.root());
   std::string db = berthd_.root() + "/metadata.db";

@@ -72,6 +72,16 @@ TEST(ErrorTest, WrapKeepsCodeAndAddsContext) {
   EXPECT_EQ(wrapped.ToString(), "NotFound: pod 3f2a: create container web: image busybox");
 }
 
+TEST(ErrorTest, EveryCodeCrossesTheWireByName) {
+  for (int value = 0; value <= static_cast<int>(ErrorCode::kLast); ++value) {
+    auto code = static_cast<ErrorCode>(value);
+    Error back = Error::FromWire(Error(code, "what failed").ToWire());
+    EXPECT_EQ(back.code(), code) << ErrorCodeName(code);
+    EXPECT_EQ(back.message(), "what failed");
+  }
+  EXPECT_EQ(Error::FromWire("DataLoss store damaged").code(), ErrorCode::kDataLoss);
+}
+
 TEST(ErrorTest, FromErrnoMapsCommonCodes) {
   EXPECT_EQ(Error::FromErrno(ENOENT, "open x").code(), ErrorCode::kNotFound);
   EXPECT_EQ(Error::FromErrno(EEXIST, "mkdir x").code(), ErrorCode::kAlreadyExists);
