@@ -73,5 +73,57 @@ TEST(ShutdownTest, AStuckHandlerDoesNotKeepBerthdAlivePastTheGracePeriod) {
   EXPECT_FALSE(std::filesystem::exists(berthd.socket_path()));
 }
 
+size_t EntriesIn(const std::string& dir) {
+  size_t count = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
+TEST(ShutdownTest, AHandlerSleepingAtAFailpointDoesNotKeepBerthdAlive) {
+  BERTH_REQUIRE_ROOT();
+  BerthdProcess berthd;
+  // RunPodSandbox makes the pod's directory, then sleeps a minute before its namespaces.
+  berthd.SetEnv("BERTH_FAILPOINTS", "RunPodSandbox/namespaces=delay:60000");
+  ASSERT_TRUE(berthd.Start());
+  grpc::Status ran;
+  std::thread runner([&] {
+    runtime::v1::RunPodSandboxRequest request;
+    auto* metadata = request.mutable_config()->mutable_metadata();
+    metadata->set_name("stuck");
+    metadata->set_namespace_("default");
+    metadata->set_uid("stuck-uid");
+    runtime::v1::RunPodSandboxResponse response;
+    ran = berthd.runtime().RunPodSandbox(CallContext(600).get(), request, &response);
+  });
+  std::string pods = berthd.state() + "/pods";
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (EntriesIn(pods) == 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(EntriesIn(pods), 1u) << "RunPodSandbox did not reach its failpoint";
+
+  auto signalled = Clock::now();
+  int status = berthd.Stop();
+  double seconds = std::chrono::duration<double>(Clock::now() - signalled).count();
+  runner.join();
+  EXPECT_NE(status, -1) << "berthd was still running " << seconds << " s after SIGTERM";
+  EXPECT_NE(status, 0);
+  EXPECT_LT(seconds, 16.0);
+  EXPECT_FALSE(ran.ok());
+  std::string log = berthd.ReadLog();
+  EXPECT_NE(log.find("still in flight"), std::string::npos) << log;
+  EXPECT_NE(log.find("/runtime.v1.RuntimeService/RunPodSandbox"), std::string::npos) << log;
+
+  // The half-made pod is the start-up reconciler's: the next berthd removes it.
+  berthd.SetEnv("BERTH_FAILPOINTS", "");
+  ASSERT_TRUE(berthd.Start());
+  EXPECT_EQ(EntriesIn(pods), 0u);
+  EXPECT_EQ(berthd.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace berth::testing
