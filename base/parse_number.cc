@@ -50,4 +50,14 @@ std::optional<uint32_t> ParseLinuxId(std::string_view text) {
   return static_cast<uint32_t>(*value);
 }
 
+bool IsPort(int64_t value, bool zero_allowed) {
+  return value <= kMaxPort && (value > 0 || (zero_allowed && value == 0));
+}
+
+std::optional<uint16_t> ParsePortNumber(std::string_view text, bool zero_allowed) {
+  auto value = ParseUint64(text, kMaxPort);
+  if (!value || !IsPort(static_cast<int64_t>(*value), zero_allowed)) return std::nullopt;
+  return static_cast<uint16_t>(*value);
+}
+
 }  // namespace berth

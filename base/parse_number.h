@@ -21,6 +21,12 @@ std::optional<uint64_t> ParseHex(std::string_view text, uint64_t max = UINT64_MA
 inline constexpr uint32_t kMaxLinuxId = 4294967294U;
 std::optional<uint32_t> ParseLinuxId(std::string_view text);
 
+// A TCP/UDP port number: 1..65535, or 0 too where `zero_allowed` (a listener's "any port", a
+// mapping without a host port). Every port berth reads goes through these.
+inline constexpr int64_t kMaxPort = 65535;
+bool IsPort(int64_t value, bool zero_allowed = false);
+std::optional<uint16_t> ParsePortNumber(std::string_view text, bool zero_allowed = false);
+
 // Whether `text` is one or more decimal digits (whatever its size).
 bool IsDecimal(std::string_view text);
 

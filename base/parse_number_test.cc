@@ -56,5 +56,19 @@ TEST(ParseNumberTest, IsDecimal) {
   EXPECT_FALSE(IsDecimal("12a"));
 }
 
+TEST(ParseNumberTest, Ports) {
+  EXPECT_TRUE(IsPort(1));
+  EXPECT_TRUE(IsPort(65535));
+  EXPECT_FALSE(IsPort(0));
+  EXPECT_TRUE(IsPort(0, /*zero_allowed=*/true));
+  EXPECT_FALSE(IsPort(-1, true));
+  EXPECT_FALSE(IsPort(65536, true));
+  EXPECT_EQ(ParsePortNumber("08080"), 8080);
+  EXPECT_EQ(ParsePortNumber("0", true), 0);
+  for (const char* bad : {"0", "65536", "", "-1", "+80", " 80", "80 ", "1e3", "99999999999999999999"}) {
+    EXPECT_FALSE(ParsePortNumber(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace berth

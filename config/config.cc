@@ -243,7 +243,7 @@ Result<void> ValidateConfig(const Config& config) {
   }
   if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
   if (config.streaming.address.empty()) return InvalidArgument("streaming.address must not be empty");
-  if (config.streaming.port < 0 || config.streaming.port > 65535) {
+  if (!IsPort(config.streaming.port, /*zero_allowed=*/true)) {
     return InvalidArgument("streaming.port must be between 0 and 65535, got " + std::to_string(config.streaming.port));
   }
   if (config.streaming.token_ttl_seconds < 1 || config.streaming.token_ttl_seconds > 3600) {

@@ -1,5 +1,7 @@
 #include "cri/rpc_helpers.h"
 
+#include "base/parse_number.h"
+
 namespace berth::cri {
 
 Result<void> NeedContainerId(const std::string& id) {
@@ -27,7 +29,7 @@ Result<void> CheckStreams(std::string_view rpc, bool stdin, bool stdout, bool st
 }
 
 Result<uint16_t> CheckPort(int32_t port) {
-  if (port <= 0 || port > 65535) {
+  if (!IsPort(port)) {
     return InvalidArgument("port " + std::to_string(port) + " is out of range");
   }
   return static_cast<uint16_t>(port);

@@ -1,5 +1,7 @@
 #include "cri/sandbox_convert.h"
 
+#include "base/parse_number.h"
+
 namespace berth::cri {
 namespace {
 
@@ -86,8 +88,7 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
       return InvalidArgument("port mapping " + std::to_string(mapping.host_port()) +
                              "/SCTP: SCTP is not supported");
     }
-    if (mapping.container_port() <= 0 || mapping.container_port() > 65535 ||
-        mapping.host_port() < 0 || mapping.host_port() > 65535) {
+    if (!IsPort(mapping.container_port()) || !IsPort(mapping.host_port(), /*zero_allowed=*/true)) {
       return InvalidArgument("port mapping has an invalid port (" +
                              std::to_string(mapping.container_port()) + " -> " +
                              std::to_string(mapping.host_port()) + ")");

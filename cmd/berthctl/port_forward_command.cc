@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <list>
@@ -18,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/parse_number.h"
 #include "base/signals.h"
 #include "base/unique_fd.h"
 #include "cmd/berthctl/exec_commands.h"
@@ -38,25 +38,17 @@ struct PortMapping {
   int32_t remote = 0;
 };
 
-std::optional<uint16_t> ParsePort(std::string_view text, bool zero_allowed) {
-  unsigned value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value > 65535) return {};
-  if (value == 0 && !zero_allowed) return {};
-  return static_cast<uint16_t>(value);
-}
-
 // kubectl's forms: "8080" (the same port on both sides), "9000:8080", ":8080" (any local port).
 std::optional<PortMapping> ParseMapping(const std::string& spec) {
   size_t colon = spec.find(':');
   std::string_view text = spec;
   if (colon == std::string::npos) {
-    auto port = ParsePort(text, false);
+    auto port = berth::ParsePortNumber(text);
     if (!port) return {};
     return PortMapping{*port, *port};
   }
-  auto local = colon == 0 ? std::optional<uint16_t>(0) : ParsePort(text.substr(0, colon), false);
-  auto remote = ParsePort(text.substr(colon + 1), false);
+  auto local = colon == 0 ? std::optional<uint16_t>(0) : berth::ParsePortNumber(text.substr(0, colon));
+  auto remote = berth::ParsePortNumber(text.substr(colon + 1));
   if (!local || !remote) return {};
   return PortMapping{*local, *remote};
 }

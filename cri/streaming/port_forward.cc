@@ -87,8 +87,8 @@ void ForwardConnection(std::shared_ptr<SpdyStream> error, std::shared_ptr<SpdySt
 }  // namespace
 
 Result<int32_t> ParsePort(std::string_view text) {
-  auto port = ParseUint64(text, 65535);
-  if (!port || *port == 0) {
+  auto port = ParsePortNumber(text);
+  if (!port) {
     return InvalidArgument("port-forward: \"" + std::string(text.substr(0, 64)) + "\" is not a port (1-65535)");
   }
   return static_cast<int32_t>(*port);

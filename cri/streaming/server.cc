@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/parse_number.h"
 #include "cri/streaming/http_upgrade.h"
 #include "cri/streaming/port_forward.h"
 #include "cri/streaming/remote_command.h"
@@ -32,7 +33,144 @@ CommandOptions OptionsFor(const Request& request, RemoteCommandProtocol protocol
   return options;
 }
 
+// A request that passed the token check, on its way to a protocol: the transport it came on and
+// the bytes read past its header (the first frames of the upgraded protocol).
+struct Upgrade {
+  const HttpRequest& request;
+  std::unique_ptr<ByteTransport> bytes;
+  std::string leftover;
+  std::function<void(std::function<void()>)> register_abort;
+
+  void Refuse(unsigned status, const std::string& body) { (void)WriteErrorResponse(*bytes, status, body); }
+  // The transport moves to the protocol, with the leftover bytes first.
+  std::unique_ptr<ByteTransport> Take() { return WithPrefix(std::move(bytes), std::move(leftover)); }
+  std::unique_ptr<websocket::Connection> TakeWebSocket() {
+    return std::make_unique<websocket::Connection>(Take(), websocket::Connection::Role::kServer);
+  }
+};
+
+// "/<kind>/<token>[?query]" -> the request stored under the token, when its kind matches.
+std::optional<StreamingRequest> TakeStoredRequest(TokenStore& tokens, const HttpRequest& request) {
+  std::string target(request.target().data(), request.target().size());
+  std::string kind, token;
+  if (size_t query = target.find('?'); query != std::string::npos) target.resize(query);
+  if (target.size() > 1) {
+    size_t slash = target.find('/', 1);
+    if (slash != std::string::npos) {
+      kind = target.substr(1, slash - 1);
+      token = target.substr(slash + 1);
+    }
+  }
+  auto stored = tokens.Take(token);
+  bool kind_matches = stored && ((kind == "exec" && std::holds_alternative<ExecRequest>(*stored)) ||
+                                 (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
+                                 (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
+  if (!kind_matches) return std::nullopt;
+  return stored;
+}
+
+bool Offers(const std::vector<std::string>& offered, std::string_view name) {
+  return std::find(offered.begin(), offered.end(), name) != offered.end();
+}
+
+// Port-forward over WebSocket without SPDY tunnelled in it: kubelet's channel protocol.
+void ServeWebSocketChannelPortForward(Upgrade& upgrade, const PortForwardRequest& forward,
+                                      StreamingRuntime& runtime, const std::vector<std::string>& offered) {
+  // kubelet takes no subprotocol or v4.channel.k8s.io; clients also name portforward.k8s.io. The
+  // first the client offers wins.
+  auto chosen = std::find_if(offered.begin(), offered.end(), [](const std::string& name) {
+    return name == kPortForwardProtocol || name == "v4.channel.k8s.io";
+  });
+  if (!offered.empty() && chosen == offered.end()) {
+    upgrade.Refuse(400,
+                   "port-forward over WebSocket needs portforward.k8s.io, v4.channel.k8s.io or "
+                   "SPDY/3.1+portforward.k8s.io\n");
+    return;
+  }
+  const HttpRequest& request = upgrade.request;
+  auto ports = WebSocketPortForwardPorts({request.target().data(), request.target().size()}, forward,
+                                         PortForwardLimits());
+  if (!ports.ok()) {
+    upgrade.Refuse(400, ports.error().message() + "\n");
+    return;
+  }
+  if (!WriteWebSocketUpgrade(*upgrade.bytes, request, chosen == offered.end() ? "" : *chosen).ok()) return;
+  ServeWebSocketPortForward(upgrade.TakeWebSocket(), *ports, forward, runtime, upgrade.register_abort);
+}
+
+void ServePortForward(Upgrade& upgrade, const PortForwardRequest& forward, StreamingRuntime& runtime) {
+  const HttpRequest& request = upgrade.request;
+  if (IsSpdyUpgrade(request)) {
+    if (!Offers(HeaderValues(request, "X-Stream-Protocol-Version"), kPortForwardProtocol)) {
+      upgrade.Refuse(403, "port-forward needs protocol portforward.k8s.io\n");
+      return;
+    }
+    if (!WriteSpdyUpgrade(*upgrade.bytes, kPortForwardProtocol).ok()) return;
+    ServeSpdyPortForward(upgrade.Take(), forward, runtime, PortForwardLimits(), upgrade.register_abort);
+    return;
+  }
+  if (IsWebSocketUpgrade(request)) {
+    auto offered = HeaderValues(request, "Sec-WebSocket-Protocol");
+    if (!Offers(offered, kTunnelledPortForwardProtocol)) {
+      ServeWebSocketChannelPortForward(upgrade, forward, runtime, offered);
+      return;
+    }
+    // SPDY frames inside WebSocket messages.
+    if (!WriteWebSocketUpgrade(*upgrade.bytes, request, kTunnelledPortForwardProtocol).ok()) return;
+    ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(upgrade.TakeWebSocket()), forward,
+                         runtime, PortForwardLimits(), upgrade.register_abort);
+    return;
+  }
+  upgrade.Refuse(400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+}
+
+// Exec or attach, over SPDY or WebSocket.
+void ServeRemoteCommand(Upgrade& upgrade, const StreamingRequest& stored, StreamingRuntime& runtime,
+                        std::chrono::milliseconds stream_creation_timeout) {
+  CommandOptions options;
+  StartProcess start;
+  std::string what;
+  if (auto* exec = std::get_if<ExecRequest>(&stored)) {
+    options = OptionsFor(*exec, RemoteCommandProtocol::kV4);
+    start = [&runtime, exec] { return runtime.Exec(*exec); };
+    what = "exec in container " + exec->container_id;
+  } else {
+    auto* attach = std::get_if<AttachRequest>(&stored);
+    options = OptionsFor(*attach, RemoteCommandProtocol::kV4);
+    start = [&runtime, attach] { return runtime.Attach(*attach); };
+    what = "attach to container " + attach->container_id;
+  }
+  const HttpRequest& request = upgrade.request;
+  if (IsSpdyUpgrade(request)) {
+    auto protocol = NegotiateSpdyProtocol(HeaderValues(request, "X-Stream-Protocol-Version"));
+    if (!protocol) {
+      upgrade.Refuse(403, "no supported X-Stream-Protocol-Version offered\n");
+      return;
+    }
+    options.protocol = *protocol;
+    bool announced = !HeaderValues(request, "X-Stream-Protocol-Version").empty();
+    if (!WriteSpdyUpgrade(*upgrade.bytes, announced ? ProtocolName(*protocol) : "").ok()) return;
+    spdlog::debug("streaming: {} over SPDY ({})", what, ProtocolName(*protocol));
+    ServeSpdyRemoteCommand(upgrade.Take(), options, start, stream_creation_timeout, upgrade.register_abort);
+    return;
+  }
+  if (IsWebSocketUpgrade(request)) {
+    auto protocol = NegotiateWebSocketProtocol(HeaderValues(request, "Sec-WebSocket-Protocol"));
+    if (!protocol) {
+      upgrade.Refuse(400, "no supported Sec-WebSocket-Protocol offered\n");
+      return;
+    }
+    options.protocol = *protocol;
+    if (!WriteWebSocketUpgrade(*upgrade.bytes, request, ProtocolName(*protocol)).ok()) return;
+    spdlog::debug("streaming: {} over WebSocket ({})", what, ProtocolName(*protocol));
+    ServeWebSocketRemoteCommand(upgrade.TakeWebSocket(), options, start, upgrade.register_abort);
+    return;
+  }
+  upgrade.Refuse(400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
+}
+
 }  // namespace
+
 
 StreamingServer::StreamingServer(StreamingServerConfig config, StreamingRuntime& runtime)
     : config_(std::move(config)),
@@ -153,7 +291,7 @@ Result<std::string> StreamingServer::GetAttachUrl(const AttachRequest& request) 
 
 Result<std::string> StreamingServer::GetPortForwardUrl(const PortForwardRequest& request) {
   for (int32_t port : request.ports) {
-    if (port <= 0 || port > 65535) return InvalidArgument("port-forward: invalid port " + std::to_string(port));
+    if (!IsPort(port)) return InvalidArgument("port-forward: invalid port " + std::to_string(port));
   }
   return MakeUrl("portforward", request);
 }
@@ -228,122 +366,22 @@ void StreamingServer::Serve(Connection& connection) {
     (void)WriteErrorResponse(*bytes, 400, received.error().message() + "\n");
     return;
   }
-  const HttpRequest& request = received->request;
-  std::string target(request.target().data(), request.target().size());
-  std::string kind, token;
-  if (size_t query = target.find('?'); query != std::string::npos) target.resize(query);
-  if (target.size() > 1) {
-    size_t slash = target.find('/', 1);
-    if (slash != std::string::npos) {
-      kind = target.substr(1, slash - 1);
-      token = target.substr(slash + 1);
-    }
-  }
-  auto stored = tokens_.Take(token);
-  bool kind_matches = stored && ((kind == "exec" && std::holds_alternative<ExecRequest>(*stored)) ||
-                                 (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
-                                 (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
-  if (!kind_matches) {
+  auto stored = TakeStoredRequest(tokens_, received->request);
+  if (!stored) {
     (void)WriteErrorResponse(*bytes, 404, "unknown, used or expired streaming token\n");
     return;
   }
-  auto register_abort = [this, &connection](std::function<void()> abort) {
-    std::lock_guard lock(mu_);
-    connection.abort = std::move(abort);
-    if (stopping_) ::shutdown(connection.socket.get(), SHUT_RDWR);
-  };
-  // The transport moves to the protocol, with the bytes read past the request header first.
-  auto transport = [&] { return WithPrefix(std::move(bytes), std::move(received->leftover)); };
-
+  Upgrade upgrade{received->request, std::move(bytes), std::move(received->leftover),
+                  [this, &connection](std::function<void()> abort) {
+                    std::lock_guard lock(mu_);
+                    connection.abort = std::move(abort);
+                    if (stopping_) ::shutdown(connection.socket.get(), SHUT_RDWR);
+                  }};
   if (auto* forward = std::get_if<PortForwardRequest>(&*stored)) {
-    if (IsSpdyUpgrade(request)) {
-      auto offered = HeaderValues(request, "X-Stream-Protocol-Version");
-      if (std::find(offered.begin(), offered.end(), kPortForwardProtocol) == offered.end()) {
-        (void)WriteErrorResponse(*bytes, 403, "port-forward needs protocol portforward.k8s.io\n");
-        return;
-      }
-      if (!WriteSpdyUpgrade(*bytes, kPortForwardProtocol).ok()) return;
-      ServeSpdyPortForward(transport(), *forward, runtime_, PortForwardLimits(), register_abort);
-      return;
-    }
-    if (IsWebSocketUpgrade(request)) {
-      auto offered = HeaderValues(request, "Sec-WebSocket-Protocol");
-      if (std::find(offered.begin(), offered.end(), kTunnelledPortForwardProtocol) == offered.end()) {
-        // kubelet's channel protocol: kubelet takes no subprotocol or v4.channel.k8s.io; clients
-        // also name portforward.k8s.io. The first the client offers wins.
-        auto chosen = std::find_if(offered.begin(), offered.end(), [](const std::string& name) {
-          return name == kPortForwardProtocol || name == "v4.channel.k8s.io";
-        });
-        if (!offered.empty() && chosen == offered.end()) {
-          (void)WriteErrorResponse(*bytes, 400,
-                                   "port-forward over WebSocket needs portforward.k8s.io, v4.channel.k8s.io or "
-                                   "SPDY/3.1+portforward.k8s.io\n");
-          return;
-        }
-        auto ports = WebSocketPortForwardPorts({request.target().data(), request.target().size()}, *forward,
-                                               PortForwardLimits());
-        if (!ports.ok()) {
-          (void)WriteErrorResponse(*bytes, 400, ports.error().message() + "\n");
-          return;
-        }
-        if (!WriteWebSocketUpgrade(*bytes, request, chosen == offered.end() ? "" : *chosen).ok()) return;
-        ServeWebSocketPortForward(
-            std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer), *ports,
-            *forward, runtime_, register_abort);
-        return;
-      }
-      if (!WriteWebSocketUpgrade(*bytes, request, kTunnelledPortForwardProtocol).ok()) return;
-      auto websocket = std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer);
-      ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(std::move(websocket)), *forward, runtime_,
-                           PortForwardLimits(), register_abort);
-      return;
-    }
-    (void)WriteErrorResponse(*bytes, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
-    return;
-  }
-
-  // Exec or attach.
-  CommandOptions options;
-  StartProcess start;
-  std::string what;
-  if (auto* exec = std::get_if<ExecRequest>(&*stored)) {
-    options = OptionsFor(*exec, RemoteCommandProtocol::kV4);
-    start = [this, exec] { return runtime_.Exec(*exec); };
-    what = "exec in container " + exec->container_id;
+    ServePortForward(upgrade, *forward, runtime_);
   } else {
-    auto* attach = std::get_if<AttachRequest>(&*stored);
-    options = OptionsFor(*attach, RemoteCommandProtocol::kV4);
-    start = [this, attach] { return runtime_.Attach(*attach); };
-    what = "attach to container " + attach->container_id;
+    ServeRemoteCommand(upgrade, *stored, runtime_, config_.stream_creation_timeout);
   }
-  if (IsSpdyUpgrade(request)) {
-    auto protocol = NegotiateSpdyProtocol(HeaderValues(request, "X-Stream-Protocol-Version"));
-    if (!protocol) {
-      (void)WriteErrorResponse(*bytes, 403, "no supported X-Stream-Protocol-Version offered\n");
-      return;
-    }
-    options.protocol = *protocol;
-    bool announced = !HeaderValues(request, "X-Stream-Protocol-Version").empty();
-    if (!WriteSpdyUpgrade(*bytes, announced ? ProtocolName(*protocol) : "").ok()) return;
-    spdlog::debug("streaming: {} over SPDY ({})", what, ProtocolName(*protocol));
-    ServeSpdyRemoteCommand(transport(), options, start, config_.stream_creation_timeout, register_abort);
-    return;
-  }
-  if (IsWebSocketUpgrade(request)) {
-    auto protocol = NegotiateWebSocketProtocol(HeaderValues(request, "Sec-WebSocket-Protocol"));
-    if (!protocol) {
-      (void)WriteErrorResponse(*bytes, 400, "no supported Sec-WebSocket-Protocol offered\n");
-      return;
-    }
-    options.protocol = *protocol;
-    if (!WriteWebSocketUpgrade(*bytes, request, ProtocolName(*protocol)).ok()) return;
-    spdlog::debug("streaming: {} over WebSocket ({})", what, ProtocolName(*protocol));
-    ServeWebSocketRemoteCommand(
-        std::make_unique<websocket::Connection>(transport(), websocket::Connection::Role::kServer), options, start,
-        register_abort);
-    return;
-  }
-  (void)WriteErrorResponse(*bytes, 400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
 }
 
 }  // namespace berth::streaming
