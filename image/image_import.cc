@@ -171,7 +171,96 @@ std::vector<std::string> NamesOf(const Descriptor& entry, const std::string& ove
   return names;
 }
 
+// The schema 2 manifest a docker save entry stands for, its config and layers (hashed as they
+// are) made fetchable through `provider`.
+Result<ManifestBytes> DockerArchiveManifest(const std::string& dir, const DockerArchiveEntry& entry,
+                                            FileMapProvider& provider) {
+  nlohmann::json manifest = {{"schemaVersion", 2},
+                             {"mediaType", media_type::kDockerManifest},
+                             {"layers", nlohmann::json::array()}};
+  BERTH_ASSIGN_OR_RETURN(InsidePath config_path, ArchivePath(dir, entry.config));
+  int64_t size = 0;
+  BERTH_ASSIGN_OR_RETURN(Digest config_digest, DigestFile(config_path, &size));
+  provider.Add(config_digest, config_path);
+  manifest["config"] = {{"mediaType", media_type::kDockerConfig},
+                        {"digest", config_digest.String()},
+                        {"size", size}};
+  for (const auto& layer : entry.layers) {
+    BERTH_ASSIGN_OR_RETURN(InsidePath layer_path, ArchivePath(dir, layer));
+    BERTH_ASSIGN_OR_RETURN(Digest layer_digest, DigestFile(layer_path, &size));
+    provider.Add(layer_digest, layer_path);
+    manifest["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
+                                  {"digest", layer_digest.String()},
+                                  {"size", size}});
+  }
+  std::string text = manifest.dump();
+  Digest digest = ComputeDigest(text);
+  return ManifestBytes{media_type::kDockerManifest, std::move(text), std::move(digest)};
+}
+
 }  // namespace
+
+Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportLayout(const std::string& dir,
+                                                                            const std::string& path,
+                                                                            const std::string& name,
+                                                                            const CancelToken& cancel) {
+  BERTH_ASSIGN_OR_RETURN(std::string index_json, ReadInside({dir, "index.json"}, kMaxManifestBytes));
+  auto index = ParseImageIndex(index_json);
+  if (!index) return std::move(index).error().Wrap("import " + path + ": index.json");
+  if (index->manifests.empty()) return InvalidArgument("import " + path + ": the layout holds no image");
+  if (!name.empty() && index->manifests.size() != 1) {
+    return InvalidArgument("import " + path + ": a name can only be given to a layout with one image");
+  }
+  LayoutProvider provider(dir);
+  std::vector<ImportedImage> images;
+  for (const auto& entry : index->manifests) {
+    auto root = provider.FetchManifest(entry);
+    if (!root) return std::move(root).error().Wrap("import " + path);
+    if (!(ComputeDigest(root->content, entry.digest.algorithm()) == entry.digest)) {
+      return InvalidArgument("import " + path + ": manifest " + entry.digest.String() +
+                             " does not match its digest");
+    }
+    auto record = Unpack(provider, *root, cancel);
+    if (!record) return std::move(record).error().Wrap("import " + path);
+    std::vector<std::string> refs;
+    for (const auto& image_name : NamesOf(entry, name)) {
+      auto reference = ParseReference(image_name);
+      if (!reference) return std::move(reference).error().Wrap("import " + path);
+      refs.push_back(reference->String());
+      refs.push_back(reference->FullName() + "@" + entry.digest.String());
+    }
+    images.push_back({std::move(refs), std::move(*record)});
+  }
+  return images;
+}
+
+Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportDockerArchive(
+    const std::string& dir, const std::string& path, const std::string& name, const CancelToken& cancel) {
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadInside({dir, "manifest.json"}, kMaxManifestBytes));
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_array() || json.empty()) {
+    return InvalidArgument("import " + path + ": manifest.json is not a docker save manifest");
+  }
+  std::vector<ImportedImage> images;
+  for (const auto& item : json) {
+    auto read = ReadDockerArchiveEntry(item);
+    if (!read) return std::move(read).error().Wrap("import " + path);
+    const DockerArchiveEntry& entry = *read;
+    FileMapProvider provider("docker archive " + path);
+    BERTH_ASSIGN_OR_RETURN(ManifestBytes root, DockerArchiveManifest(dir, entry, provider));
+    auto record = Unpack(provider, root, cancel);
+    if (!record) return std::move(record).error().Wrap("import " + path);
+    std::vector<std::string> tags;
+    std::vector<std::string> repo_tags = name.empty() ? entry.repo_tags : std::vector<std::string>{name};
+    for (const auto& tag : repo_tags) {
+      auto reference = ParseReference(tag);
+      if (!reference) return std::move(reference).error().Wrap("import " + path);
+      tags.push_back(reference->String());
+    }
+    images.push_back({std::move(tags), std::move(*record)});
+  }
+  return images;
+}
 
 Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
                                                       const std::string& name,
@@ -198,89 +287,22 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
     dir = temp;
   }
 
-  // Each image with the references (tags, and digests with '@') it is to be recorded under.
-  std::vector<std::pair<std::vector<std::string>, Result<ImageRecord>>> unpacked;
   std::shared_lock gc_guard(gc_mutex_);
+  Result<std::vector<ImportedImage>> unpacked = InvalidArgument(
+      "import " + path +
+      ": neither an OCI layout (oci-layout, index.json) nor a docker save archive (manifest.json)");
   if (PathExists(dir + "/oci-layout") || PathExists(dir + "/index.json")) {
-    BERTH_ASSIGN_OR_RETURN(std::string index_json, ReadInside({dir, "index.json"}, kMaxManifestBytes));
-    auto index = ParseImageIndex(index_json);
-    if (!index) return std::move(index).error().Wrap("import " + path + ": index.json");
-    if (index->manifests.empty()) return InvalidArgument("import " + path + ": the layout holds no image");
-    if (!name.empty() && index->manifests.size() != 1) {
-      return InvalidArgument("import " + path + ": a name can only be given to a layout with one image");
-    }
-    LayoutProvider provider(dir);
-    for (const auto& entry : index->manifests) {
-      auto root = provider.FetchManifest(entry);
-      if (!root) return std::move(root).error().Wrap("import " + path);
-      if (!(ComputeDigest(root->content, entry.digest.algorithm()) == entry.digest)) {
-        return InvalidArgument("import " + path + ": manifest " + entry.digest.String() +
-                               " does not match its digest");
-      }
-      auto record = Unpack(provider, *root, cancel);
-      if (!record) return std::move(record).error().Wrap("import " + path);
-      std::vector<std::string> refs;
-      for (const auto& image_name : NamesOf(entry, name)) {
-        auto reference = ParseReference(image_name);
-        if (!reference) return std::move(reference).error().Wrap("import " + path);
-        refs.push_back(reference->String());
-        refs.push_back(reference->FullName() + "@" + entry.digest.String());
-      }
-      unpacked.emplace_back(std::move(refs), std::move(record));
-    }
+    unpacked = ImportLayout(dir, path, name, cancel);
   } else if (PathExists(dir + "/manifest.json")) {
-    BERTH_ASSIGN_OR_RETURN(std::string text, ReadInside({dir, "manifest.json"}, kMaxManifestBytes));
-    auto json = nlohmann::json::parse(text, nullptr, false);
-    if (json.is_discarded() || !json.is_array() || json.empty()) {
-      return InvalidArgument("import " + path + ": manifest.json is not a docker save manifest");
-    }
-    for (const auto& item : json) {
-      auto read = ReadDockerArchiveEntry(item);
-      if (!read) return std::move(read).error().Wrap("import " + path);
-      const DockerArchiveEntry& entry = *read;
-      FileMapProvider provider("docker archive " + path);
-      nlohmann::json manifest = {{"schemaVersion", 2},
-                                 {"mediaType", media_type::kDockerManifest},
-                                 {"layers", nlohmann::json::array()}};
-      BERTH_ASSIGN_OR_RETURN(InsidePath config_path, ArchivePath(dir, entry.config));
-      int64_t size = 0;
-      BERTH_ASSIGN_OR_RETURN(Digest config_digest, DigestFile(config_path, &size));
-      provider.Add(config_digest, config_path);
-      manifest["config"] = {{"mediaType", media_type::kDockerConfig},
-                            {"digest", config_digest.String()},
-                            {"size", size}};
-      for (const auto& layer : entry.layers) {
-        BERTH_ASSIGN_OR_RETURN(InsidePath layer_path, ArchivePath(dir, layer));
-        BERTH_ASSIGN_OR_RETURN(Digest layer_digest, DigestFile(layer_path, &size));
-        provider.Add(layer_digest, layer_path);
-        manifest["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
-                                      {"digest", layer_digest.String()},
-                                      {"size", size}});
-      }
-      std::string manifest_text = manifest.dump();
-      ManifestBytes root{media_type::kDockerManifest, manifest_text, ComputeDigest(manifest_text)};
-      auto record = Unpack(provider, root, cancel);
-      if (!record) return std::move(record).error().Wrap("import " + path);
-      std::vector<std::string> tags;
-      std::vector<std::string> repo_tags = name.empty() ? entry.repo_tags : std::vector<std::string>{name};
-      for (const auto& tag : repo_tags) {
-        auto reference = ParseReference(tag);
-        if (!reference) return std::move(reference).error().Wrap("import " + path);
-        tags.push_back(reference->String());
-      }
-      unpacked.emplace_back(tags, std::move(record));
-    }
-  } else {
-    return InvalidArgument("import " + path +
-                           ": neither an OCI layout (oci-layout, index.json) nor a docker save "
-                           "archive (manifest.json)");
+    unpacked = ImportDockerArchive(dir, path, name, cancel);
   }
+  if (!unpacked) return std::move(unpacked).error();
 
   std::vector<ImageRecord> imported;
-  for (auto& [refs, record] : unpacked) {
+  for (auto& [refs, record] : *unpacked) {
     std::vector<std::string> tags, digests;
     for (const auto& ref : refs) (ref.find('@') != std::string::npos ? digests : tags).push_back(ref);
-    BERTH_ASSIGN_OR_RETURN(ImageRecord stored, Record(std::move(record.value()), tags, digests));
+    BERTH_ASSIGN_OR_RETURN(ImageRecord stored, Record(std::move(record), tags, digests));
     spdlog::info("imported image {} from {}{}", stored.id, path,
                  tags.empty() ? "" : " as " + tags.front());
     imported.push_back(std::move(stored));

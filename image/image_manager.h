@@ -92,6 +92,17 @@ class ImageManager {
                              const std::vector<std::string>& digests);
   Result<ImageRecord> Unpack(ContentProvider& provider, const ManifestBytes& root,
                              const CancelToken& cancel);
+  // Import's two formats (image_import.cc): each image unpacked, with the references (tags, and
+  // digests with '@') it is to be recorded under. `path` is what the caller named, for messages.
+  struct ImportedImage {
+    std::vector<std::string> refs;
+    ImageRecord record;
+  };
+  Result<std::vector<ImportedImage>> ImportLayout(const std::string& dir, const std::string& path,
+                                                  const std::string& name, const CancelToken& cancel);
+  Result<std::vector<ImportedImage>> ImportDockerArchive(const std::string& dir, const std::string& path,
+                                                         const std::string& name,
+                                                         const CancelToken& cancel);
   // Collects now if no pull or import is running, else leaves it to the next collection.
   void TryCollectGarbage();
   Result<void> CollectGarbageLocked();  // caller holds gc_mutex_ exclusively

@@ -245,23 +245,14 @@ std::vector<std::string> MergeEnv(const ContainerConfig& config, const image::Im
   return out;
 }
 
-Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
-                             const image::ImageConfig& image) {
-  const ContainerConfig& config = container.config;
+namespace {
+
+// config.json's "process": what runs, as whom, with which capabilities and LSM labels (these also
+// go to `out`).
+Result<Json> ProcessSection(const ContainerConfig& config, const Sandbox& sandbox,
+                            const image::ImageConfig& image, const std::vector<std::string>& argv,
+                            const Json& capabilities, OciSpec& out) {
   const ContainerSecurity& security = config.security;
-  if (security.privileged && !sandbox.config.privileged) {
-    return InvalidArgument("container " + config.name + " asks to be privileged but pod " + sandbox.id +
-                           " is not privileged");
-  }
-  if (security.privileged && sandbox.HasOwnUserns()) {
-    return InvalidArgument("container " + config.name + ": a privileged container cannot run in a user namespace");
-  }
-  OciSpec out;
-  BERTH_ASSIGN_OR_RETURN(auto argv, MergeCommand(config, image));
-  BERTH_ASSIGN_OR_RETURN(out.user, ResolveUser(config, image, container.RootfsPath()));
-  BERTH_ASSIGN_OR_RETURN(ContainerDevices devices, ResolveDevices(config));
-  out.device_rules = std::move(devices.cgroup_rules);
-  BERTH_ASSIGN_OR_RETURN(Json capabilities, CapabilitySets(security));
   std::string cwd = !config.working_dir.empty() ? config.working_dir
                     : !image.working_dir.empty() ? image.working_dir
                                                  : "/";
@@ -280,8 +271,11 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   };
   if (config.resources.oom_score_adj != 0) process["oomScoreAdj"] = config.resources.oom_score_adj;
   BERTH_TRY(AddLsmLabels(security, process, out));
+  return process;
+}
 
-  BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox));
+// The namespaces a container joins (its pod's) or gets of its own.
+Json NamespacesOf(const Sandbox& sandbox) {
   Json namespaces = Json::array({{{"type", "mount"}}});
   // The pod's user namespace first: the launcher joins it before making the others.
   if (sandbox.HasOwnUserns()) namespaces.push_back({{"type", "user"}, {"path", sandbox.UsernsPath()}});
@@ -295,44 +289,72 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
     namespaces.push_back({{"type", "uts"}, {"path", sandbox.UtsnsPath()}});
   }
   if (sandbox.HasOwnIpc()) namespaces.push_back({{"type", "ipc"}, {"path", sandbox.IpcnsPath()}});
+  return namespaces;
+}
 
-  Json linux = {{"namespaces", namespaces}, {"cgroupsPath", container.cgroup_path},
+// A privileged container sees /proc and /sys whole (the CRI's privileged rules). So does one with
+// procMount: Unmasked, which Kubernetes allows only with a user namespace and sends as empty
+// masked and read-only path lists (the CRI cannot tell empty from unset, so elsewhere an empty
+// list means our defaults).
+void AddMaskedPaths(const ContainerSecurity& security, const Sandbox& sandbox, Json& linux) {
+  bool unmasked_proc = sandbox.HasOwnUserns() && security.masked_paths.empty() && security.readonly_paths.empty();
+  if (security.privileged || unmasked_proc) return;
+  Json masked = Json::array(), readonly = Json::array();
+  if (!security.masked_paths.empty()) {
+    masked = security.masked_paths;
+  } else {
+    for (const char* path : kMaskedPaths) masked.push_back(path);
+  }
+  if (!security.readonly_paths.empty()) {
+    readonly = security.readonly_paths;
+  } else {
+    for (const char* path : kReadonlyPaths) readonly.push_back(path);
+  }
+  linux["maskedPaths"] = masked;
+  linux["readonlyPaths"] = readonly;
+}
+
+Json IdMappings(const std::vector<IdMapping>& list) {
+  Json out = Json::array();
+  for (const auto& m : list) out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
+  return out;
+}
+
+}  // namespace
+
+Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
+                             const image::ImageConfig& image) {
+  const ContainerConfig& config = container.config;
+  const ContainerSecurity& security = config.security;
+  if (security.privileged && !sandbox.config.privileged) {
+    return InvalidArgument("container " + config.name + " asks to be privileged but pod " + sandbox.id +
+                           " is not privileged");
+  }
+  if (security.privileged && sandbox.HasOwnUserns()) {
+    return InvalidArgument("container " + config.name + ": a privileged container cannot run in a user namespace");
+  }
+  OciSpec out;
+  BERTH_ASSIGN_OR_RETURN(auto argv, MergeCommand(config, image));
+  BERTH_ASSIGN_OR_RETURN(out.user, ResolveUser(config, image, container.RootfsPath()));
+  BERTH_ASSIGN_OR_RETURN(ContainerDevices devices, ResolveDevices(config));
+  out.device_rules = std::move(devices.cgroup_rules);
+  BERTH_ASSIGN_OR_RETURN(Json capabilities, CapabilitySets(security));
+  BERTH_ASSIGN_OR_RETURN(Json process, ProcessSection(config, sandbox, image, argv, capabilities, out));
+  BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox));
+
+  Json linux = {{"namespaces", NamespacesOf(sandbox)}, {"cgroupsPath", container.cgroup_path},
                 {"devices", devices.oci_devices}};
   // A bidirectional mount stays a peer of the host's only under a shared root (containerd's rule).
   for (const auto& mount : config.mounts) {
     if (mount.propagation == "rshared") linux["rootfsPropagation"] = "rshared";
   }
-  // A privileged container sees /proc and /sys whole (the CRI's privileged rules). So does one
-  // with procMount: Unmasked, which Kubernetes allows only with a user namespace and sends as
-  // empty masked and read-only path lists (the CRI cannot tell empty from unset, so elsewhere an
-  // empty list means our defaults).
-  bool unmasked_proc = sandbox.HasOwnUserns() && security.masked_paths.empty() && security.readonly_paths.empty();
-  if (!security.privileged && !unmasked_proc) {
-    Json masked = Json::array(), readonly = Json::array();
-    if (!security.masked_paths.empty()) {
-      masked = security.masked_paths;
-    } else {
-      for (const char* path : kMaskedPaths) masked.push_back(path);
-    }
-    if (!security.readonly_paths.empty()) {
-      readonly = security.readonly_paths;
-    } else {
-      for (const char* path : kReadonlyPaths) readonly.push_back(path);
-    }
-    linux["maskedPaths"] = masked;
-    linux["readonlyPaths"] = readonly;
-  }
+  AddMaskedPaths(security, sandbox, linux);
   BERTH_ASSIGN_OR_RETURN(std::optional<Json> seccomp, SeccompFor(security, capabilities["bounding"]));
   if (seccomp) linux["seccomp"] = *seccomp;
   if (!out.mount_label.empty()) linux["mountLabel"] = out.mount_label;
   if (sandbox.HasOwnUserns()) {
-    auto mappings = [](const std::vector<IdMapping>& list) {
-      Json out = Json::array();
-      for (const auto& m : list) out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
-      return out;
-    };
-    linux["uidMappings"] = mappings(sandbox.config.uid_mappings);
-    linux["gidMappings"] = mappings(sandbox.config.gid_mappings);
+    linux["uidMappings"] = IdMappings(sandbox.config.uid_mappings);
+    linux["gidMappings"] = IdMappings(sandbox.config.gid_mappings);
   }
 
   Json spec = {

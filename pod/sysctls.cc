@@ -65,7 +65,10 @@ Result<void> ValidateSysctls(const std::map<std::string, std::string>& sysctls, 
 Result<void> ApplySysctls(const std::map<std::string, std::string>& sysctls,
                           const std::string& netns_path, const std::string& ipcns_path,
                           const std::string& utsns_path) {
-  for (const auto& [name, value] : sysctls) {
+  for (const auto& entry : sysctls) {
+    // Named references, not a structured binding: clang before 16 cannot capture those.
+    const std::string& name = entry.first;
+    const std::string& value = entry.second;
     BERTH_ASSIGN_OR_RETURN(SysctlNamespace kind, ClassifySysctl(name));
     std::string path = kind == SysctlNamespace::kNet   ? netns_path
                        : kind == SysctlNamespace::kIpc ? ipcns_path

@@ -212,32 +212,47 @@ Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& 
   return WriteResponse(transport, response);
 }
 
-Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOptions& options) {
+namespace {
+
+// "http[s]://host[:port]/target" and "http[s]://[v6]:port/target", split.
+struct StreamingUrl {
+  bool tls = false;
+  std::string authority, host, port, target;
+};
+
+Result<StreamingUrl> ParseStreamingUrl(const std::string& url) {
   constexpr std::string_view kHttp = "http://", kHttps = "https://";
-  bool tls = url.rfind(kHttps, 0) == 0;
-  if (!tls && url.rfind(kHttp, 0) != 0) {
+  StreamingUrl out;
+  out.tls = url.rfind(kHttps, 0) == 0;
+  if (!out.tls && url.rfind(kHttp, 0) != 0) {
     return InvalidArgument("streaming URL \"" + url + "\" is neither http:// nor https://");
   }
-  auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  std::string rest = url.substr(tls ? kHttps.size() : kHttp.size());
+  std::string rest = url.substr(out.tls ? kHttps.size() : kHttp.size());
   size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
-  std::string host = authority, port = tls ? "443" : "80";
+  out.authority = rest.substr(0, slash);
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  out.host = out.authority;
+  out.port = out.tls ? "443" : "80";
+  const std::string& authority = out.authority;
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
     if (close == std::string::npos) return InvalidArgument("bad host in \"" + url + "\"");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') out.port = authority.substr(close + 2);
   } else if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
+    out.host = authority.substr(0, colon);
+    out.port = authority.substr(colon + 1);
   }
+  return out;
+}
+
+// A TCP connection to the first address of the URL's host that answers.
+Result<UniqueFd> ConnectTo(const StreamingUrl& url) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return Unavailable("resolve " + authority + ": " + gai_strerror(rc));
+  if (int rc = ::getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &found); rc != 0) {
+    return Unavailable("resolve " + url.authority + ": " + gai_strerror(rc));
   }
   UniqueFd socket;
   int last_errno = 0;
@@ -254,20 +269,15 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     }
   }
   ::freeaddrinfo(found);
-  if (!socket.valid()) return Error::FromErrno(last_errno, "connect to " + authority);
-  std::unique_ptr<ByteTransport> transport;
-  if (tls) {
-    auto secured = TlsTransport::Connect(std::move(socket), options.tls, host, deadline);
-    if (!secured.ok()) return std::move(secured).error().Wrap("connect to " + authority);
-    transport = std::move(*secured);
-  } else {
-    transport = std::make_unique<SocketTransport>(std::move(socket));
-  }
+  if (!socket.valid()) return Error::FromErrno(last_errno, "connect to " + url.authority);
+  return socket;
+}
 
-  HttpRequest request{options.websocket ? http::verb::get : http::verb::post, target, 11};
-  request.set(http::field::host, authority);
+// The upgrade request: WebSocket (GET, a fresh key in `websocket_key`) or SPDY (POST).
+HttpRequest UpgradeRequest(const StreamingUrl& url, const UpgradeOptions& options, std::string& websocket_key) {
+  HttpRequest request{options.websocket ? http::verb::get : http::verb::post, url.target, 11};
+  request.set(http::field::host, url.authority);
   request.set(http::field::connection, "Upgrade");
-  std::string websocket_key;
   if (options.websocket) {
     request.set(http::field::upgrade, "websocket");
     request.set(http::field::sec_websocket_version, "13");
@@ -281,6 +291,27 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     request.set(http::field::upgrade, "SPDY/3.1");
     for (const auto& protocol : options.protocols) request.insert("X-Stream-Protocol-Version", protocol);
   }
+  return request;
+}
+
+}  // namespace
+
+Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOptions& options) {
+  BERTH_ASSIGN_OR_RETURN(StreamingUrl parsed, ParseStreamingUrl(url));
+  auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  const std::string& authority = parsed.authority;
+  BERTH_ASSIGN_OR_RETURN(UniqueFd socket, ConnectTo(parsed));
+  std::unique_ptr<ByteTransport> transport;
+  if (parsed.tls) {
+    auto secured = TlsTransport::Connect(std::move(socket), options.tls, parsed.host, deadline);
+    if (!secured.ok()) return std::move(secured).error().Wrap("connect to " + authority);
+    transport = std::move(*secured);
+  } else {
+    transport = std::make_unique<SocketTransport>(std::move(socket));
+  }
+
+  std::string websocket_key;
+  HttpRequest request = UpgradeRequest(parsed, options, websocket_key);
   auto stream = std::make_unique<TransportStream>(*transport, deadline);
   boost::system::error_code ec;
   http::write(*stream, request, ec);

@@ -238,16 +238,11 @@ Result<void> OpenExecConsole(uid_t uid) {
   return Ok();
 }
 
-void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
-                        const std::string& cgroup_path, const std::vector<std::string>& args, bool tty) {
-  // Nobody may open /proc/<pid>/exe (the host's berth-exec) or our fds once we are inside.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  auto spec = oci::LoadBundle(bundle_dir);
-  if (!spec) Fail(126, spec.error().message());
-  oci::Process process = spec->process;
-  process.args = args;
+namespace {
+
+// berth-exec joins the container's cgroup in every hierarchy (one that is gone is skipped).
+void JoinContainerCgroup(const std::string& cgroup_path) {
   std::string self = std::to_string(::getpid());
-  // The container's cgroup in every hierarchy (one that is gone is skipped).
   Cgroups cgroups = Cgroups::Probe();
   std::vector<std::string> mountpoints;
   for (const auto& hierarchy : cgroups.v1()) mountpoints.push_back(hierarchy.second);
@@ -259,9 +254,12 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
     (void)ignored;
     ::close(fd);
   }
-  // Open every namespace first (the paths are in the host's /proc), then join; mount last, since
-  // it changes what paths mean.
-  // The user namespace first (a pod's own, when it has one): the others belong to it.
+}
+
+// Opens every namespace of the container's init first (the paths are in the host's /proc), then
+// joins them; mount last, since it changes what paths mean. The user namespace first (a pod's
+// own, when it has one): the others belong to it.
+void JoinContainerNamespaces(pid_t container_pid) {
   const char* kinds[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
   int fds[6];
   for (int i = 0; i < 6; ++i) {
@@ -278,6 +276,56 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
       Fail(126, std::string("join ") + kinds[i] + " namespace: " + std::strerror(errno));
     ::close(fds[i]);
   }
+}
+
+// The forked command, inside the container's namespaces: terminal, cwd, LSM labels, seccomp,
+// credentials and capabilities in the container init's order, then exec. `parent` is berth-exec.
+[[noreturn]] void ExecCommand(const oci::Process& process, const std::optional<security::SeccompProgram>& seccomp,
+                              bool tty, pid_t parent) {
+  if (tty) {
+    auto console = OpenExecConsole(process.uid);
+    if (!console) Fail(126, console.error().message());
+  }
+  if (::chdir(process.cwd.c_str()) != 0) Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
+  auto executable = launcher_internal::FindExecutable(process.args, process.env);
+  if (!executable) Fail(127, executable.error().message());
+  if (!process.apparmor_profile.empty()) {
+    auto applied = security::PrepareApplyOnExec(process.apparmor_profile);
+    if (!applied) Fail(126, applied.error().message());
+  }
+  if (!process.selinux_label.empty()) {
+    auto labelled = security::SetExecLabel(process.selinux_label);
+    if (!labelled) Fail(126, labelled.error().message());
+  }
+  // As in the container's init: seccomp before the capability drop unless no_new_privs is set.
+  bool seccomp_first = seccomp && !process.no_new_privileges;
+  if (seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
+  auto user = launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
+  if (!user) Fail(126, user.error().message());
+  auto nnp = launcher_internal::SetNoNewPrivileges(process);
+  if (!nnp) Fail(126, nnp.error().message());
+  // Dies with berth-exec (a streaming client that went away kills berth-exec); set after the
+  // credential change, which would clear it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != parent) ::_exit(137);
+  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (seccomp && !seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
+  auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
+  Fail(126, failed.error().message());
+}
+
+}  // namespace
+
+void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
+                        const std::string& cgroup_path, const std::vector<std::string>& args, bool tty) {
+  // Nobody may open /proc/<pid>/exe (the host's berth-exec) or our fds once we are inside.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  auto spec = oci::LoadBundle(bundle_dir);
+  if (!spec) Fail(126, spec.error().message());
+  oci::Process process = spec->process;
+  process.args = args;
+  JoinContainerCgroup(cgroup_path);
+  JoinContainerNamespaces(container_pid);
   std::optional<security::SeccompProgram> seccomp;
   if (spec->seccomp) {
     auto compiled = security::CompileSeccomp(*spec->seccomp);
@@ -294,37 +342,7 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
   if (child == 0) {
     if (!tty) ::setpgid(0, 0);  // with a tty, setsid (OpenExecConsole) makes the group
     UnblockTermination();
-    pid_t parent = ::getppid();
-    if (tty) {
-      auto console = OpenExecConsole(process.uid);
-      if (!console) Fail(126, console.error().message());
-    }
-    if (::chdir(process.cwd.c_str()) != 0) Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
-    auto executable = launcher_internal::FindExecutable(process.args, process.env);
-    if (!executable) Fail(127, executable.error().message());
-    if (!process.apparmor_profile.empty()) {
-      auto applied = security::PrepareApplyOnExec(process.apparmor_profile);
-      if (!applied) Fail(126, applied.error().message());
-    }
-    if (!process.selinux_label.empty()) {
-      auto labelled = security::SetExecLabel(process.selinux_label);
-      if (!labelled) Fail(126, labelled.error().message());
-    }
-    // As in the container's init: seccomp before the capability drop unless no_new_privs is set.
-    bool seccomp_first = seccomp && !process.no_new_privileges;
-    if (seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
-    auto user = launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
-    if (!user) Fail(126, user.error().message());
-    auto nnp = launcher_internal::SetNoNewPrivileges(process);
-    if (!nnp) Fail(126, nnp.error().message());
-    // Dies with berth-exec (a streaming client that went away kills berth-exec); set after the
-    // credential change, which would clear it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (::getppid() != parent) ::_exit(137);
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
-    if (seccomp && !seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
-    auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
-    Fail(126, failed.error().message());
+    ExecCommand(process, seccomp, tty, ::getppid());
   }
   if (!tty) ::setpgid(child, child);  // also here: no signal may find the group not made yet
   g_command_group = child;
