@@ -210,10 +210,18 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
   for (const auto& sandbox : sandboxes) {
     if (!sandbox.cgroup_path.empty()) parents.insert(sandbox.cgroup_path);
   }
+  // Every berthd on a host shares "/berth" (other roots, test instances): a child there is ours
+  // only when this berthd's bundle or state directory of that container exists (a create makes
+  // the bundle before the cgroup, a removal ends the cgroup before the bundle). A pod's own cgroup
+  // parent belongs to a pod this berthd knows, and so do the containers in it.
+  auto ours = [&](const std::string& parent, const std::string& name) {
+    return parent != "/berth" || PathExists(root_ + "/containers/" + name) ||
+           PathExists(state_ + "/c/" + name.substr(0, 32));
+  };
   for (const auto& parent : parents) {
     for (const auto& name : cgroups.Children(parent)) {
       std::string path = parent + "/" + name;
-      if (!IsObjectId(name) || known.count(path)) continue;
+      if (!IsObjectId(name) || known.count(path) || !ours(parent, name)) continue;
       if (auto destroyed = cgroups.Destroy(path); destroyed) {
         ++report.cgroups;
       } else {

@@ -248,6 +248,42 @@ TEST_P(CrashTest, RestartAfterACrashAtThisStepLeavesNothingBehind) {
   CheckNothingLeft();
 }
 
+// Every berthd on a host shares the cgroup parent /berth (other roots, test instances): one that
+// starts, and so cleans up what it does not know, must leave another's containers alone. (Its
+// clean-up used to destroy every unknown /berth/<id>, killing the other's containers and execs.)
+using SharedHostTest = CrashTest;
+
+TEST_F(SharedHostTest, ASecondBerthdLeavesTheFirstOnesContainersAlone) {
+  if (!registry_) registry_ = RegistryFixture::Start(RegistryMode::kAnonymous);
+  StartBerthd();
+  auto import = RunCommand({BerthctlBinary(), "-r", berthd_.endpoint(), "import",
+                            (*images_)["images"]["busybox"]["layout"].get<std::string>(), "--name",
+                            "test/busybox:1"});
+  ASSERT_EQ(import.exit_code, 0) << import.output;
+  std::string pod, id;
+  ASSERT_TRUE(RunPod(&pod).ok());
+  auto started = CreateAndStart("first", pod, &id);
+  ASSERT_TRUE(started.ok()) << started.error_message();
+  ASSERT_TRUE(BerthCgroups().count(id));
+
+  TempDir other_scratch("berth-crash-other");
+  BerthdProcess other;
+  std::string config = other_scratch.path() + "/berth.yaml";
+  std::ofstream(config) << other.NetworkYaml();
+  ASSERT_TRUE(other.Start({"--config", config}));
+  ASSERT_EQ(other.Stop(), 0);
+
+  EXPECT_TRUE(BerthCgroups().count(id));
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  runtime::v1::ContainerStatusResponse status;
+  ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &status).ok());
+  EXPECT_EQ(status.status().state(), runtime::v1::CONTAINER_RUNNING);
+  CheckConsistentAndRemoveAll();
+  ASSERT_EQ(berthd_.Stop(), 0);
+  CheckNothingLeft();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Steps, CrashTest,
     ::testing::Values("RunPodSandbox/dir", "RunPodSandbox/namespaces", "RunPodSandbox/sysctls",

@@ -85,11 +85,14 @@ class StreamingTest : public ContainerFixture, public ::testing::WithParamInterf
     return Run(Config("sleeper", "test/busybox:1", {"/bin/sh", "-c", "exec /bin/sleep 600"}));
   }
   // berth-exec processes still alive (none may outlive their session).
+  // This berthd's berth-exec helpers (other tests' berthds may run at the same time).
   int ExecHelpers() {
     int count = 0;
+    std::string parent = "PPid:\t" + std::to_string(berthd_.pid()) + "\n";
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       std::string comm = ReadText(entry.path().string() + "/comm");
-      if (comm == "berth-exec\n") ++count;
+      if (comm != "berth-exec\n") continue;
+      if (ReadText(entry.path().string() + "/status").find(parent) != std::string::npos) ++count;
     }
     return count;
   }
