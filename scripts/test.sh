@@ -2,7 +2,9 @@
 # Installs the dependencies, builds berth (Release, build/) and runs every test with ctest: the
 # host suite first (everything but label vm), then the VM lane (label vm: scripts/test-vm.sh, a
 # Debian guest with systemd, pure cgroup v2 and AppArmor under QEMU; test/vm/README.md).
-# BERTH_SKIP_VM=1 leaves the VM lane out. Arguments go to both ctest runs.
+# Then every fuzz target for 20 s from its seed corpus (scripts/fuzz.sh, test/fuzz/README.md).
+# BERTH_SKIP_VM=1 leaves the VM lane out, BERTH_SKIP_FUZZ=1 the fuzz run. Arguments go to both
+# ctest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,5 +17,8 @@ if [ "${BERTH_SKIP_VM:-0}" != 1 ]; then
   # property (test/CMakeLists.txt) is the last resort.
   # --verbose: the lane's own report (every test, each KNOWN FAILURE) shows in the log.
   ctest --test-dir build --verbose -L vm "$@" || status=$?
+fi
+if [ "${BERTH_SKIP_FUZZ:-0}" != 1 ]; then
+  scripts/fuzz.sh 20 || status=$?
 fi
 exit "$status"
