@@ -23,11 +23,6 @@
 namespace berth::pod {
 namespace {
 
-// Containers of a pod without a cgroup parent share "/berth": it goes with the last of them.
-std::string SharedCgroupRoot(const std::string& cgroup_path) {
-  return cgroup_path.rfind("/berth/", 0) == 0 ? "/berth" : "";
-}
-
 std::string NameKey(const std::string& sandbox_id, const ContainerConfig& config) {
   return sandbox_id + "/" + config.name + "/" + std::to_string(config.attempt);
 }
@@ -211,7 +206,7 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   Cgroups cgroups = Cgroups::Probe();
   BERTH_TRY(cgroups.Create(container.cgroup_path));
   BERTH_TRY(ledger.Done("cgroup", [cgroups, path = container.cgroup_path] {
-    return cgroups.Destroy(path, SharedCgroupRoot(path));
+    return cgroups.Destroy(path);
   }));
   CgroupResources resources = ToCgroupResources(config.resources);
   resources.devices = spec.device_rules;
@@ -325,12 +320,14 @@ Result<void> ContainerManager::RemoveLocked(const std::string& id,
   auto container = records_.Find(id);
   if (!container) return Ok();
   watcher_.Forget(id);
+  // The cgroup first, while the bundle still says whose it is (the start-up clean-up goes by
+  // that). Empty by now (the monitor removes it when its container ends); Destroy covers the
+  // rest. The shared parent of pods without a cgroup parent, "/berth", stays: other berthds on
+  // the host may be creating containers in it at this very moment.
+  BERTH_TRY(Cgroups::Probe().Destroy(container->cgroup_path));
   BERTH_TRY(rootfs_.Remove(*container));
   BERTH_TRY(Failpoint("RemoveContainer/rootfs-removed"));
   BERTH_TRY(RemoveTree(container->state_dir));
-  // Empty by now (the monitor removes it when its container ends); Destroy covers the rest.
-  BERTH_TRY(Cgroups::Probe().Destroy(container->cgroup_path,
-                                     SharedCgroupRoot(container->cgroup_path)));
   BERTH_TRY(records_.Erase(*container));
   {
     std::lock_guard samples(cpu_samples_mutex_);

@@ -229,10 +229,8 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
       }
     }
   }
-  // The shared parent of pods without a cgroup parent goes once nothing uses it.
-  if (cgroups.Exists("/berth") && cgroups.Children("/berth").empty()) {
-    (void)cgroups.Remove("/berth");
-  }
+  // The shared parent "/berth" itself stays, as kubelet's /kubepods does: removing it would race
+  // with another berthd creating a container in it.
 }
 
 }  // namespace berth::pod

@@ -65,16 +65,8 @@ class ContainerFixture : public ::testing::Test {
     for (const auto& id : created_) {
       EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory/berth/" + id)) << id;
     }
-    // "/berth" itself goes with its last container: if it is still there, it is because
-    // another berthd's container lives in it.
-    const std::string parent = "/sys/fs/cgroup/memory/berth";
-    if (std::filesystem::exists(parent)) {
-      bool has_container = false;
-      for (const auto& entry : std::filesystem::directory_iterator(parent)) {
-        has_container = has_container || entry.is_directory();
-      }
-      EXPECT_TRUE(has_container) << parent << " was left empty";
-    }
+    // "/berth" itself stays, as kubelet's /kubepods does: another berthd may be creating a
+    // container in it.
   }
   void Import(const std::string& name) {
     auto run = RunCommand({BerthctlBinary(), "-r", berthd_.endpoint(), "import",

@@ -42,7 +42,7 @@ class HardeningTest : public ContainerFixture {
     std::error_code error;
     for (const auto& entry :
          std::filesystem::directory_iterator("/sys/fs/cgroup/memory/berth", error)) {
-      names.insert(entry.path().filename().string());
+      if (entry.is_directory()) names.insert(entry.path().filename().string());
     }
     return names;
   }
