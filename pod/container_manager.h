@@ -93,8 +93,11 @@ class ContainerManager {
   Result<void> RemoveAll(const std::string& sandbox_id);
   bool ImageInUse(const std::string& image_id) const;
 
-  // Lifecycle events (created, started, stopped, deleted), published as they happen.
+  // Lifecycle events (created, started, stopped, deleted) of containers and, through
+  // PublishSandboxEvent, of their pods, published as they happen.
   ContainerEventBus& events() { return events_; }
+  // A pod sandbox's own event (SandboxManager::SetEventHook), with its containers as they are.
+  void PublishSandboxEvent(const Sandbox& sandbox, ContainerEventType type);
   // Kept for berthd's start-up order; the exit watcher runs from construction on.
   void StartExitWatcher() {}
 

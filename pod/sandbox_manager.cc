@@ -114,6 +114,11 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config, const CancelTok
   bool caller_gone = caller.expired() || caller.cancelled();
   records_.Finish(key, made.ok(), caller_gone);
   if (made && caller_gone) spdlog::warn("pod sandbox {} outlived its call; kept for the retry", id);
+  if (made) {
+    // Created and started at once: berth has no pause container to start apart.
+    Publish(*made, ContainerEventType::kCreated);
+    Publish(*made, ContainerEventType::kStarted);
+  }
   return made;
 }
 
@@ -213,6 +218,10 @@ Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& led
   });
 }
 
+void SandboxManager::Publish(const Sandbox& sandbox, ContainerEventType type) {
+  if (publish_) publish_(sandbox, type);
+}
+
 Result<Sandbox> SandboxManager::Get(const std::string& id) const { return records_.Get(id); }
 
 std::vector<Sandbox> SandboxManager::List(const SandboxFilter& filter) const {
@@ -236,6 +245,7 @@ Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
     sandbox.state = SandboxState::kNotReady;
     BERTH_TRY(records_.Put(sandbox));
     spdlog::info("pod sandbox {} stopped", sandbox.id);
+    Publish(sandbox, ContainerEventType::kStopped);
   }
   return Ok();
 }
@@ -275,6 +285,7 @@ Result<void> SandboxManager::RemoveLocked(Sandbox& sandbox) {
   BERTH_TRY(Failpoint("RemovePodSandbox/dir-removed"));
   BERTH_TRY(records_.Erase(sandbox));
   spdlog::info("pod sandbox {} removed", sandbox.id);
+  Publish(sandbox, ContainerEventType::kDeleted);
   return Ok();
 }
 

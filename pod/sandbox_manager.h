@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "base/rollback.h"
 #include "cni/pod_network.h"
+#include "pod/container_events.h"
 #include "pod/record_registry.h"
 #include "pod/sandbox.h"
 #include "runtime/cgroups.h"
@@ -58,6 +59,11 @@ class SandboxManager {
   void SetRemoveContainersHook(std::function<Result<void>(const std::string&)> hook) {
     remove_containers_ = std::move(hook);
   }
+  // Called with the sandbox's record after each step of its life (created and started by Run,
+  // stopped by the first Stop, deleted by Remove), for GetContainerEvents.
+  void SetEventHook(std::function<void(const Sandbox&, ContainerEventType)> hook) {
+    publish_ = std::move(hook);
+  }
 
  private:
   Result<Sandbox> RunClaimed(const SandboxConfig& config, const std::string& id);
@@ -70,6 +76,7 @@ class SandboxManager {
                            const std::function<Result<void>(Sandbox&)>& action);
   Result<void> StopLocked(Sandbox& sandbox);
   Result<void> RemoveLocked(Sandbox& sandbox);
+  void Publish(const Sandbox& sandbox, ContainerEventType type);
 
   std::string state_dir_;
   cni::PodNetwork& network_;
@@ -77,6 +84,7 @@ class SandboxManager {
   Cgroups cgroups_;
   std::function<Result<void>(const std::string&)> stop_containers_;
   std::function<Result<void>(const std::string&)> remove_containers_;
+  std::function<void(const Sandbox&, ContainerEventType)> publish_;
   RecordRegistry<Sandbox> records_;
 };
 

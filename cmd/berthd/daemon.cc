@@ -73,6 +73,9 @@ Result<void> RunDaemon(const Config& config) {
   containers.StartExitWatcher();
   sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
   sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
+  sandboxes.SetEventHook([&](const pod::Sandbox& sandbox, pod::ContainerEventType type) {
+    containers.PublishSandboxEvent(sandbox, type);
+  });
   images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
 
   cri::ContainerStreams container_streams(containers, sandboxes);

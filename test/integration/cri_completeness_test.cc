@@ -1,0 +1,131 @@
+// CRI semantics that kubelet and other projects' suites rely on beyond the validation suite
+// (issue 15): stop signals (KEP-4960), pod sandbox events for the evented PLEG, host-network
+// hostnames, verbose info, metrics.
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "test/integration/container_fixture.h"
+
+namespace berth::testing {
+namespace {
+
+using CriCompletenessTest = ContainerFixture;
+
+// <signal.h>'s macros hide the enum's names (cri_api.h only holds them off while the stubs are
+// read): values are looked up by name.
+runtime::v1::Signal CriSignal(const std::string& name) {
+  runtime::v1::Signal signal = runtime::v1::RUNTIME_DEFAULT;
+  EXPECT_TRUE(runtime::v1::Signal_Parse(name, &signal)) << name;
+  return signal;
+}
+
+TEST_F(CriCompletenessTest, StopSignalOverridesTheImagesAndIsReported) {
+  // test/entrypoint:1 says STOPSIGNAL SIGINT: without a stop_signal that is what stops it.
+  const std::vector<std::string> trap = {
+      "/bin/sh", "-c",
+      "trap 'echo got-usr1; exit 7' USR1; trap 'echo got-int; exit 8' INT; "
+      "while true; do sleep 0.1; done"};
+  std::string from_image = Run(Config("from-image", "test/entrypoint:1", trap));
+  EXPECT_EQ(Status(from_image).stop_signal(), CriSignal("SIGINT"));
+
+  auto config = Config("usr1", "test/entrypoint:1", trap);
+  config.set_stop_signal(CriSignal("SIGUSR1"));
+  std::string usr1 = Run(config);
+  EXPECT_EQ(Status(usr1).stop_signal(), CriSignal("SIGUSR1"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the traps are set
+
+  // The shell is its pid namespace's init: a signal it has no handler for would do nothing and
+  // the stop would end in SIGKILL (137) after the timeout.
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Stop(usr1, 20).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  auto status = WaitExited(usr1);
+  EXPECT_EQ(status.exit_code(), 7);
+  EXPECT_EQ(status.stop_signal(), CriSignal("SIGUSR1"));
+  EXPECT_EQ(LogLines(logs_.path() + "/usr1.log", "stdout"), std::vector<std::string>{"got-usr1"});
+
+  ASSERT_TRUE(Stop(from_image, 20).ok());
+  EXPECT_EQ(WaitExited(from_image).exit_code(), 8);
+}
+
+TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
+  auto context = CallContext(60);
+  auto reader = berthd_.runtime().GetContainerEvents(context.get(), {});
+  std::vector<runtime::v1::ContainerEventResponse> seen;
+  std::string pod;
+  std::mutex mutex;
+  std::thread collector([&] {
+    runtime::v1::ContainerEventResponse event;
+    while (reader->Read(&event)) {
+      std::lock_guard guard(mutex);
+      seen.push_back(event);
+      if (event.container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT &&
+          event.container_id() == pod) {
+        break;
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the subscription is in place
+
+  runtime::v1::RunPodSandboxRequest run;
+  auto* config = run.mutable_config();
+  config->mutable_metadata()->set_name("evented-pod");
+  config->mutable_metadata()->set_namespace_("default");
+  config->mutable_metadata()->set_uid("evented-pod-uid");
+  config->set_log_directory(logs_.path());
+  config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      runtime::v1::NODE);
+  runtime::v1::RunPodSandboxResponse ran;
+  ASSERT_TRUE(berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran).ok());
+  {
+    std::lock_guard guard(mutex);
+    pod = ran.pod_sandbox_id();
+  }
+  runtime::v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(ran.pod_sandbox_id());
+  runtime::v1::StopPodSandboxResponse stopped;
+  ASSERT_TRUE(berthd_.runtime().StopPodSandbox(CallContext(60).get(), stop, &stopped).ok());
+  runtime::v1::RemovePodSandboxRequest remove;
+  remove.set_pod_sandbox_id(ran.pod_sandbox_id());
+  runtime::v1::RemovePodSandboxResponse removed;
+  ASSERT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard guard(mutex);
+      if (!seen.empty() && seen.back().container_event_type() ==
+                               runtime::v1::CONTAINER_DELETED_EVENT) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  context->TryCancel();
+  collector.join();
+
+  std::vector<runtime::v1::ContainerEventType> types;
+  for (const auto& event : seen) {
+    if (event.container_id() != ran.pod_sandbox_id()) continue;
+    types.push_back(event.container_event_type());
+    EXPECT_NE(event.created_at(), 0);
+    // Each carries the pod as it was then, also the DELETED one after the record is gone.
+    EXPECT_EQ(event.pod_sandbox_status().id(), ran.pod_sandbox_id());
+    EXPECT_EQ(event.pod_sandbox_status().metadata().name(), "evented-pod");
+    EXPECT_EQ(event.pod_sandbox_status().state(),
+              event.container_event_type() == runtime::v1::CONTAINER_STARTED_EVENT ||
+                      event.container_event_type() == runtime::v1::CONTAINER_CREATED_EVENT
+                  ? runtime::v1::SANDBOX_READY
+                  : runtime::v1::SANDBOX_NOTREADY);
+  }
+  EXPECT_EQ(types, (std::vector<runtime::v1::ContainerEventType>{
+                       runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
+                       runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+}
+
+}  // namespace
+}  // namespace berth::testing
