@@ -127,7 +127,16 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
   sandbox.config = config;
   // No hostname given: the node's, as containerd and CRI-O do (a pod name can be longer than the
   // kernel's 64 bytes).
-  if (sandbox.config.hostname.empty()) sandbox.config.hostname = NodeHostname();
+  std::string node = NodeHostname();
+  if (sandbox.config.hostname.empty()) sandbox.config.hostname = node;
+  // A host-network pod keeps the node's UTS namespace: another name would show in /etc/hostname
+  // and $HOSTNAME while `hostname` said the node's. Refused, as containerd refuses it (runc will
+  // not set a hostname without a UTS namespace of its own); kubelet sends none for such a pod.
+  if (!sandbox.HasOwnNetwork() && sandbox.config.hostname != node) {
+    return InvalidArgument("hostname \"" + sandbox.config.hostname +
+                           "\" for a host-network pod: it shares the node's UTS namespace, whose "
+                           "hostname is \"" + node + "\" (leave hostname empty)");
+  }
   sandbox.id = id;
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
   sandbox.created_at_nanos = NowUnixNanos();

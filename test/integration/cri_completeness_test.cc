@@ -1,6 +1,8 @@
 // CRI semantics that kubelet and other projects' suites rely on beyond the validation suite
 // (issue 15): stop signals (KEP-4960), pod sandbox events for the evented PLEG, host-network
 // hostnames, verbose info, metrics.
+#include <unistd.h>
+
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -125,6 +127,61 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
   EXPECT_EQ(types, (std::vector<runtime::v1::ContainerEventType>{
                        runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
                        runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+}
+
+runtime::v1::PodSandboxConfig HostNetworkPod(const std::string& name, const std::string& logs) {
+  runtime::v1::PodSandboxConfig config;
+  config.mutable_metadata()->set_name(name);
+  config.mutable_metadata()->set_namespace_("default");
+  config.mutable_metadata()->set_uid(name + "-uid");
+  config.set_log_directory(logs);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      runtime::v1::NODE);
+  return config;
+}
+
+std::string NodeName() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
+  // A custom hostname is refused, as containerd refuses it: the pod shares the node's UTS
+  // namespace, so `hostname` would disagree with /etc/hostname and $HOSTNAME.
+  runtime::v1::RunPodSandboxRequest custom;
+  *custom.mutable_config() = HostNetworkPod("hostnet-custom", logs_.path());
+  custom.mutable_config()->set_hostname("custom-name");
+  runtime::v1::RunPodSandboxResponse refused;
+  auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), custom, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("custom-name"), std::string::npos) << status.error_message();
+  runtime::v1::ListPodSandboxResponse pods;
+  ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
+  EXPECT_EQ(pods.items_size(), 1);  // only the fixture's pod
+
+  // Without one (as kubelet sends it), or with the node's own, all three say the node's name.
+  for (const std::string& hostname : {std::string(), NodeName()}) {
+    runtime::v1::RunPodSandboxRequest run;
+    *run.mutable_config() = HostNetworkPod("hostnet-" + std::to_string(hostname.size()), logs_.path());
+    run.mutable_config()->set_hostname(hostname);
+    runtime::v1::RunPodSandboxResponse ran;
+    status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    std::string saved_pod = pod_;
+    pod_ = ran.pod_sandbox_id();
+    std::string log = "hostname-" + std::to_string(hostname.size());
+    std::string id = Run(Config(log, "test/busybox:1",
+                                {"/bin/sh", "-c", "hostname; cat /etc/hostname; echo $HOSTNAME"}));
+    EXPECT_EQ(WaitExited(id).exit_code(), 0);
+    EXPECT_EQ(LogLines(logs_.path() + "/" + log + ".log", "stdout"),
+              (std::vector<std::string>{NodeName(), NodeName(), NodeName()}));
+    runtime::v1::RemovePodSandboxRequest remove;
+    remove.set_pod_sandbox_id(pod_);
+    runtime::v1::RemovePodSandboxResponse removed;
+    EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
+    pod_ = saved_pod;
+  }
 }
 
 }  // namespace
