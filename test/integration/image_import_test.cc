@@ -195,6 +195,26 @@ TEST_F(ImageImportTest, HostileDockerManifestsAreErrors) {
   EXPECT_FALSE(long_path.ok());
 }
 
+// The files an import names are opened inside it: a symlink in the archive (absolute or with
+// "..") cannot make berthd hash and import a file of the host as a config or layer.
+TEST_F(ImageImportTest, SymlinksInAnImportStayInsideIt) {
+  TempDir archive{"berth-import-symlinks"};
+  std::ofstream(root_.path() + "/outside.json") << R"({"rootfs": {"type": "layers", "diff_ids": []}})";
+  std::ofstream(archive.path() + "/manifest.json") << R"([{"Config": "config.json", "Layers": []}])";
+  for (const std::string& target : {root_.path() + "/outside.json", std::string("../../../../../../..") + root_.path() + "/outside.json"}) {
+    std::filesystem::remove(archive.path() + "/config.json");
+    std::filesystem::create_symlink(target, archive.path() + "/config.json");
+    auto imported = manager_->Import(archive.path(), "", CancelToken());
+    ASSERT_FALSE(imported.ok()) << target;
+    EXPECT_EQ(imported.error().code(), ErrorCode::kNotFound) << imported.error().message();
+  }
+  // The same file inside the archive imports.
+  std::filesystem::remove(archive.path() + "/config.json");
+  std::filesystem::copy_file(root_.path() + "/outside.json", archive.path() + "/config.json");
+  auto inside = manager_->Import(archive.path(), "", CancelToken());
+  EXPECT_TRUE(inside.ok()) << inside.error().message();
+}
+
 TEST_F(ImageImportTest, RemoveFreesWhatNoOtherImageUses) {
   auto busybox = Import("busybox");
   auto entrypoint = Import("entrypoint");  // shares busybox's layer
