@@ -178,6 +178,16 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
   return sandbox;
 }
 
+// The pod cgroup's share of a sandbox config: its pod-level limits.
+static CgroupResources PodCgroupResources(const SandboxConfig& config) {
+  CgroupResources resources;
+  resources.cpu_shares = config.cpu_shares;
+  resources.cpu_quota = config.cpu_quota;
+  resources.cpu_period = config.cpu_period;
+  resources.memory_limit_bytes = config.memory_limit_bytes;
+  return resources;
+}
+
 Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledger) {
   if (sandbox.HasOwnIpc()) {
     BERTH_TRY(MountPodShm(sandbox.ShmPath(), sandbox.HostRootUid(), sandbox.HostRootGid()));
@@ -193,13 +203,30 @@ Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledge
       return cgroups_.Destroy(path, created);
     }));
   }
-  CgroupResources resources;
-  resources.cpu_shares = config.cpu_shares;
-  resources.cpu_quota = config.cpu_quota;
-  resources.cpu_period = config.cpu_period;
-  resources.memory_limit_bytes = config.memory_limit_bytes;
-  BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, resources));
+  BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, PodCgroupResources(config)));
   return ledger.Done("cgroup-limits");
+}
+
+Result<void> SandboxManager::UpdateResources(const std::string& id, const PodLimits& limits) {
+  // Unlike stop and remove, an unknown pod is NotFound (kubelet only resizes pods it runs).
+  if (auto resolved = records_.Resolve(id); !resolved) return resolved.error();
+  return WithSandbox(id, [&](Sandbox& sandbox) -> Result<void> {
+    SandboxConfig& config = sandbox.config;
+    config.cpu_shares = limits.cpu_shares;
+    config.cpu_quota = limits.cpu_quota;
+    config.cpu_period = limits.cpu_period;
+    config.memory_limit_bytes = limits.memory_limit_bytes;
+    if (!sandbox.cgroup_path.empty()) {
+      auto applied = cgroups_.Apply(sandbox.cgroup_path, PodCgroupResources(config));
+      if (!applied) {
+        return Error(applied.error().code(), "update resources of pod sandbox " + sandbox.id +
+                                                 ": " + applied.error().message());
+      }
+    }
+    BERTH_TRY(records_.Put(sandbox));
+    spdlog::info("pod sandbox {}: resources updated", sandbox.id);
+    return Ok();
+  });
 }
 
 Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& ledger) {

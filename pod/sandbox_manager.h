@@ -23,6 +23,14 @@
 
 namespace berth::pod {
 
+// Pod-level limits for the pod cgroup (PodSandboxConfig.linux overhead + resources), 0 = unset.
+struct PodLimits {
+  int64_t cpu_shares = 0;
+  int64_t cpu_quota = 0;
+  int64_t cpu_period = 0;
+  int64_t memory_limit_bytes = 0;
+};
+
 struct SandboxFilter {
   std::string id;  // exact or unique prefix
   std::optional<SandboxState> state;
@@ -50,6 +58,9 @@ class SandboxManager {
   // By full ID or unique prefix: NotFound / InvalidArgument (ambiguous) otherwise.
   Result<Sandbox> Get(const std::string& id) const;
   std::vector<Sandbox> List(const SandboxFilter& filter) const;
+  // UpdatePodSandboxResources: records the pod's new limits and applies them to its pod cgroup
+  // (a pod without a cgroup parent has none: only the record changes).
+  Result<void> UpdateResources(const std::string& id, const PodLimits& limits);
 
   // Called by Stop with the sandbox ID, before the network goes (containers, once they exist).
   void SetStopContainersHook(std::function<Result<void>(const std::string&)> hook) {

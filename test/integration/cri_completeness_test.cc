@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -182,6 +184,142 @@ TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
     EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
     pod_ = saved_pod;
   }
+}
+
+TEST_F(CriCompletenessTest, VerboseInfoHasTheRuntimeSpecAndTheEffectiveSettings) {
+  std::string id = Run(Config("verbose", "test/busybox:1", {"/bin/sleep", "300"}));
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse response;
+  ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
+  auto info = nlohmann::json::parse(response.info().at("info"));
+  EXPECT_EQ(info["sandboxID"], pod_);
+  EXPECT_GT(info["pid"].get<int>(), 0);
+  // The OCI runtime spec the container runs from, as crictl inspect shows it.
+  const auto& spec = info["runtimeSpec"];
+  ASSERT_TRUE(spec.is_object()) << info.dump();
+  EXPECT_FALSE(spec["ociVersion"].get<std::string>().empty());
+  EXPECT_EQ(spec["process"]["args"], (std::vector<std::string>{"/bin/sleep", "300"}));
+  EXPECT_TRUE(spec["linux"]["namespaces"].is_array());
+
+  runtime::v1::StatusRequest status_request;
+  status_request.set_verbose(true);
+  runtime::v1::StatusResponse status;
+  ASSERT_TRUE(berthd_.runtime().Status(CallContext().get(), status_request, &status).ok());
+  ASSERT_TRUE(status.info().contains("settings"));
+  auto settings = nlohmann::json::parse(status.info().at("settings"));
+  EXPECT_EQ(settings["maxContainerLogLineSize"], 16384);
+  EXPECT_EQ(settings["cgroupDriver"], "cgroupfs");
+  EXPECT_EQ(settings["defaultRuntimeHandler"], "");
+  EXPECT_EQ(settings["streamingServerUrl"].get<std::string>().rfind("http", 0), 0u);
+  // The config stays the file's shape.
+  EXPECT_TRUE(nlohmann::json::parse(status.info().at("config")).contains("network"));
+  ASSERT_TRUE(Remove(id).ok());
+}
+
+TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
+  std::string id = Run(Config("measured", "test/busybox:1", {"/bin/sleep", "300"}));
+  runtime::v1::ListMetricDescriptorsResponse descriptors;
+  ASSERT_TRUE(berthd_.runtime().ListMetricDescriptors(CallContext().get(), {}, &descriptors).ok());
+  std::map<std::string, int> label_count;
+  for (const auto& descriptor : descriptors.descriptors()) {
+    label_count[descriptor.name()] = descriptor.label_keys_size();
+  }
+  for (const char* name : {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                           "container_network_receive_bytes_total", "container_fs_usage_bytes"}) {
+    EXPECT_TRUE(label_count.contains(name)) << name;
+  }
+
+  runtime::v1::ListPodSandboxMetricsResponse response;
+  ASSERT_TRUE(berthd_.runtime().ListPodSandboxMetrics(CallContext().get(), {}, &response).ok());
+  const runtime::v1::PodSandboxMetrics* pod = nullptr;
+  for (const auto& metrics : response.pod_metrics()) {
+    if (metrics.pod_sandbox_id() == pod_) pod = &metrics;
+  }
+  ASSERT_NE(pod, nullptr);
+  std::map<std::string, uint64_t> values;
+  auto check = [&](const runtime::v1::Metric& metric) {
+    // Every metric is described, with a label value for each label key.
+    ASSERT_TRUE(label_count.contains(metric.name())) << metric.name();
+    EXPECT_EQ(metric.label_values_size(), label_count[metric.name()]) << metric.name();
+    values[metric.name()] = metric.value().value();
+  };
+  for (const auto& metric : pod->metrics()) check(metric);
+  ASSERT_EQ(pod->container_metrics_size(), 1);
+  EXPECT_EQ(pod->container_metrics(0).container_id(), id);
+  for (const auto& metric : pod->container_metrics(0).metrics()) check(metric);
+  EXPECT_TRUE(values.contains("container_network_receive_bytes_total"));  // the pod's eth0
+  EXPECT_GT(values["container_memory_working_set_bytes"], 0u);
+  EXPECT_TRUE(values.contains("container_cpu_usage_seconds_total"));
+  EXPECT_GE(values["container_processes"], 1u);
+  EXPECT_GT(values["container_start_time_seconds"], 0u);
+
+  // The streaming form sends the same pods.
+  auto context = CallContext();
+  auto reader = berthd_.runtime().StreamPodSandboxMetrics(context.get(), {});
+  runtime::v1::StreamPodSandboxMetricsResponse batch;
+  int streamed = 0;
+  while (reader->Read(&batch)) streamed += batch.pod_sandbox_metrics_size();
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(streamed, response.pod_metrics_size());
+
+  // crictl's metricdescs and metricsp, when the tools are built here.
+  const std::string crictl = "/work/tools/bin/crictl";
+  if (std::filesystem::exists(crictl)) {
+    auto run = RunCommand({crictl, "--runtime-endpoint", berthd_.endpoint(), "metricdescs"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find("container_memory_working_set_bytes"), std::string::npos) << run.output;
+    run = RunCommand({crictl, "--runtime-endpoint", berthd_.endpoint(), "metricsp"});
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_NE(run.output.find(id), std::string::npos) << run.output;
+  }
+  ASSERT_TRUE(Remove(id).ok());
+}
+
+TEST_F(CriCompletenessTest, UpdatePodSandboxResourcesResizesThePodCgroup) {
+  if (!std::filesystem::exists("/sys/fs/cgroup/memory")) GTEST_SKIP() << "checks cgroup v1 files";
+  std::string slice = "berthtest" + std::to_string(::getpid()) + "-podres.slice";
+  std::string path = "/berthtest" + std::to_string(::getpid()) + ".slice/" + slice;
+  runtime::v1::RunPodSandboxRequest run;
+  auto* config = run.mutable_config();
+  config->mutable_metadata()->set_name("resized");
+  config->mutable_metadata()->set_namespace_("default");
+  config->mutable_metadata()->set_uid("resized-uid");
+  config->set_log_directory(logs_.path());
+  config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      runtime::v1::NODE);
+  config->mutable_linux()->set_cgroup_parent(slice);
+  config->mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(256 << 20);
+  config->mutable_linux()->mutable_resources()->set_cpu_shares(1024);
+  runtime::v1::RunPodSandboxResponse ran;
+  auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ReadText("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"),
+            std::to_string(256 << 20) + "\n");
+
+  runtime::v1::UpdatePodSandboxResourcesRequest update;
+  update.set_pod_sandbox_id(ran.pod_sandbox_id());
+  update.mutable_resources()->set_memory_limit_in_bytes(96 << 20);
+  update.mutable_resources()->set_cpu_shares(512);
+  update.mutable_overhead()->set_memory_limit_in_bytes(32 << 20);
+  runtime::v1::UpdatePodSandboxResourcesResponse updated;
+  status = berthd_.runtime().UpdatePodSandboxResources(CallContext().get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Resources plus the overhead, as the pod cgroup is sized at RunPodSandbox.
+  EXPECT_EQ(ReadText("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"),
+            std::to_string(128 << 20) + "\n");
+  EXPECT_EQ(ReadText("/sys/fs/cgroup/cpu" + path + "/cpu.shares"), "512\n");
+
+  update.set_pod_sandbox_id("no-such-pod");
+  status = berthd_.runtime().UpdatePodSandboxResources(CallContext().get(), update, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  runtime::v1::RemovePodSandboxRequest remove;
+  remove.set_pod_sandbox_id(ran.pod_sandbox_id());
+  runtime::v1::RemovePodSandboxResponse removed;
+  EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
+  EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory" + path));
 }
 
 }  // namespace
