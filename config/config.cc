@@ -154,6 +154,17 @@ Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string&
   return streaming;
 }
 
+Result<MetricsConfig> ReadMetrics(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"metrics\" must be a mapping");
+  MetricsConfig metrics;
+  for (const auto& entry : node) {
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "metrics", source));
+    if (key != "address") return InvalidArgument(source + ": unknown key \"metrics." + key + "\"");
+    BERTH_ASSIGN_OR_RETURN(metrics.address, ReadString(entry.second, "metrics.address", source));
+  }
+  return metrics;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
@@ -186,6 +197,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
     }
     if (key == "streaming") {
       BERTH_ASSIGN_OR_RETURN(config.streaming, ReadStreaming(entry.second, source));
+      continue;
+    }
+    if (key == "metrics") {
+      BERTH_ASSIGN_OR_RETURN(config.metrics, ReadMetrics(entry.second, source));
       continue;
     }
     if (key == "registries") {
@@ -243,6 +258,10 @@ Result<void> ValidateConfig(const Config& config) {
   }
   if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
   if (config.streaming.address.empty()) return InvalidArgument("streaming.address must not be empty");
+  if (!config.metrics.address.empty() && config.metrics.address.find(':') == std::string::npos) {
+    return InvalidArgument("metrics.address must be host:port (e.g. 127.0.0.1:9464), got \"" +
+                           config.metrics.address + "\"");
+  }
   if (config.streaming.port < 0 || config.streaming.port > 65535) {
     return InvalidArgument("streaming.port must be between 0 and 65535, got " + std::to_string(config.streaming.port));
   }
@@ -287,6 +306,7 @@ std::string ConfigToJson(const Config& config) {
                        {"token_ttl_seconds", config.streaming.token_ttl_seconds},
                        {"tls_cert_file", config.streaming.tls_cert_file},
                        {"tls_key_file", config.streaming.tls_key_file}};
+  json["metrics"] = {{"address", config.metrics.address}};
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};

@@ -57,6 +57,13 @@ struct StreamingConfig {
   std::string tls_key_file;
 };
 
+// berthd's own Prometheus metrics (README: "Metrics").
+struct MetricsConfig {
+  // "host:port" of the text endpoint (GET /metrics), an IP address; port 0 picks a free one.
+  // Empty: off.
+  std::string address;
+};
+
 struct Config {
   // Persistent data: metadata DB, content store, snapshots, bundles.
   std::string root = "/var/lib/berth";
@@ -73,6 +80,7 @@ struct Config {
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;
   StreamingConfig streaming;
+  MetricsConfig metrics;
 };
 
 // Parses YAML text; `source` names it in error messages. Unknown keys and wrong types are
