@@ -188,6 +188,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       {"listen", &Config::listen},
       {"log_level", &Config::log_level},
       {"cgroup_driver", &Config::cgroup_driver},
+      {"image_volumes", &Config::image_volumes},
   };
   for (const auto& entry : document) {
     BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "", source));
@@ -242,6 +243,11 @@ Result<void> ValidateConfig(const Config& config) {
     return InvalidArgument("max_concurrent_downloads must be between 1 and 64, got " +
                            std::to_string(config.max_concurrent_downloads));
   }
+  if (config.image_volumes != "copy" && config.image_volumes != "mkdir" &&
+      config.image_volumes != "ignore") {
+    return InvalidArgument("image_volumes must be \"copy\", \"mkdir\" or \"ignore\", got \"" +
+                           config.image_volumes + "\"");
+  }
   const NetworkConfig& network = config.network;
   if (network.mode != "builtin" && network.mode != "cni") {
     return InvalidArgument("network.mode must be \"builtin\" or \"cni\", got \"" + network.mode +
@@ -290,6 +296,7 @@ std::string ConfigToJson(const Config& config) {
       {"listen", config.listen},       {"log_level", config.log_level},
       {"cgroup_driver", config.cgroup_driver},
       {"max_concurrent_downloads", config.max_concurrent_downloads},
+      {"image_volumes", config.image_volumes},
   };
   // Credentials are never printed: only which hosts have some.
   nlohmann::ordered_json auth_hosts = nlohmann::ordered_json::array();

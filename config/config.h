@@ -76,6 +76,9 @@ struct Config {
   std::string cgroup_driver = "cgroupfs";
   // Layer downloads one pull runs at once.
   int max_concurrent_downloads = 3;
+  // What a container gets at its image's VOLUMEs: "copy" (a directory of its own seeded with the
+  // image's content there), "mkdir" (an empty one) or "ignore" (nothing: part of the rootfs).
+  std::string image_volumes = "copy";
   NetworkConfig network;
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;

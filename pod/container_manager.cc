@@ -14,6 +14,7 @@
 #include "base/rollback.h"
 #include "base/signal_names.h"
 #include "pod/container_spec.h"
+#include "pod/image_config_volumes.h"
 #include "pod/log_path.h"
 #include "pod/validation.h"
 #include "runtime/cgroups.h"
@@ -212,6 +213,9 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   Rollback ledger("CreateContainer", "container " + id + " (" + config.name + ") in pod " +
                                          sandbox.id);
   BERTH_TRY(rootfs_.Build(container, image, sandbox, ledger));
+  // In the bundle: they go with it if a later step fails.
+  BERTH_TRY(PrepareImageConfigVolumes(container, image_config.volumes, image_volumes_));
+  BERTH_TRY(ledger.Done("image-config-volumes"));
   BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
   container.user = spec.user;
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));

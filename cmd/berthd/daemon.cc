@@ -136,6 +136,7 @@ Result<void> RunDaemon(const Config& config) {
   pod::SandboxManager sandboxes(config.state, *store, **network, {cri::kDefaultRuntimeHandler});
   BERTH_TRY(sandboxes.Load());
   pod::ContainerManager containers(config.root, config.state, *store, sandboxes, *images);
+  containers.SetImageVolumes(config.image_volumes);
   BERTH_TRY(containers.Load());
   // Before any request: what a crash left that no record knows goes now.
   pod::Reconciler(config.root, config.state, images->snapshots(), **network)

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -320,6 +321,53 @@ TEST_F(CriCompletenessTest, UpdatePodSandboxResourcesResizesThePodCgroup) {
   runtime::v1::RemovePodSandboxResponse removed;
   EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
   EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory" + path));
+}
+
+// What the container sees at the volumes image's VOLUMEs, one line per fact.
+const std::vector<std::string> kVolumeProbe = {
+    "/bin/busybox", "sh", "-c",
+    "cd /; for p in data data/seed data/sub data/sub/inner empty absent/dir; do "
+    "echo \"$p $(/bin/busybox stat -c '%a %u:%g' $p 2>&1)\"; done; "
+    "echo \"seed $(/bin/busybox cat data/seed) link $(/bin/busybox readlink data/link)\"; "
+    "echo \"entries $(/bin/busybox ls -A empty | /bin/busybox wc -l) "
+    "$(/bin/busybox ls -A absent/dir 2>/dev/null | /bin/busybox wc -l)\"; "
+    "echo \"mounts $(/bin/busybox grep -c -E ' /(data|empty|absent/dir) ' /proc/self/mountinfo)\"; "
+    "echo written > data/new && echo \"new $(/bin/busybox cat data/new)\""};
+
+TEST_F(CriCompletenessTest, ImageVolumesAreCopiedMadeOrIgnored) {
+  Import("volumes");
+  // copy (the default): directories of the container's own with the image's content, modes and
+  // owners, mounted at each VOLUME; one the image lacks is made empty.
+  std::string copied = Run(Config("vol-copy", "test/volumes:1", kVolumeProbe));
+  EXPECT_EQ(WaitExited(copied).exit_code(), 0);
+  EXPECT_EQ(LogLines(logs_.path() + "/vol-copy.log", "stdout"),
+            (std::vector<std::string>{"data 750 1234:2345", "data/seed 640 1234:2345",
+                                      "data/sub 700 1234:2345", "data/sub/inner 600 1234:2345",
+                                      "empty 755 0:0", "absent/dir 755 0:0",
+                                      "seed seeded link seed", "entries 0 0", "mounts 3",
+                                      "new written"}));
+
+  // mkdir: empty directories owned as the image's; ignore: the rootfs as it is.
+  for (const std::string mode : {"mkdir", "ignore"}) {
+    ASSERT_EQ(berthd_.Stop(), 0);
+    std::string config_path = logs_.path() + "/berth-" + mode + ".yaml";
+    std::ofstream(config_path) << "image_volumes: " << mode << "\n" << berthd_.NetworkYaml();
+    ASSERT_TRUE(berthd_.Start({"--config", config_path}));
+    std::string id = Run(Config("vol-" + mode, "test/volumes:1", kVolumeProbe));
+    EXPECT_EQ(WaitExited(id).exit_code(), 0);
+    auto lines = LogLines(logs_.path() + "/vol-" + mode + ".log", "stdout");
+    ASSERT_GE(lines.size(), 5u);
+    EXPECT_EQ(lines[0], "data 750 1234:2345");
+    if (mode == "mkdir") {
+      EXPECT_NE(lines[1].find("No such file"), std::string::npos) << lines[1];
+      EXPECT_EQ(lines[5], "absent/dir 755 0:0");
+      EXPECT_EQ(lines[8], "mounts 3");
+    } else {
+      EXPECT_EQ(lines[1], "data/seed 640 1234:2345");
+      EXPECT_NE(lines[5].find("No such file"), std::string::npos) << lines[5];
+      EXPECT_EQ(lines[8], "mounts 0");
+    }
+  }
 }
 
 }  // namespace

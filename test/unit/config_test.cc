@@ -137,6 +137,16 @@ TEST(ConfigTest, Network) {
   EXPECT_FALSE(ValidateConfig(*config).ok());
 }
 
+TEST(ConfigTest, ImageVolumes) {
+  EXPECT_EQ(Config{}.image_volumes, "copy");
+  auto config = ParseConfig("image_volumes: mkdir\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->image_volumes, "mkdir");
+  EXPECT_TRUE(ValidateConfig(*config).ok());
+  config->image_volumes = "bind";
+  EXPECT_FALSE(ValidateConfig(*config).ok());
+}
+
 TEST(ConfigTest, MetricsAddress) {
   EXPECT_TRUE(Config{}.metrics.address.empty());  // off by default
   auto config = ParseConfig("metrics:\n  address: 127.0.0.1:9464\n", "t.yaml");
@@ -203,7 +213,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 10);
+  EXPECT_EQ(keys, 11);
 }
 
 }  // namespace
