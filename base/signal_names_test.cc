@@ -15,6 +15,10 @@ TEST(SignalNamesTest, ParsesTheFormsImagesUse) {
   EXPECT_EQ(ParseSignal("SIGRTMIN+3"), 37);
   EXPECT_EQ(ParseSignal("RTMAX-1"), 63);
   EXPECT_EQ(ParseSignal("64"), 64);
+  // The CRI's Signal enum names the aliases too (SIGCLD, SIGPOLL, SIGIOT).
+  EXPECT_EQ(ParseSignal("SIGCLD"), SIGCHLD);
+  EXPECT_EQ(ParseSignal("SIGPOLL"), SIGIO);
+  EXPECT_EQ(SignalName(SIGCHLD), "SIGCHLD");
 }
 
 TEST(SignalNamesTest, RefusesWhatNamesNoSignal) {

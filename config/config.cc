@@ -154,6 +154,17 @@ Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string&
   return streaming;
 }
 
+Result<MetricsConfig> ReadMetrics(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) return InvalidArgument(source + ": key \"metrics\" must be a mapping");
+  MetricsConfig metrics;
+  for (const auto& entry : node) {
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "metrics", source));
+    if (key != "address") return InvalidArgument(source + ": unknown key \"metrics." + key + "\"");
+    BERTH_ASSIGN_OR_RETURN(metrics.address, ReadString(entry.second, "metrics.address", source));
+  }
+  return metrics;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
@@ -177,6 +188,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       {"listen", &Config::listen},
       {"log_level", &Config::log_level},
       {"cgroup_driver", &Config::cgroup_driver},
+      {"image_volumes", &Config::image_volumes},
   };
   for (const auto& entry : document) {
     BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "", source));
@@ -186,6 +198,10 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
     }
     if (key == "streaming") {
       BERTH_ASSIGN_OR_RETURN(config.streaming, ReadStreaming(entry.second, source));
+      continue;
+    }
+    if (key == "metrics") {
+      BERTH_ASSIGN_OR_RETURN(config.metrics, ReadMetrics(entry.second, source));
       continue;
     }
     if (key == "registries") {
@@ -227,6 +243,11 @@ Result<void> ValidateConfig(const Config& config) {
     return InvalidArgument("max_concurrent_downloads must be between 1 and 64, got " +
                            std::to_string(config.max_concurrent_downloads));
   }
+  if (config.image_volumes != "copy" && config.image_volumes != "mkdir" &&
+      config.image_volumes != "ignore") {
+    return InvalidArgument("image_volumes must be \"copy\", \"mkdir\" or \"ignore\", got \"" +
+                           config.image_volumes + "\"");
+  }
   const NetworkConfig& network = config.network;
   if (network.mode != "builtin" && network.mode != "cni") {
     return InvalidArgument("network.mode must be \"builtin\" or \"cni\", got \"" + network.mode +
@@ -243,6 +264,10 @@ Result<void> ValidateConfig(const Config& config) {
   }
   if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
   if (config.streaming.address.empty()) return InvalidArgument("streaming.address must not be empty");
+  if (!config.metrics.address.empty() && config.metrics.address.find(':') == std::string::npos) {
+    return InvalidArgument("metrics.address must be host:port (e.g. 127.0.0.1:9464), got \"" +
+                           config.metrics.address + "\"");
+  }
   if (!IsPort(config.streaming.port, /*zero_allowed=*/true)) {
     return InvalidArgument("streaming.port must be between 0 and 65535, got " + std::to_string(config.streaming.port));
   }
@@ -271,6 +296,7 @@ std::string ConfigToJson(const Config& config) {
       {"listen", config.listen},       {"log_level", config.log_level},
       {"cgroup_driver", config.cgroup_driver},
       {"max_concurrent_downloads", config.max_concurrent_downloads},
+      {"image_volumes", config.image_volumes},
   };
   // Credentials are never printed: only which hosts have some.
   nlohmann::ordered_json auth_hosts = nlohmann::ordered_json::array();
@@ -287,6 +313,7 @@ std::string ConfigToJson(const Config& config) {
                        {"token_ttl_seconds", config.streaming.token_ttl_seconds},
                        {"tls_cert_file", config.streaming.tls_cert_file},
                        {"tls_key_file", config.streaming.tls_key_file}};
+  json["metrics"] = {{"address", config.metrics.address}};
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};

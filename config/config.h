@@ -57,6 +57,13 @@ struct StreamingConfig {
   std::string tls_key_file;
 };
 
+// berthd's own Prometheus metrics (README: "Metrics").
+struct MetricsConfig {
+  // "host:port" of the text endpoint (GET /metrics), an IP address; port 0 picks a free one.
+  // Empty: off.
+  std::string address;
+};
+
 struct Config {
   // Persistent data: metadata DB, content store, snapshots, bundles.
   std::string root = "/var/lib/berth";
@@ -69,10 +76,14 @@ struct Config {
   std::string cgroup_driver = "cgroupfs";
   // Layer downloads one pull runs at once.
   int max_concurrent_downloads = 3;
+  // What a container gets at its image's VOLUMEs: "copy" (a directory of its own seeded with the
+  // image's content there), "mkdir" (an empty one) or "ignore" (nothing: part of the rootfs).
+  std::string image_volumes = "copy";
   NetworkConfig network;
   // Registry mirrors, insecure hosts and credentials for image pulls.
   RegistryConfig registries;
   StreamingConfig streaming;
+  MetricsConfig metrics;
 };
 
 // Parses YAML text; `source` names it in error messages. Unknown keys and wrong types are

@@ -1,7 +1,17 @@
 #include "cri/container_convert.h"
 
+#include <cstring>
+
+#include "base/signal_names.h"
+
 namespace berth::cri {
 namespace {
+
+// The kernel's real-time signals, as the CRI's Signal enum names them: SIGRTMIN+1..+15 count up
+// from SIGRTMIN (34), SIGRTMAX-14..-1 down from SIGRTMAX (64).
+constexpr int kRtMin = 34;
+constexpr int kRtMax = 64;
+constexpr int kRtMinPlusLast = kRtMin + 15;
 
 std::string Propagation(runtime::v1::MountPropagation propagation) {
   switch (propagation) {
@@ -18,6 +28,36 @@ runtime::v1::MountPropagation FromPropagation(const std::string& propagation) {
 }
 
 }  // namespace
+
+Result<std::string> FromCriSignal(runtime::v1::Signal signal) {
+  if (signal == runtime::v1::RUNTIME_DEFAULT) return std::string();
+  if (!runtime::v1::Signal_IsValid(signal)) {
+    return InvalidArgument("stop_signal " + std::to_string(static_cast<int>(signal)) +
+                           " is not a CRI Signal");
+  }
+  // "SIGRTMINPLUS3" -> "SIGRTMIN+3", "SIGRTMAXMINUS2" -> "SIGRTMAX-2": base/signal_names.h's form.
+  std::string name = runtime::v1::Signal_Name(signal);
+  for (auto [word, sign] : {std::pair{"PLUS", "+"}, std::pair{"MINUS", "-"}}) {
+    if (size_t at = name.find(word); at != std::string::npos) name.replace(at, strlen(word), sign);
+  }
+  if (!ParseSignal(name)) return InvalidArgument("stop_signal " + name + " is not a Linux signal");
+  return name;
+}
+
+runtime::v1::Signal ToCriSignal(const std::string& name) {
+  auto number = ParseSignal(name);
+  if (!number) return runtime::v1::RUNTIME_DEFAULT;
+  std::string cri;
+  if (*number > kRtMinPlusLast && *number < kRtMax) {
+    cri = "SIGRTMAXMINUS" + std::to_string(kRtMax - *number);
+  } else if (*number > kRtMin && *number <= kRtMinPlusLast) {
+    cri = "SIGRTMINPLUS" + std::to_string(*number - kRtMin);
+  } else {
+    cri = SignalName(*number);
+  }
+  runtime::v1::Signal out = runtime::v1::RUNTIME_DEFAULT;
+  return runtime::v1::Signal_Parse(cri, &out) ? out : runtime::v1::RUNTIME_DEFAULT;
+}
 
 runtime::v1::ContainerState ToCriState(pod::ContainerState state) {
   switch (state) {
@@ -68,6 +108,7 @@ Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfi
   out.tty = in.tty();
   out.stdin = in.stdin();
   out.stdin_once = in.stdin_once();
+  BERTH_ASSIGN_OR_RETURN(out.stop_signal, FromCriSignal(in.stop_signal()));
   if (in.has_linux()) {
     BERTH_ASSIGN_OR_RETURN(out.security, ToContainerSecurity(in.linux().security_context()));
     out.resources = ToContainerResources(in.linux().resources());
@@ -171,6 +212,7 @@ void FillContainerStatus(const pod::Container& container, runtime::v1::Container
     }
   }
   out->set_log_path(container.log_path);
+  out->set_stop_signal(ToCriSignal(container.stop_signal));
   FillResources(container.config.resources, out->mutable_resources()->mutable_linux());
   if (container.state != pod::ContainerState::kUnknown) {
     auto* user = out->mutable_user()->mutable_linux();

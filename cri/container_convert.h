@@ -18,5 +18,11 @@ pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& filte
 void FillContainer(const pod::Container& container, runtime::v1::Container* out);
 void FillContainerStatus(const pod::Container& container, runtime::v1::ContainerStatus* out);
 runtime::v1::ContainerState ToCriState(pod::ContainerState state);
+// ContainerConfig.stop_signal as a signal name ("" for RUNTIME_DEFAULT); a value outside the
+// enum is InvalidArgument.
+Result<std::string> FromCriSignal(runtime::v1::Signal signal);
+// A signal name (base/signal_names.h) as ContainerStatus.stop_signal; RUNTIME_DEFAULT when it
+// names none the CRI has.
+runtime::v1::Signal ToCriSignal(const std::string& name);
 
 }  // namespace berth::cri

@@ -1,5 +1,6 @@
 #include "cri/container_convert.h"
 
+#include "base/signal_names.h"
 #include "gtest/gtest.h"
 
 namespace berth::cri {
@@ -36,6 +37,58 @@ TEST(ContainerConvertTest, LinuxUnsetGivesDefaults) {
   EXPECT_EQ(config->security.apparmor.type, pod::SecurityProfile::Type::kUnset);
   EXPECT_FALSE(config->security.privileged);
   EXPECT_FALSE(config->security.run_as_user.has_value());
+}
+
+// <signal.h>'s macros hide the enum's names here (cri_api.h only holds them off while the stubs
+// are read): values are looked up by name.
+runtime::v1::Signal CriSignal(const std::string& name) {
+  runtime::v1::Signal signal = runtime::v1::RUNTIME_DEFAULT;
+  EXPECT_TRUE(runtime::v1::Signal_Parse(name, &signal)) << name;
+  return signal;
+}
+
+TEST(ContainerConvertTest, StopSignalIsASignalName) {
+  runtime::v1::ContainerConfig in = MinimalConfig();
+  EXPECT_EQ(ToContainerConfig(in)->stop_signal, "");  // RUNTIME_DEFAULT: the image's, or SIGTERM
+  for (auto [cri, name] : std::vector<std::pair<std::string, std::string>>{
+           {"SIGUSR1", "SIGUSR1"},
+           {"SIGRTMINPLUS3", "SIGRTMIN+3"},
+           {"SIGRTMAXMINUS14", "SIGRTMAX-14"},
+           {"SIGRTMAX", "SIGRTMAX"},
+           {"SIGCLD", "SIGCLD"}}) {
+    in.set_stop_signal(CriSignal(cri));
+    auto config = ToContainerConfig(in);
+    ASSERT_TRUE(config.ok()) << config.error().message();
+    EXPECT_EQ(config->stop_signal, name);
+  }
+  in.set_stop_signal(static_cast<runtime::v1::Signal>(999));
+  auto bad = ToContainerConfig(in);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("999"), std::string::npos) << bad.error().message();
+}
+
+TEST(ContainerConvertTest, StatusReportsTheEffectiveStopSignal) {
+  EXPECT_EQ(ToCriSignal("SIGTERM"), CriSignal("SIGTERM"));
+  EXPECT_EQ(ToCriSignal("SIGUSR1"), CriSignal("SIGUSR1"));
+  EXPECT_EQ(ToCriSignal("SIGRTMIN"), CriSignal("SIGRTMIN"));
+  EXPECT_EQ(ToCriSignal("SIGRTMIN+15"), CriSignal("SIGRTMINPLUS15"));
+  // 50..63 are SIGRTMAX-14..-1 in the CRI's enum, whichever way the image wrote them.
+  EXPECT_EQ(ToCriSignal("SIGRTMIN+16"), CriSignal("SIGRTMAXMINUS14"));
+  EXPECT_EQ(ToCriSignal("63"), CriSignal("SIGRTMAXMINUS1"));
+  EXPECT_EQ(ToCriSignal("SIGRTMAX"), CriSignal("SIGRTMAX"));
+  EXPECT_EQ(ToCriSignal("9"), CriSignal("SIGKILL"));
+  EXPECT_EQ(ToCriSignal(""), runtime::v1::RUNTIME_DEFAULT);
+  // Every CRI signal survives the way in and out (an alias comes back under its one name:
+  // SIGCLD as SIGCHLD, SIGPOLL as SIGIO, SIGIOT as SIGABRT).
+  for (int value = 1; runtime::v1::Signal_IsValid(value); ++value) {
+    auto signal = static_cast<runtime::v1::Signal>(value);
+    auto name = FromCriSignal(signal);
+    ASSERT_TRUE(name.ok()) << runtime::v1::Signal_Name(signal);
+    auto back = FromCriSignal(ToCriSignal(*name));
+    ASSERT_TRUE(back.ok()) << *name;
+    EXPECT_EQ(ParseSignal(*back), ParseSignal(*name)) << *name;
+  }
 }
 
 TEST(ContainerConvertTest, AnImageIsRequired) {

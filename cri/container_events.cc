@@ -1,4 +1,5 @@
-// GetContainerEvents: a server stream of container lifecycle events until the client cancels.
+// GetContainerEvents: a server stream of lifecycle events until the client cancels: containers'
+// and pod sandboxes' own (container_id = the sandbox's ID), as kubelet's evented PLEG reads them.
 #include <chrono>
 
 #include "cri/container_convert.h"
@@ -48,11 +49,10 @@ grpc::Status RuntimeService::GetContainerEvents(
       response.set_container_id(event->container_id);
       response.set_container_event_type(ToCriEventType(event->type));
       response.set_created_at(event->at_nanos);
-      // kubelet's evented PLEG wants the pod's status and its containers' with each event.
-      if (auto sandbox = sandboxes_.Get(event->sandbox_id)) {
-        FillSandboxStatus(*sandbox, response.mutable_pod_sandbox_status());
-      }
-      for (const auto& container : containers_.List({"", event->sandbox_id, std::nullopt, {}})) {
+      // kubelet's evented PLEG wants the pod's status and its containers' with each event, as
+      // they were when it happened.
+      if (event->sandbox) FillSandboxStatus(*event->sandbox, response.mutable_pod_sandbox_status());
+      for (const auto& container : event->containers) {
         FillContainerStatus(container, response.add_containers_statuses());
       }
       if (!writer->Write(response)) break;

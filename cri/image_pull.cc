@@ -1,4 +1,7 @@
+#include <chrono>
+
 #include "base/cancel.h"
+#include "metrics/berth_metrics.h"
 #include "cri/image_service.h"
 #include "cri/rpc_edge.h"
 #include "cri/rpc_helpers.h"
@@ -19,6 +22,14 @@ std::optional<RegistryAuth> CredentialsOf(const runtime::v1::PullImageRequest& r
   return credentials;
 }
 
+void CountPull(const Result<image::ImageRecord>& pulled, std::chrono::steady_clock::duration took) {
+  auto& registry = metrics::DefaultRegistry();
+  metrics::Labels result = {{"result", pulled ? "success" : "failure"}};
+  registry.Increment(metrics::kPulls, result);
+  registry.Observe(metrics::kPullDuration, result, std::chrono::duration<double>(took).count());
+  if (pulled) registry.Increment(metrics::kPullBytes, {}, static_cast<double>(pulled->size));
+}
+
 }  // namespace
 
 grpc::Status ImageService::PullImage(grpc::ServerContext* context,
@@ -28,8 +39,10 @@ grpc::Status ImageService::PullImage(grpc::ServerContext* context,
     BERTH_TRY(NeedImageName(request->image().image()));
     // The caller's gRPC deadline bounds the whole pull.
     CancelToken cancel(context->deadline());
-    BERTH_ASSIGN_OR_RETURN(image::ImageRecord record,
-                           images_.Pull(request->image().image(), CredentialsOf(*request), cancel));
+    auto started = std::chrono::steady_clock::now();
+    auto pulled = images_.Pull(request->image().image(), CredentialsOf(*request), cancel);
+    CountPull(pulled, std::chrono::steady_clock::now() - started);
+    BERTH_ASSIGN_OR_RETURN(image::ImageRecord record, std::move(pulled));
     response->set_image_ref(record.id);
     return Ok();
   });

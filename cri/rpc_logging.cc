@@ -5,8 +5,31 @@
 #include <chrono>
 #include <string>
 
+#include "metrics/berth_metrics.h"
+
 namespace berth::cri {
 namespace {
+
+// "/runtime.v1.RuntimeService/RunPodSandbox" -> {"RuntimeService", "RunPodSandbox"}. Only the
+// services berthd serves: a client's made-up method names must not make new series.
+std::pair<std::string, std::string> ServiceAndMethod(const std::string& full) {
+  size_t slash = full.rfind('/');
+  size_t dot = full.rfind('.', slash);
+  if (slash == std::string::npos || slash == 0 || dot == std::string::npos) return {"other", "other"};
+  std::string service = full.substr(dot + 1, slash - dot - 1);
+  if (full.rfind("/runtime.v1.", 0) != 0 && full.rfind("/berth.", 0) != 0) return {"other", "other"};
+  return {service, full.substr(slash + 1)};
+}
+
+void CountRpc(const std::string& method, const grpc::Status& status, double seconds) {
+  auto [service, name] = ServiceAndMethod(method);
+  metrics::Labels labels = {{"service", service},
+                            {"method", name},
+                            {"code", metrics::GrpcCodeName(status.error_code())}};
+  auto& registry = metrics::DefaultRegistry();
+  registry.Observe(metrics::kRpcDuration, labels, seconds);
+  if (!status.ok()) registry.Increment(metrics::kRpcErrors, labels);
+}
 
 class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
  public:
@@ -24,6 +47,7 @@ class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
       grpc::Status status = methods->GetSendStatus();
       auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                start_);
+      CountRpc(method_, status, elapsed.count() / 1000);
       if (status.ok()) {
         spdlog::debug("rpc={} code=OK duration_ms={:.3f}", method_, elapsed.count());
       } else {

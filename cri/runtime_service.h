@@ -78,6 +78,21 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
   grpc::Status ListPodSandboxStats(grpc::ServerContext* context,
                                    const runtime::v1::ListPodSandboxStatsRequest* request,
                                    runtime::v1::ListPodSandboxStatsResponse* response) override;
+  // sandbox_update_resources.cc
+  grpc::Status UpdatePodSandboxResources(
+      grpc::ServerContext* context, const runtime::v1::UpdatePodSandboxResourcesRequest* request,
+      runtime::v1::UpdatePodSandboxResourcesResponse* response) override;
+  // metric_descriptors_list.cc
+  grpc::Status ListMetricDescriptors(grpc::ServerContext* context,
+                                     const runtime::v1::ListMetricDescriptorsRequest* request,
+                                     runtime::v1::ListMetricDescriptorsResponse* response) override;
+  // sandbox_metrics_list.cc
+  grpc::Status ListPodSandboxMetrics(grpc::ServerContext* context,
+                                     const runtime::v1::ListPodSandboxMetricsRequest* request,
+                                     runtime::v1::ListPodSandboxMetricsResponse* response) override;
+  grpc::Status StreamPodSandboxMetrics(
+      grpc::ServerContext* context, const runtime::v1::StreamPodSandboxMetricsRequest* request,
+      grpc::ServerWriter<runtime::v1::StreamPodSandboxMetricsResponse>* writer) override;
   // sandbox_port_forward.cc: a single-use URL on the streaming server.
   grpc::Status PortForward(grpc::ServerContext* context,
                            const runtime::v1::PortForwardRequest* request,
@@ -143,6 +158,8 @@ class RuntimeService final : public runtime::v1::RuntimeService::Service {
                       runtime::v1::AttachResponse* response) override;
 
  private:
+  void FillSandboxMetrics(const pod::Sandbox& sandbox, runtime::v1::PodSandboxMetrics* out);
+
   const Config& config_;
   const HostFeatures& host_;
   pod::SandboxManager& sandboxes_;

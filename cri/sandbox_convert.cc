@@ -117,17 +117,30 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
       out.network_mode = pod::NamespaceMode::kPod;
     }
     if (out.ipc_mode == pod::NamespaceMode::kContainer) out.ipc_mode = pod::NamespaceMode::kPod;
-    const auto& resources = linux.has_resources() ? linux.resources() : linux.overhead();
-    out.cpu_shares = resources.cpu_shares();
-    out.cpu_quota = resources.cpu_quota();
-    out.cpu_period = resources.cpu_period();
-    out.memory_limit_bytes = resources.memory_limit_in_bytes();
-    if (linux.has_resources() && linux.has_overhead() && out.memory_limit_bytes > 0) {
-      out.memory_limit_bytes += linux.overhead().memory_limit_in_bytes();
-    }
+    pod::PodLimits limits = ToPodLimits(linux.has_resources() ? &linux.resources() : nullptr,
+                                        linux.has_overhead() ? &linux.overhead() : nullptr);
+    out.cpu_shares = limits.cpu_shares;
+    out.cpu_quota = limits.cpu_quota;
+    out.cpu_period = limits.cpu_period;
+    out.memory_limit_bytes = limits.memory_limit_bytes;
   } else {
     // No linux section: pod network, IPC and UTS; each container its own PID namespace.
     out.pid_mode = pod::NamespaceMode::kContainer;
+  }
+  return out;
+}
+
+pod::PodLimits ToPodLimits(const runtime::v1::LinuxContainerResources* resources,
+                           const runtime::v1::LinuxContainerResources* overhead) {
+  const runtime::v1::LinuxContainerResources* chosen = resources ? resources : overhead;
+  pod::PodLimits out;
+  if (!chosen) return out;
+  out.cpu_shares = chosen->cpu_shares();
+  out.cpu_quota = chosen->cpu_quota();
+  out.cpu_period = chosen->cpu_period();
+  out.memory_limit_bytes = chosen->memory_limit_in_bytes();
+  if (resources && overhead && out.memory_limit_bytes > 0) {
+    out.memory_limit_bytes += overhead->memory_limit_in_bytes();
   }
   return out;
 }

@@ -1,9 +1,34 @@
+#include <nlohmann/json.hpp>
+
 #include "base/version.h"
 #include "cri/rpc_edge.h"
 #include "cri/runtime_service.h"
+#include "runtime/launcher/cri_log.h"
+#include "runtime/launcher/exec.h"
 
 namespace berth::cri {
 namespace {
+
+// Status' verbose info["settings"]: the values berthd works with that are not keys of its config
+// file (or are, resolved), for tools that read them (documented in cri/README.md).
+std::string EffectiveSettings(const Config& config, const HostFeatures& host,
+                              const std::string& streaming_url) {
+  nlohmann::ordered_json settings = {
+      {"maxContainerLogLineSize", kMaxLogLineBytes},
+      {"containerLogFormat", "cri"},
+      {"execSyncMaxOutputBytes", ExecSyncRequest{}.max_output},
+      {"defaultRuntimeHandler", kDefaultRuntimeHandler},
+      {"runtimeHandlers", nlohmann::ordered_json::array({kDefaultRuntimeHandler})},
+      {"cgroupDriver", config.cgroup_driver},
+      {"cgroupLayout", CgroupLayoutName(host.cgroup_layout)},
+      {"streamingServerUrl", streaming_url},
+      {"streamingTokenTtlSeconds", config.streaming.token_ttl_seconds},
+      {"maxConcurrentDownloads", config.max_concurrent_downloads},
+      {"networkMode", config.network.mode},
+      {"criApiVersion", "v1"},
+  };
+  return settings.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 
 void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool ready,
                   const char* reason, const char* message) {
@@ -44,6 +69,7 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::Sta
       info["config"] = ConfigToJson(config_);
       info["host"] = HostFeaturesToJson(host_);
       info["network"] = network_.Describe();
+      info["settings"] = EffectiveSettings(config_, host_, streaming_.BaseUrl());
     }
     return Ok();
   });

@@ -109,6 +109,9 @@ struct ContainerConfig {
   std::vector<ContainerDevice> devices;
   ContainerResources resources;
   ContainerSecurity security;
+  // ContainerConfig.stop_signal (KEP-4960) as a signal name ("SIGUSR1"); "" = the runtime's
+  // default: the image's STOPSIGNAL, else SIGTERM.
+  std::string stop_signal;
 };
 
 enum class ContainerState { kCreated, kRunning, kExited, kUnknown };

@@ -1,6 +1,7 @@
-// Container lifecycle events for GetContainerEvents (kubelet's evented PLEG): a small publish /
-// subscribe bus. Each subscriber has a bounded queue; a slow one loses its oldest events rather
-// than holding anyone up (kubelet relists periodically anyway).
+// Lifecycle events for GetContainerEvents (kubelet's evented PLEG): a small publish / subscribe
+// bus. Each subscriber has a bounded queue; a slow one loses its oldest events rather than holding
+// anyone up (kubelet relists periodically anyway). A pod sandbox's own events are container
+// events whose container_id is the sandbox's ID, as containerd sends them.
 #pragma once
 
 #include <condition_variable>
@@ -13,15 +14,23 @@
 #include <string>
 #include <vector>
 
+#include "pod/container.h"
+#include "pod/sandbox.h"
+
 namespace berth::pod {
 
 enum class ContainerEventType { kCreated, kStarted, kStopped, kDeleted };
 
 struct ContainerEvent {
-  std::string container_id;
+  std::string container_id;  // the sandbox's ID for an event of the sandbox itself
   std::string sandbox_id;
   ContainerEventType type = ContainerEventType::kCreated;
   int64_t at_nanos = 0;
+  // The pod and its containers as they were when it happened: kubelet updates its pod cache from
+  // these, and after a removal nothing is left to look up (a sandbox's DELETED must still name
+  // its pod).
+  std::optional<Sandbox> sandbox;
+  std::vector<Container> containers;
 };
 
 class EventSubscription {

@@ -109,7 +109,7 @@ std::string ContainerToJson(const Container& c) {
         {"annotations", config.annotations}, {"log_path", config.log_path},
         {"tty", config.tty}, {"stdin", config.stdin}, {"stdin_once", config.stdin_once},
         {"devices", config.devices}, {"resources", config.resources},
-        {"security", SecurityToJson(config.security)}}},
+        {"security", SecurityToJson(config.security)}, {"stop_signal", config.stop_signal}}},
   };
   return json.dump();
 }
@@ -160,6 +160,7 @@ Result<Container> ContainerFromJson(const std::string& text) {
     out.devices = config.value("devices", std::vector<ContainerDevice>{});
     out.resources = config.value("resources", ContainerResources{});
     out.security = SecurityFromJson(config.value("security", Json::object()));
+    out.stop_signal = config.value("stop_signal", "");
     return c;
   } catch (const Json::exception& e) {
     return Internal(std::string("corrupt container record: ") + e.what());

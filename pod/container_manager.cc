@@ -14,6 +14,7 @@
 #include "base/rollback.h"
 #include "base/signal_names.h"
 #include "pod/container_spec.h"
+#include "pod/image_config_volumes.h"
 #include "pod/log_path.h"
 #include "pod/validation.h"
 #include "runtime/cgroups.h"
@@ -54,12 +55,15 @@ void SignalContainer(const Container& container, int signal) {
   if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd->get(), signal, nullptr, 0);
 }
 
-// The image's STOPSIGNAL, checked now: one that names no signal would make every stop fail.
-Result<std::string> StopSignalOf(const image::ImageConfig& image) {
-  if (image.stop_signal.empty()) return std::string("SIGTERM");
-  auto signal = ParseSignal(image.stop_signal);
+// The signal StopContainer sends first: the config's stop_signal (KEP-4960), else the image's
+// STOPSIGNAL, else SIGTERM; checked now, as one that names no signal would make every stop fail.
+Result<std::string> StopSignalOf(const ContainerConfig& config, const image::ImageConfig& image) {
+  const std::string& requested = config.stop_signal.empty() ? image.stop_signal : config.stop_signal;
+  if (requested.empty()) return std::string("SIGTERM");
+  auto signal = ParseSignal(requested);
   if (!signal) {
-    return InvalidArgument("the image's STOPSIGNAL \"" + image.stop_signal + "\" names no signal");
+    return InvalidArgument((config.stop_signal.empty() ? "the image's STOPSIGNAL \"" : "stop_signal \"") +
+                           requested + "\" names no signal");
   }
   std::string name = SignalName(*signal);
   return name.empty() ? std::to_string(*signal) : name;
@@ -98,7 +102,15 @@ ContainerManager::ContainerManager(std::string root, std::string state, Metadata
 ContainerManager::~ContainerManager() { watcher_.Stop(); }
 
 void ContainerManager::Publish(const Container& container, ContainerEventType type) {
-  events_.Publish({container.id, container.sandbox_id, type, NowUnixNanos()});
+  auto sandbox = sandboxes_.Get(container.sandbox_id);
+  events_.Publish({container.id, container.sandbox_id, type, NowUnixNanos(),
+                   sandbox ? std::optional<Sandbox>(*sandbox) : std::nullopt,
+                   List({"", container.sandbox_id, std::nullopt, {}})});
+}
+
+void ContainerManager::PublishSandboxEvent(const Sandbox& sandbox, ContainerEventType type) {
+  events_.Publish({sandbox.id, sandbox.id, type, NowUnixNanos(), sandbox,
+                   List({"", sandbox.id, std::nullopt, {}})});
 }
 
 Result<void> ContainerManager::Load() {
@@ -187,7 +199,7 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   container.state_dir = state_ + "/c/" + id.substr(0, 32);
   container.cgroup_path =
       (sandbox.cgroup_path.empty() ? "/berth" : sandbox.cgroup_path) + "/" + id;
-  BERTH_ASSIGN_OR_RETURN(container.stop_signal, StopSignalOf(image_config));
+  BERTH_ASSIGN_OR_RETURN(container.stop_signal, StopSignalOf(config, image_config));
   if (!config.log_path.empty()) {
     BERTH_ASSIGN_OR_RETURN(container.log_path,
                            PrepareContainerLogPath(sandbox.config.log_directory, config.log_path));
@@ -196,6 +208,9 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   Rollback ledger("CreateContainer", "container " + id + " (" + config.name + ") in pod " +
                                          sandbox.id);
   BERTH_TRY(rootfs_.Build(container, image, sandbox, ledger));
+  // In the bundle: they go with it if a later step fails.
+  BERTH_TRY(PrepareImageConfigVolumes(container, image_config.volumes, image_volumes_));
+  BERTH_TRY(ledger.Done("image-config-volumes"));
   BERTH_ASSIGN_OR_RETURN(OciSpec spec, BuildOciSpec(container, sandbox, image_config));
   container.user = spec.user;
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));

@@ -93,8 +93,14 @@ class ContainerManager {
   Result<void> RemoveAll(const std::string& sandbox_id);
   bool ImageInUse(const std::string& image_id) const;
 
-  // Lifecycle events (created, started, stopped, deleted), published as they happen.
+  // Lifecycle events (created, started, stopped, deleted) of containers and, through
+  // PublishSandboxEvent, of their pods, published as they happen.
   ContainerEventBus& events() { return events_; }
+  // What containers get at their image's VOLUMEs: "copy" (the default), "mkdir" or "ignore"
+  // (image_config_volumes.h).
+  void SetImageVolumes(std::string mode) { image_volumes_ = std::move(mode); }
+  // A pod sandbox's own event (SandboxManager::SetEventHook), with its containers as they are.
+  void PublishSandboxEvent(const Sandbox& sandbox, ContainerEventType type);
   // Kept for berthd's start-up order; the exit watcher runs from construction on.
   void StartExitWatcher() {}
 
@@ -115,6 +121,7 @@ class ContainerManager {
   void Publish(const Container& container, ContainerEventType type);
 
   std::string root_;
+  std::string image_volumes_ = "copy";
   std::string state_;
   SandboxManager& sandboxes_;
   image::ImageManager& images_;

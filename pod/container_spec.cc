@@ -16,6 +16,7 @@
 #include "image/rooted_path.h"
 #include "pod/container_devices.h"
 #include "pod/container_user.h"
+#include "pod/image_config_volumes.h"
 #include "security/apparmor.h"
 #include "security/capabilities.h"
 #include "security/seccomp_default.h"
@@ -104,7 +105,8 @@ bool HasDestination(const Container& container, const std::string& destination) 
   return false;
 }
 
-Result<Json> Mounts(const Container& container, const Sandbox& sandbox) {
+Result<Json> Mounts(const Container& container, const Sandbox& sandbox,
+                    const image::ImageConfig& image) {
   bool privileged = container.config.security.privileged;
   Json mounts = Json::array({
       Mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
@@ -130,6 +132,13 @@ Result<Json> Mounts(const Container& container, const Sandbox& sandbox) {
   for (const auto& [destination, source] : pod_files) {
     if (!HasDestination(container, destination) && PathExists(source)) {
       mounts.push_back(Mount(destination, "bind", source, {"rbind", "rw"}));
+    }
+  }
+  // The image's VOLUMEs that image_volumes gave a directory (image_config_volumes.h).
+  for (const auto& [index, path] : CleanImageVolumes(image.volumes)) {
+    std::string source = ImageConfigVolumePath(container, index);
+    if (!HasDestination(container, path) && PathExists(source)) {
+      mounts.push_back(Mount(path, "bind", source, {"rbind", "rw"}));
     }
   }
   BERTH_ASSIGN_OR_RETURN(Json cri_mounts, CriMounts(container));
@@ -340,7 +349,7 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   out.device_rules = std::move(devices.cgroup_rules);
   BERTH_ASSIGN_OR_RETURN(Json capabilities, CapabilitySets(security));
   BERTH_ASSIGN_OR_RETURN(Json process, ProcessSection(config, sandbox, image, argv, capabilities, out));
-  BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox));
+  BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox, image));
 
   Json linux = {{"namespaces", NamespacesOf(sandbox)}, {"cgroupsPath", container.cgroup_path},
                 {"devices", devices.oci_devices}};

@@ -114,6 +114,11 @@ Result<Sandbox> SandboxManager::Run(const SandboxConfig& config, const CancelTok
   bool caller_gone = caller.expired() || caller.cancelled();
   records_.Finish(key, made.ok(), caller_gone);
   if (made && caller_gone) spdlog::warn("pod sandbox {} outlived its call; kept for the retry", id);
+  if (made) {
+    // Created and started at once: berth has no pause container to start apart.
+    Publish(*made, ContainerEventType::kCreated);
+    Publish(*made, ContainerEventType::kStarted);
+  }
   return made;
 }
 
@@ -122,7 +127,16 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
   sandbox.config = config;
   // No hostname given: the node's, as containerd and CRI-O do (a pod name can be longer than the
   // kernel's 64 bytes).
-  if (sandbox.config.hostname.empty()) sandbox.config.hostname = NodeHostname();
+  std::string node = NodeHostname();
+  if (sandbox.config.hostname.empty()) sandbox.config.hostname = node;
+  // A host-network pod keeps the node's UTS namespace: another name would show in /etc/hostname
+  // and $HOSTNAME while `hostname` said the node's. Refused, as containerd refuses it (runc will
+  // not set a hostname without a UTS namespace of its own); kubelet sends none for such a pod.
+  if (!sandbox.HasOwnNetwork() && sandbox.config.hostname != node) {
+    return InvalidArgument("hostname \"" + sandbox.config.hostname +
+                           "\" for a host-network pod: it shares the node's UTS namespace, whose "
+                           "hostname is \"" + node + "\" (leave hostname empty)");
+  }
   sandbox.id = id;
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
   sandbox.created_at_nanos = NowUnixNanos();
@@ -164,6 +178,16 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
   return sandbox;
 }
 
+// The pod cgroup's share of a sandbox config: its pod-level limits.
+static CgroupResources PodCgroupResources(const SandboxConfig& config) {
+  CgroupResources resources;
+  resources.cpu_shares = config.cpu_shares;
+  resources.cpu_quota = config.cpu_quota;
+  resources.cpu_period = config.cpu_period;
+  resources.memory_limit_bytes = config.memory_limit_bytes;
+  return resources;
+}
+
 Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledger) {
   if (sandbox.HasOwnIpc()) {
     BERTH_TRY(MountPodShm(sandbox.ShmPath(), sandbox.HostRootUid(), sandbox.HostRootGid()));
@@ -179,13 +203,30 @@ Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledge
       return cgroups_.Destroy(path, created);
     }));
   }
-  CgroupResources resources;
-  resources.cpu_shares = config.cpu_shares;
-  resources.cpu_quota = config.cpu_quota;
-  resources.cpu_period = config.cpu_period;
-  resources.memory_limit_bytes = config.memory_limit_bytes;
-  BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, resources));
+  BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, PodCgroupResources(config)));
   return ledger.Done("cgroup-limits");
+}
+
+Result<void> SandboxManager::UpdateResources(const std::string& id, const PodLimits& limits) {
+  // Unlike stop and remove, an unknown pod is NotFound (kubelet only resizes pods it runs).
+  if (auto resolved = records_.Resolve(id); !resolved) return resolved.error();
+  return WithSandbox(id, [&](Sandbox& sandbox) -> Result<void> {
+    SandboxConfig& config = sandbox.config;
+    config.cpu_shares = limits.cpu_shares;
+    config.cpu_quota = limits.cpu_quota;
+    config.cpu_period = limits.cpu_period;
+    config.memory_limit_bytes = limits.memory_limit_bytes;
+    if (!sandbox.cgroup_path.empty()) {
+      auto applied = cgroups_.Apply(sandbox.cgroup_path, PodCgroupResources(config));
+      if (!applied) {
+        return Error(applied.error().code(), "update resources of pod sandbox " + sandbox.id +
+                                                 ": " + applied.error().message());
+      }
+    }
+    BERTH_TRY(records_.Put(sandbox));
+    spdlog::info("pod sandbox {}: resources updated", sandbox.id);
+    return Ok();
+  });
 }
 
 Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& ledger) {
@@ -213,6 +254,10 @@ Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& led
   });
 }
 
+void SandboxManager::Publish(const Sandbox& sandbox, ContainerEventType type) {
+  if (publish_) publish_(sandbox, type);
+}
+
 Result<Sandbox> SandboxManager::Get(const std::string& id) const { return records_.Get(id); }
 
 std::vector<Sandbox> SandboxManager::List(const SandboxFilter& filter) const {
@@ -236,6 +281,7 @@ Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
     sandbox.state = SandboxState::kNotReady;
     BERTH_TRY(records_.Put(sandbox));
     spdlog::info("pod sandbox {} stopped", sandbox.id);
+    Publish(sandbox, ContainerEventType::kStopped);
   }
   return Ok();
 }
@@ -275,6 +321,7 @@ Result<void> SandboxManager::RemoveLocked(Sandbox& sandbox) {
   BERTH_TRY(Failpoint("RemovePodSandbox/dir-removed"));
   BERTH_TRY(records_.Erase(sandbox));
   spdlog::info("pod sandbox {} removed", sandbox.id);
+  Publish(sandbox, ContainerEventType::kDeleted);
   return Ok();
 }
 

@@ -15,12 +15,21 @@
 #include "base/result.h"
 #include "base/rollback.h"
 #include "cni/pod_network.h"
+#include "pod/container_events.h"
 #include "pod/record_registry.h"
 #include "pod/sandbox.h"
 #include "runtime/cgroups.h"
 #include "store/metadata_store.h"
 
 namespace berth::pod {
+
+// Pod-level limits for the pod cgroup (PodSandboxConfig.linux overhead + resources), 0 = unset.
+struct PodLimits {
+  int64_t cpu_shares = 0;
+  int64_t cpu_quota = 0;
+  int64_t cpu_period = 0;
+  int64_t memory_limit_bytes = 0;
+};
 
 struct SandboxFilter {
   std::string id;  // exact or unique prefix
@@ -49,6 +58,9 @@ class SandboxManager {
   // By full ID or unique prefix: NotFound / InvalidArgument (ambiguous) otherwise.
   Result<Sandbox> Get(const std::string& id) const;
   std::vector<Sandbox> List(const SandboxFilter& filter) const;
+  // UpdatePodSandboxResources: records the pod's new limits and applies them to its pod cgroup
+  // (a pod without a cgroup parent has none: only the record changes).
+  Result<void> UpdateResources(const std::string& id, const PodLimits& limits);
 
   // Called by Stop with the sandbox ID, before the network goes (containers, once they exist).
   void SetStopContainersHook(std::function<Result<void>(const std::string&)> hook) {
@@ -57,6 +69,11 @@ class SandboxManager {
   // Called by Remove with the sandbox ID after it stopped, to remove the pod's containers.
   void SetRemoveContainersHook(std::function<Result<void>(const std::string&)> hook) {
     remove_containers_ = std::move(hook);
+  }
+  // Called with the sandbox's record after each step of its life (created and started by Run,
+  // stopped by the first Stop, deleted by Remove), for GetContainerEvents.
+  void SetEventHook(std::function<void(const Sandbox&, ContainerEventType)> hook) {
+    publish_ = std::move(hook);
   }
 
  private:
@@ -70,6 +87,7 @@ class SandboxManager {
                            const std::function<Result<void>(Sandbox&)>& action);
   Result<void> StopLocked(Sandbox& sandbox);
   Result<void> RemoveLocked(Sandbox& sandbox);
+  void Publish(const Sandbox& sandbox, ContainerEventType type);
 
   std::string state_dir_;
   cni::PodNetwork& network_;
@@ -77,6 +95,7 @@ class SandboxManager {
   Cgroups cgroups_;
   std::function<Result<void>(const std::string&)> stop_containers_;
   std::function<Result<void>(const std::string&)> remove_containers_;
+  std::function<void(const Sandbox&, ContainerEventType)> publish_;
   RecordRegistry<Sandbox> records_;
 };
 

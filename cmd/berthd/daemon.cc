@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 
 #include "base/file_util.h"
 #include "base/lock_file.h"
@@ -22,6 +23,8 @@
 #include "pod/reconciler.h"
 #include "pod/sandbox_manager.h"
 #include "image/registry/registry_provider.h"
+#include "metrics/berth_metrics.h"
+#include "metrics/http_endpoint.h"
 #include "runtime/host_features.h"
 #include "store/metadata_store.h"
 
@@ -57,11 +60,54 @@ Result<std::unique_ptr<cni::PodNetwork>> MakeNetwork(const Config& config, Metad
   return cni::MakeBuiltinNetwork(config.network, store);
 }
 
+const char* ContainerStateName(pod::ContainerState state) {
+  switch (state) {
+    case pod::ContainerState::kCreated: return "created";
+    case pod::ContainerState::kRunning: return "running";
+    case pod::ContainerState::kExited: return "exited";
+    case pod::ContainerState::kUnknown: break;
+  }
+  return "unknown";
+}
+
+// The gauges of what berthd holds, computed at each scrape.
+void CollectState(metrics::Registry& registry, const pod::SandboxManager& sandboxes,
+                  const pod::ContainerManager& containers, const image::ImageManager& images) {
+  std::map<std::string, int> pods = {{"ready", 0}, {"notready", 0}};
+  for (const auto& sandbox : sandboxes.List({})) {
+    ++pods[sandbox.state == pod::SandboxState::kReady ? "ready" : "notready"];
+  }
+  for (const auto& [state, count] : pods) registry.Set(metrics::kPods, {{"state", state}}, count);
+  std::map<std::string, int> by_state = {{"created", 0}, {"running", 0}, {"exited", 0}, {"unknown", 0}};
+  int monitors = 0;
+  for (const auto& container : containers.List({})) {
+    ++by_state[ContainerStateName(container.state)];
+    bool live = container.state == pod::ContainerState::kCreated ||
+                container.state == pod::ContainerState::kRunning;
+    if (live && container.monitor_pid > 0) ++monitors;
+  }
+  for (const auto& [state, count] : by_state) {
+    registry.Set(metrics::kContainers, {{"state", state}}, count);
+  }
+  registry.Set(metrics::kMonitors, {}, monitors);
+  auto records = images.List();
+  double bytes = 0;
+  for (const auto& record : records) bytes += static_cast<double>(record.size);
+  registry.Set(metrics::kImages, {}, static_cast<double>(records.size()));
+  registry.Set(metrics::kImageStoreBytes, {}, bytes);
+}
+
+// Removes the collectors (they hold references to RunDaemon's locals) when it returns.
+struct CollectorsGuard {
+  ~CollectorsGuard() { metrics::DefaultRegistry().ClearCollectors(); }
+};
+
 }  // namespace
 
 Result<void> RunDaemon(const Config& config) {
   // Destroyed last, so that it also watches every destructor the shutdown runs.
   ShutdownWatchdog watchdog;
+  metrics::DefineBerthMetrics(metrics::DefaultRegistry());
   // Every claim first, so that a second berthd changes nothing before it fails.
   BERTH_ASSIGN_OR_RETURN(LockFile socket_claim, cri::ClaimSocket(config.listen));
   BERTH_TRY(MakeDirs(config.root, 0711));
@@ -90,6 +136,7 @@ Result<void> RunDaemon(const Config& config) {
   pod::SandboxManager sandboxes(config.state, *store, **network, {cri::kDefaultRuntimeHandler});
   BERTH_TRY(sandboxes.Load());
   pod::ContainerManager containers(config.root, config.state, *store, sandboxes, *images);
+  containers.SetImageVolumes(config.image_volumes);
   BERTH_TRY(containers.Load());
   // Before any request: what a crash left that no record knows goes now.
   pod::Reconciler(config.root, config.state, images->snapshots(), **network)
@@ -97,6 +144,9 @@ Result<void> RunDaemon(const Config& config) {
   containers.StartExitWatcher();
   sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
   sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
+  sandboxes.SetEventHook([&](const pod::Sandbox& sandbox, pod::ContainerEventType type) {
+    containers.PublishSandboxEvent(sandbox, type);
+  });
   images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
 
   cri::ContainerStreams container_streams(containers, sandboxes);
@@ -109,6 +159,18 @@ Result<void> RunDaemon(const Config& config) {
   streaming::StreamingServer streaming_server(streaming_config, container_streams);
   BERTH_TRY(streaming_server.Start());
   spdlog::info("streaming server at {}", streaming_server.BaseUrl());
+
+  CollectorsGuard collectors_guard;
+  std::unique_ptr<metrics::HttpEndpoint> metrics_endpoint;
+  if (!config.metrics.address.empty()) {
+    metrics::DefaultRegistry().AddCollector([&](metrics::Registry& registry) {
+      CollectState(registry, sandboxes, containers, *images);
+    });
+    BERTH_ASSIGN_OR_RETURN(metrics_endpoint,
+                           metrics::HttpEndpoint::Start(config.metrics.address,
+                                                        metrics::DefaultRegistry()));
+    spdlog::info("metrics endpoint at {}", metrics_endpoint->url());
+  }
 
   cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network, streaming_server);
   cri::ImageService image_service(*images);

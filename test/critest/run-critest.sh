@@ -99,6 +99,9 @@ done
 mkdir -p "$results"
 rm -f "$results"/{summary.txt,report.json,critest.log,berthd.log,probe-*.log,probe-*.json}
 work=$(mktemp -d /tmp/berth-critest.XXXXXX)
+# berthd's root and state live below: pods with a user namespace need o+x on the way (mktemp
+# makes it 0700).
+chmod 0711 "$work"
 hex=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 bridge=bcr$hex
 table=berth_cr$hex

@@ -108,9 +108,6 @@ TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   runtime::v1::CheckpointContainerResponse checkpoint;
   auto status = berthd.runtime().CheckpointContainer(CallContext().get(), {}, &checkpoint);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  runtime::v1::ListMetricDescriptorsResponse metrics;
-  status = berthd.runtime().ListMetricDescriptors(CallContext().get(), {}, &metrics);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST(DaemonTest, SocketIsMode0660AndStoreIsCreated) {

@@ -469,6 +469,7 @@ TEST_P(SandboxTest, SandboxesSurviveARestart) {
 
 TEST_P(SandboxTest, HostNetworkAndSharedPidNamespace) {
   auto host = Config("hostnet");
+  host.clear_hostname();  // a host-network pod has the node's (cri_completeness_test)
   host.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
       runtime::v1::NODE);
   std::string host_id;

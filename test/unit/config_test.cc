@@ -137,6 +137,30 @@ TEST(ConfigTest, Network) {
   EXPECT_FALSE(ValidateConfig(*config).ok());
 }
 
+TEST(ConfigTest, ImageVolumes) {
+  EXPECT_EQ(Config{}.image_volumes, "copy");
+  auto config = ParseConfig("image_volumes: mkdir\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->image_volumes, "mkdir");
+  EXPECT_TRUE(ValidateConfig(*config).ok());
+  config->image_volumes = "bind";
+  EXPECT_FALSE(ValidateConfig(*config).ok());
+}
+
+TEST(ConfigTest, MetricsAddress) {
+  EXPECT_TRUE(Config{}.metrics.address.empty());  // off by default
+  auto config = ParseConfig("metrics:\n  address: 127.0.0.1:9464\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->metrics.address, "127.0.0.1:9464");
+  EXPECT_TRUE(ValidateConfig(*config).ok());
+  EXPECT_NE(ConfigToJson(*config).find("127.0.0.1:9464"), std::string::npos);
+  auto typo = ParseConfig("metrics:\n  adress: x\n", "t.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message().find("metrics.adress"), std::string::npos);
+  config->metrics.address = "9464";
+  EXPECT_FALSE(ValidateConfig(*config).ok());
+}
+
 // Found by fuzz_config: a key that is a sequence or a mapping made as<std::string>() throw out of
 // ParseConfig.
 TEST(ConfigTest, NonScalarKeysAreErrors) {
@@ -189,7 +213,7 @@ TEST(ConfigTest, ReadmeDocumentsEveryKey) {
     EXPECT_NE(readme.find("`" + key + "`"), std::string::npos)
         << "README.md does not document config key " << key;
   }
-  EXPECT_EQ(keys, 9);
+  EXPECT_EQ(keys, 11);
 }
 
 }  // namespace
