@@ -296,7 +296,7 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   }
   if (sandbox.HasOwnIpc()) namespaces.push_back({{"type", "ipc"}, {"path", sandbox.IpcnsPath()}});
 
-  Json linux = {{"namespaces", namespaces}, {"cgroupsPath", container.cgroup_path},
+  Json linux = {{"namespaces", namespaces}, {"cgroupsPath", OciCgroupsPath(container.cgroup_path)},
                 {"devices", devices.oci_devices}};
   // A bidirectional mount stays a peer of the host's only under a shared root (containerd's rule).
   for (const auto& mount : config.mounts) {

@@ -206,14 +206,14 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
   Cgroups cgroups = Cgroups::Probe();
   std::set<std::string> known;
   for (const auto& container : containers) known.insert(container.cgroup_path);
-  std::set<std::string> parents{"/berth"};
+  std::set<std::string> parents{cgroups.SharedParent()};
   for (const auto& sandbox : sandboxes) {
     if (!sandbox.cgroup_path.empty()) parents.insert(sandbox.cgroup_path);
   }
   for (const auto& parent : parents) {
     for (const auto& name : cgroups.Children(parent)) {
       std::string path = parent + "/" + name;
-      if (!IsObjectId(name) || known.count(path)) continue;
+      if (cgroups.ContainerIdOf(name).empty() || known.count(path)) continue;
       if (auto destroyed = cgroups.Destroy(path); destroyed) {
         ++report.cgroups;
       } else {
@@ -222,8 +222,8 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
     }
   }
   // The shared parent of pods without a cgroup parent goes once nothing uses it.
-  if (cgroups.Exists("/berth") && cgroups.Children("/berth").empty()) {
-    (void)cgroups.Remove("/berth");
+  if (cgroups.Exists(cgroups.SharedParent()) && cgroups.Children(cgroups.SharedParent()).empty()) {
+    (void)cgroups.Remove(cgroups.SharedParent());
   }
 }
 
