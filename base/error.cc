@@ -19,12 +19,13 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnavailable: return "Unavailable";
     case ErrorCode::kUnimplemented: return "Unimplemented";
     case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kDataLoss: return "DataLoss";
   }
   return "Unknown";
 }
 
 std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
-  for (int value = 0; value <= static_cast<int>(ErrorCode::kInternal); ++value) {
+  for (int value = 0; value <= static_cast<int>(ErrorCode::kLast); ++value) {
     auto code = static_cast<ErrorCode>(value);
     if (ErrorCodeName(code) == name) return code;
   }
@@ -39,6 +40,7 @@ Error Error::FromErrno(int err, std::string_view what) {
     case EACCES:
     case EPERM: code = ErrorCode::kPermissionDenied; break;
     case ENOSPC:
+    case EDQUOT:
     case EMFILE:
     case ENFILE:
     case ENOMEM: code = ErrorCode::kResourceExhausted; break;

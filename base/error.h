@@ -21,6 +21,8 @@ enum class ErrorCode {
   kUnavailable,
   kUnimplemented,
   kInternal,
+  kDataLoss,          // stored state is damaged (a corrupt database file): never read it as empty
+  kLast = kDataLoss,  // ErrorCodeFromName tries every code up to this one
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

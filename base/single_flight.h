@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/cancel.h"
+
 namespace berth {
 
 template <typename T>
@@ -25,10 +27,26 @@ class SingleFlight {
     in_flight_.emplace(key, shared);
     lock.unlock();
     T result = work();
-    promise.set_value(result);
+    // Forgotten before it is published: whoever comes after the result is known starts afresh
+    // (a retry after a cancelled run must not find that run again).
     lock.lock();
     in_flight_.erase(key);
+    lock.unlock();
+    promise.set_value(result);
     return result;
+  }
+
+  // Do for work that a CancelToken stops (T is a Result): a caller that joined another caller's
+  // run and got that run's Cancelled or DeadlineExceeded (the other caller gave up, not this
+  // one) runs the work again, up to `attempts` times in all, while its own `cancel` allows.
+  T DoCancellable(const std::string& key, const CancelToken& cancel, const std::function<T()>& work,
+                  int attempts = 3) {
+    for (int attempt = 1;; ++attempt) {
+      T result = Do(key, work);
+      if (result.ok() || attempt >= attempts || !cancel.Check("retry").ok()) return result;
+      ErrorCode code = result.error().code();
+      if (code != ErrorCode::kCancelled && code != ErrorCode::kDeadlineExceeded) return result;
+    }
   }
 
  private:

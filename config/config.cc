@@ -2,14 +2,27 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <climits>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "base/parse_number.h"
 
 namespace berth {
 namespace {
+
+// A mapping key as text. YAML allows any node as a key ("? [a, b]: c"); as<std::string>() would
+// throw on those, and berth.yaml's keys are all names.
+Result<std::string> ReadKey(const YAML::Node& key, const std::string& where,
+                            const std::string& source) {
+  if (!key.IsScalar()) {
+    return InvalidArgument(source + ": a key" + (where.empty() ? "" : " in \"" + where + "\"") +
+                           " is not a name");
+  }
+  return key.Scalar();
+}
 
 Result<std::string> ReadString(const YAML::Node& node, const std::string& key,
                                const std::string& source) {
@@ -42,7 +55,7 @@ Result<RegistryAuth> ReadRegistryAuth(const YAML::Node& node, const std::string&
       {"registry_token", &RegistryAuth::registry_token},
   };
   for (const auto& entry : node) {
-    std::string field = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string field, ReadKey(entry.first, key, source));
     bool known = false;
     for (const auto& [name, member] : fields) {
       if (field != name) continue;
@@ -58,18 +71,20 @@ Result<RegistryConfig> ReadRegistries(const YAML::Node& node, const std::string&
   if (!node.IsMap()) return InvalidArgument(source + ": key \"registries\" must be a mapping");
   RegistryConfig registries;
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "registries", source));
     if (key == "mirrors" || key == "auths") {
       if (!entry.second.IsMap()) {
         return InvalidArgument(source + ": key \"registries." + key + "\" must be a mapping");
       }
       for (const auto& host : entry.second) {
-        std::string name = "registries." + key + "." + host.first.as<std::string>();
+        BERTH_ASSIGN_OR_RETURN(std::string host_name,
+                               ReadKey(host.first, "registries." + key, source));
+        std::string name = "registries." + key + "." + host_name;
         if (key == "mirrors") {
-          BERTH_ASSIGN_OR_RETURN(registries.mirrors[host.first.as<std::string>()],
+          BERTH_ASSIGN_OR_RETURN(registries.mirrors[host_name],
                                  ReadStringList(host.second, name, source));
         } else {
-          BERTH_ASSIGN_OR_RETURN(registries.auths[host.first.as<std::string>()],
+          BERTH_ASSIGN_OR_RETURN(registries.auths[host_name],
                                  ReadRegistryAuth(host.second, name, source));
         }
       }
@@ -92,7 +107,7 @@ Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& sou
       {"nft_table", &NetworkConfig::nft_table}, {"cni_conf_dir", &NetworkConfig::cni_conf_dir},
   };
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "network", source));
     std::string name = "network." + key;
     if (key == "cni_bin_dirs") {
       BERTH_ASSIGN_OR_RETURN(network.cni_bin_dirs, ReadStringList(entry.second, name, source));
@@ -109,20 +124,18 @@ Result<NetworkConfig> ReadNetwork(const YAML::Node& node, const std::string& sou
   return network;
 }
 
+// A decimal integer (berth's one number parser; yaml-cpp's as<int> also took hex and octal).
 Result<int> ReadInt(const YAML::Node& node, const std::string& name, const std::string& source) {
-  if (!node.IsScalar()) return InvalidArgument(source + ": key \"" + name + "\" must be a number");
-  try {
-    return node.as<int>();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(source + ": key \"" + name + "\" must be a number");
-  }
+  auto number = node.IsScalar() ? ParseInt64(node.Scalar(), INT_MIN, INT_MAX) : std::nullopt;
+  if (!number) return InvalidArgument(source + ": key \"" + name + "\" must be a number");
+  return static_cast<int>(*number);
 }
 
 Result<StreamingConfig> ReadStreaming(const YAML::Node& node, const std::string& source) {
   if (!node.IsMap()) return InvalidArgument(source + ": key \"streaming\" must be a mapping");
   StreamingConfig streaming;
   for (const auto& entry : node) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "streaming", source));
     std::string name = "streaming." + key;
     if (key == "address") {
       BERTH_ASSIGN_OR_RETURN(streaming.address, ReadString(entry.second, name, source));
@@ -166,7 +179,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& sour
       {"cgroup_driver", &Config::cgroup_driver},
   };
   for (const auto& entry : document) {
-    std::string key = entry.first.as<std::string>();
+    BERTH_ASSIGN_OR_RETURN(std::string key, ReadKey(entry.first, "", source));
     if (key == "max_concurrent_downloads") {
       BERTH_ASSIGN_OR_RETURN(config.max_concurrent_downloads, ReadInt(entry.second, key, source));
       continue;
@@ -277,7 +290,9 @@ std::string ConfigToJson(const Config& config) {
   json["registries"] = {{"mirrors", config.registries.mirrors},
                         {"insecure", config.registries.insecure},
                         {"auths", auth_hosts}};
-  return json.dump();
+  // YAML does not make values UTF-8 (a path may be any bytes) and JSON must be: what is not is
+  // replaced (U+FFFD) rather than thrown about.
+  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace berth

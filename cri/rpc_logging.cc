@@ -10,11 +10,13 @@ namespace {
 
 class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
  public:
-  RpcLoggingInterceptor(grpc::experimental::ServerRpcInfo* info, InFlightRpcs* in_flight)
-      : method_(info->method()), start_(std::chrono::steady_clock::now()), in_flight_(in_flight) {
-    in_flight_->Begin();
-  }
-  ~RpcLoggingInterceptor() override { in_flight_->End(); }
+  RpcLoggingInterceptor(grpc::experimental::ServerRpcInfo* info,
+                        std::shared_ptr<InFlightRpcs> in_flight)
+      : method_(info->method()),
+        start_(std::chrono::steady_clock::now()),
+        in_flight_(std::move(in_flight)),
+        id_(in_flight_->Begin(method_)) {}
+  ~RpcLoggingInterceptor() override { in_flight_->End(id_); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -40,42 +42,59 @@ class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
  private:
   std::string method_;
   std::chrono::steady_clock::time_point start_;
-  InFlightRpcs* in_flight_;
+  std::shared_ptr<InFlightRpcs> in_flight_;
+  uint64_t id_;
 };
 
 class RpcLoggingFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit RpcLoggingFactory(InFlightRpcs* in_flight) : in_flight_(in_flight) {}
+  explicit RpcLoggingFactory(std::shared_ptr<InFlightRpcs> in_flight)
+      : in_flight_(std::move(in_flight)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     return new RpcLoggingInterceptor(info, in_flight_);
   }
 
  private:
-  InFlightRpcs* in_flight_;
+  std::shared_ptr<InFlightRpcs> in_flight_;
 };
 
 }  // namespace
 
-void InFlightRpcs::Begin() {
+uint64_t InFlightRpcs::Begin(const std::string& method) {
   std::lock_guard lock(mutex_);
-  ++count_;
+  uint64_t id = next_id_++;
+  calls_.emplace(id, Call{method, Clock::now()});
+  return id;
 }
 
-void InFlightRpcs::End() {
+void InFlightRpcs::End(uint64_t id) {
   std::lock_guard lock(mutex_);
-  if (--count_ == 0) idle_.notify_all();
+  calls_.erase(id);
+  if (calls_.empty()) idle_.notify_all();
 }
 
-int InFlightRpcs::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+int InFlightRpcs::WaitIdle(Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  idle_.wait_until(lock, deadline, [this] { return count_ == 0; });
-  return count_;
+  idle_.wait_until(lock, deadline, [this] { return calls_.empty(); });
+  return static_cast<int>(calls_.size());
+}
+
+std::string InFlightRpcs::Describe() {
+  std::lock_guard lock(mutex_);
+  std::string text;
+  auto now = Clock::now();
+  for (const auto& [id, call] : calls_) {  // ids grow: oldest first
+    if (!text.empty()) text += ", ";
+    text += fmt::format("{} (running {:.1f} s)", call.method,
+                        std::chrono::duration<double>(now - call.started).count());
+  }
+  return text;
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRpcLoggingFactory(
-    InFlightRpcs* in_flight) {
-  return std::make_unique<RpcLoggingFactory>(in_flight);
+    std::shared_ptr<InFlightRpcs> in_flight) {
+  return std::make_unique<RpcLoggingFactory>(std::move(in_flight));
 }
 
 }  // namespace berth::cri

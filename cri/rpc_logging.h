@@ -7,25 +7,41 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 namespace berth::cri {
 
 class InFlightRpcs {
  public:
-  void Begin();
-  void End();
+  using Clock = std::chrono::steady_clock;
+
+  // A call of `method` ("/runtime.v1.RuntimeService/RunPodSandbox") began; the id ends it.
+  uint64_t Begin(const std::string& method);
+  void End(uint64_t id);
   // Waits until no call is in flight or `deadline` passes; returns how many are left.
-  int WaitIdle(std::chrono::steady_clock::time_point deadline);
+  int WaitIdle(Clock::time_point deadline);
+  // The calls in flight, oldest first: "/runtime.v1.ImageService/PullImage (running 10.2 s)".
+  std::string Describe();
 
  private:
+  struct Call {
+    std::string method;
+    Clock::time_point started;
+  };
+
   std::mutex mutex_;
   std::condition_variable idle_;
-  int count_ = 0;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, Call> calls_;
 };
 
+// `in_flight` must outlive the server (shared, so that shutdown's last resort can still read it
+// while handlers that never returned hold the server up).
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeRpcLoggingFactory(
-    InFlightRpcs* in_flight);
+    std::shared_ptr<InFlightRpcs> in_flight);
 
 }  // namespace berth::cri

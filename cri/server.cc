@@ -66,7 +66,7 @@ Result<std::unique_ptr<CriServer>> CriServer::Start(const std::string& listen, L
   for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(16 << 20);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(MakeRpcLoggingFactory(&server->in_flight_));
+  interceptors.push_back(MakeRpcLoggingFactory(server->in_flight_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   // The socket must never be reachable by others, not even between bind and chmod.
@@ -90,8 +90,13 @@ void CriServer::Shutdown(std::chrono::milliseconds grace) {
   // grpc::Server::Shutdown(deadline) also waits out the deadline for idle client connections,
   // which kubelet keeps open forever; so wait for the calls in flight ourselves, then shut down
   // at once, cancelling whatever is still running.
-  int left = in_flight_.WaitIdle(std::chrono::steady_clock::now() + grace);
-  if (left > 0) spdlog::warn("cancelling {} CRI calls still running after {} ms", left, grace.count());
+  int left = in_flight_->WaitIdle(std::chrono::steady_clock::now() + grace);
+  if (left > 0) {
+    spdlog::warn(
+        "shutdown: {} CRI calls still in flight after the {} ms grace period, cancelling "
+        "them: {}",
+        left, grace.count(), in_flight_->Describe());
+  }
   server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
   server_.reset();

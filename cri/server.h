@@ -25,9 +25,14 @@ class CriServer {
   static Result<std::unique_ptr<CriServer>> Start(const std::string& listen, LockFile claim,
                                                   const std::vector<grpc::Service*>& services);
 
-  // Stops accepting calls; in-flight ones get `grace` to finish and are then cancelled. Removes
-  // the socket file. Safe to call twice.
+  // Stops accepting calls; in-flight ones get `grace` to finish and are then cancelled (those
+  // still running are logged by name). Removes the socket file. Safe to call twice. It returns
+  // only when every handler has returned: a handler that ignores cancellation holds it up, which
+  // is the daemon's shutdown watchdog's business.
   void Shutdown(std::chrono::milliseconds grace);
+
+  // The calls in flight, for whoever must say what is still running.
+  std::shared_ptr<InFlightRpcs> in_flight() const { return in_flight_; }
 
   ~CriServer();
 
@@ -36,7 +41,7 @@ class CriServer {
 
   std::string listen_;
   LockFile lock_;
-  InFlightRpcs in_flight_;
+  std::shared_ptr<InFlightRpcs> in_flight_ = std::make_shared<InFlightRpcs>();
   std::unique_ptr<grpc::Server> server_;
 };
 

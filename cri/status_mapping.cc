@@ -16,6 +16,7 @@ grpc::StatusCode ToGrpcCode(ErrorCode code) {
     case ErrorCode::kUnavailable: return grpc::StatusCode::UNAVAILABLE;
     case ErrorCode::kUnimplemented: return grpc::StatusCode::UNIMPLEMENTED;
     case ErrorCode::kInternal: return grpc::StatusCode::INTERNAL;
+    case ErrorCode::kDataLoss: return grpc::StatusCode::DATA_LOSS;
   }
   return grpc::StatusCode::UNKNOWN;
 }

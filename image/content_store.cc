@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <set>
+#include <utility>
 
 #include "base/file_util.h"
 #include "base/random.h"
@@ -142,23 +144,38 @@ Result<std::vector<Digest>> ContentStore::List() const {
 DiskUsage ContentStore::Usage() const { return MeasureDiskUsage(root_); }
 
 namespace {
-thread_local DiskUsage* g_usage = nullptr;
+
+struct UsageWalk {
+  DiskUsage usage;
+  // The files with more than one link met so far (directories are met once anyway).
+  std::set<std::pair<dev_t, ino_t>> linked;
+};
+
+// nftw passes no user pointer: the walk in progress on this thread.
+thread_local UsageWalk* g_walk = nullptr;
 
 int CountEntry(const char*, const struct stat* st, int type, struct FTW*) {
   if (type == FTW_NS) return 0;
-  g_usage->inodes += 1;
-  g_usage->bytes += static_cast<uint64_t>(st->st_blocks) * 512;
+  // An image's hard links (busybox's applets: one binary, hundreds of names) are one inode and
+  // one set of blocks, as du counts them.
+  if (!S_ISDIR(st->st_mode) && st->st_nlink > 1 &&
+      !g_walk->linked.emplace(st->st_dev, st->st_ino).second) {
+    return 0;
+  }
+  g_walk->usage.inodes += 1;
+  g_walk->usage.bytes += static_cast<uint64_t>(st->st_blocks) * 512;
   return 0;
 }
+
 }  // namespace
 
 DiskUsage MeasureDiskUsage(const std::string& path) {
-  DiskUsage usage;
-  g_usage = &usage;
+  UsageWalk walk;
+  g_walk = &walk;
   // FTW_PHYS: never follow symlinks; FTW_MOUNT: stay on this filesystem.
   ::nftw(path.c_str(), CountEntry, 64, FTW_PHYS | FTW_MOUNT);
-  g_usage = nullptr;
-  return usage;
+  g_walk = nullptr;
+  return walk.usage;
 }
 
 }  // namespace berth::image

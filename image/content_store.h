@@ -76,7 +76,10 @@ class ContentStore {
   std::string root_;
 };
 
-// Bytes and inodes under `path` (not following symlinks, not crossing into other mounts).
+// Bytes and inodes under `path` (`path` itself included), counted as du(1) counts them: bytes
+// are the blocks allocated (st_blocks * 512, not the files' apparent sizes: a sparse file counts
+// what it holds, a small file a whole block), and a file with several hard links under `path`
+// is one inode whose blocks count once. Symlinks are not followed, other mounts not entered.
 DiskUsage MeasureDiskUsage(const std::string& path);
 
 }  // namespace berth::image

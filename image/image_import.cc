@@ -12,6 +12,7 @@
 #include "base/random.h"
 #include "image/image_manager.h"
 #include "image/layer_extractor.h"
+#include "image/rooted_path.h"
 
 namespace berth::image {
 namespace {
@@ -19,31 +20,55 @@ namespace {
 constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
 constexpr char kOciRefNameAnnotation[] = "org.opencontainers.image.ref.name";
 
-Result<void> StreamFile(const std::string& path, const BlobSink& sink) {
-  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+// A file of an imported layout or archive. It is opened inside `dir` as a chroot would see it
+// (openat2 RESOLVE_IN_ROOT): the import is untrusted like a layer, and a symlink it carries must
+// not make berthd read a file of the host.
+struct InsidePath {
+  std::string dir;
+  std::string relative;
+  std::string String() const { return dir + "/" + relative; }
+};
+
+Result<void> StreamFile(const InsidePath& path, const BlobSink& sink) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd root, OpenFile(path.dir, O_PATH | O_DIRECTORY));
+  auto opened = OpenInRoot(root, path.relative, O_RDONLY);
+  if (!opened) return std::move(opened).error().Wrap("open " + path.String());
+  UniqueFd fd = std::move(*opened);
   std::string buffer(1 << 20, '\0');
   while (true) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error::FromErrno(errno, "read " + path);
+      return Error::FromErrno(errno, "read " + path.String());
     }
     if (n == 0) return Ok();
     BERTH_TRY(sink(std::string_view(buffer.data(), static_cast<size_t>(n))));
   }
 }
 
-// Blobs of an OCI layout: <dir>/blobs/<algorithm>/<hex>. Digest::Parse admits only hex, so the
-// path cannot leave the layout.
+Result<std::string> ReadInside(const InsidePath& path, size_t max_bytes) {
+  std::string content;
+  BERTH_TRY(StreamFile(path, [&](std::string_view chunk) -> Result<void> {
+    if (content.size() + chunk.size() > max_bytes) {
+      return InvalidArgument(path.String() + " is larger than the limit of " + std::to_string(max_bytes) + " bytes");
+    }
+    content.append(chunk);
+    return Ok();
+  }));
+  return content;
+}
+
+// Blobs of an OCI layout: <dir>/blobs/<algorithm>/<hex>. Digest::Parse admits only hex, and the
+// file is opened inside the layout.
 class LayoutProvider : public ContentProvider {
  public:
   explicit LayoutProvider(std::string dir) : dir_(std::move(dir)) {}
 
-  std::string BlobPath(const Digest& digest) const {
-    return dir_ + "/blobs/" + std::string(digest.algorithm_name()) + "/" + digest.encoded();
+  InsidePath BlobPath(const Digest& digest) const {
+    return {dir_, "blobs/" + std::string(digest.algorithm_name()) + "/" + digest.encoded()};
   }
   Result<ManifestBytes> FetchManifest(const Descriptor& descriptor) override {
-    BERTH_ASSIGN_OR_RETURN(std::string content, ReadFile(BlobPath(descriptor.digest), kMaxManifestBytes));
+    BERTH_ASSIGN_OR_RETURN(std::string content, ReadInside(BlobPath(descriptor.digest), kMaxManifestBytes));
     return ManifestBytes{descriptor.media_type, std::move(content), descriptor.digest};
   }
   Result<void> FetchBlob(const Descriptor& descriptor, const BlobSink& sink) override {
@@ -59,7 +84,7 @@ class LayoutProvider : public ContentProvider {
 class FileMapProvider : public ContentProvider {
  public:
   explicit FileMapProvider(std::string description) : description_(std::move(description)) {}
-  void Add(const Digest& digest, std::string path) { files_[digest.String()] = std::move(path); }
+  void Add(const Digest& digest, InsidePath path) { files_[digest.String()] = std::move(path); }
 
   Result<ManifestBytes> FetchManifest(const Descriptor& descriptor) override {
     return NotFound("docker archive has no manifest " + descriptor.digest.String());
@@ -73,10 +98,10 @@ class FileMapProvider : public ContentProvider {
 
  private:
   std::string description_;
-  std::map<std::string, std::string> files_;
+  std::map<std::string, InsidePath> files_;
 };
 
-Result<Digest> DigestFile(const std::string& path, int64_t* size) {
+Result<Digest> DigestFile(const InsidePath& path, int64_t* size) {
   DigestHasher hasher;
   *size = 0;
   BERTH_TRY(StreamFile(path, [&](std::string_view chunk) -> Result<void> {
@@ -88,11 +113,46 @@ Result<Digest> DigestFile(const std::string& path, int64_t* size) {
 }
 
 // A path named inside an archive's manifest.json, kept inside `dir`.
-Result<std::string> ArchivePath(const std::string& dir, const std::string& relative) {
+Result<InsidePath> ArchivePath(const std::string& dir, const std::string& relative) {
   if (relative.empty() || relative.front() == '/' || relative.find("..") != std::string::npos) {
     return InvalidArgument("docker archive names an unsafe path \"" + relative + "\"");
   }
-  return dir + "/" + relative;
+  return InsidePath{dir, relative};
+}
+
+// One image of a docker save manifest.json. The archive is untrusted: every field is checked for
+// its type here (json::value() and get<>() would throw on another).
+struct DockerArchiveEntry {
+  std::string config;
+  std::vector<std::string> layers;
+  std::vector<std::string> repo_tags;
+};
+
+Result<std::vector<std::string>> StringsAt(const nlohmann::json& item, const char* key) {
+  std::vector<std::string> values;
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return values;
+  if (!it->is_array()) return InvalidArgument(std::string("docker archive manifest: ") + key + " is not a list");
+  for (const auto& value : *it) {
+    if (!value.is_string()) {
+      return InvalidArgument(std::string("docker archive manifest: ") + key + " holds a non-string");
+    }
+    values.push_back(value.get<std::string>());
+  }
+  return values;
+}
+
+Result<DockerArchiveEntry> ReadDockerArchiveEntry(const nlohmann::json& item) {
+  if (!item.is_object()) return InvalidArgument("docker archive manifest: an entry is not an object");
+  DockerArchiveEntry entry;
+  auto config = item.find("Config");
+  if (config == item.end() || !config->is_string()) {
+    return InvalidArgument("docker archive manifest: an entry has no Config");
+  }
+  entry.config = config->get<std::string>();
+  BERTH_ASSIGN_OR_RETURN(entry.layers, StringsAt(item, "Layers"));
+  BERTH_ASSIGN_OR_RETURN(entry.repo_tags, StringsAt(item, "RepoTags"));
+  return entry;
 }
 
 // Names for an imported image: the caller's, else the layout's annotations.
@@ -125,7 +185,8 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       if (!path->empty()) std::filesystem::remove_all(*path, ignored);
     }
   } cleanup{&temp};
-  if (!std::filesystem::is_directory(path)) {
+  std::error_code not_a_directory;  // the throwing overload fails on ENAMETOOLONG, ELOOP, EACCES
+  if (!std::filesystem::is_directory(path, not_a_directory)) {
     if (!PathExists(path)) return NotFound("import " + path + ": no such file or directory");
     // An archive is untrusted like a layer: unpack it with the same confined extractor.
     temp = options_.root + "/content/ingest/import-" + RandomHex(16);
@@ -141,7 +202,7 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
   std::vector<std::pair<std::vector<std::string>, Result<ImageRecord>>> unpacked;
   std::shared_lock gc_guard(gc_mutex_);
   if (PathExists(dir + "/oci-layout") || PathExists(dir + "/index.json")) {
-    BERTH_ASSIGN_OR_RETURN(std::string index_json, ReadFile(dir + "/index.json", kMaxManifestBytes));
+    BERTH_ASSIGN_OR_RETURN(std::string index_json, ReadInside({dir, "index.json"}, kMaxManifestBytes));
     auto index = ParseImageIndex(index_json);
     if (!index) return std::move(index).error().Wrap("import " + path + ": index.json");
     if (index->manifests.empty()) return InvalidArgument("import " + path + ": the layout holds no image");
@@ -168,26 +229,28 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       unpacked.emplace_back(std::move(refs), std::move(record));
     }
   } else if (PathExists(dir + "/manifest.json")) {
-    BERTH_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/manifest.json", kMaxManifestBytes));
+    BERTH_ASSIGN_OR_RETURN(std::string text, ReadInside({dir, "manifest.json"}, kMaxManifestBytes));
     auto json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_array() || json.empty()) {
       return InvalidArgument("import " + path + ": manifest.json is not a docker save manifest");
     }
     for (const auto& item : json) {
+      auto read = ReadDockerArchiveEntry(item);
+      if (!read) return std::move(read).error().Wrap("import " + path);
+      const DockerArchiveEntry& entry = *read;
       FileMapProvider provider("docker archive " + path);
       nlohmann::json manifest = {{"schemaVersion", 2},
                                  {"mediaType", media_type::kDockerManifest},
                                  {"layers", nlohmann::json::array()}};
-      BERTH_ASSIGN_OR_RETURN(std::string config_path,
-                             ArchivePath(dir, item.value("Config", "")));
+      BERTH_ASSIGN_OR_RETURN(InsidePath config_path, ArchivePath(dir, entry.config));
       int64_t size = 0;
       BERTH_ASSIGN_OR_RETURN(Digest config_digest, DigestFile(config_path, &size));
       provider.Add(config_digest, config_path);
       manifest["config"] = {{"mediaType", media_type::kDockerConfig},
                             {"digest", config_digest.String()},
                             {"size", size}};
-      for (const auto& layer : item.value("Layers", nlohmann::json::array())) {
-        BERTH_ASSIGN_OR_RETURN(std::string layer_path, ArchivePath(dir, layer.get<std::string>()));
+      for (const auto& layer : entry.layers) {
+        BERTH_ASSIGN_OR_RETURN(InsidePath layer_path, ArchivePath(dir, layer));
         BERTH_ASSIGN_OR_RETURN(Digest layer_digest, DigestFile(layer_path, &size));
         provider.Add(layer_digest, layer_path);
         manifest["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
@@ -199,9 +262,7 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
       auto record = Unpack(provider, root, cancel);
       if (!record) return std::move(record).error().Wrap("import " + path);
       std::vector<std::string> tags;
-      std::vector<std::string> repo_tags =
-          name.empty() ? item.value("RepoTags", std::vector<std::string>{})
-                       : std::vector<std::string>{name};
+      std::vector<std::string> repo_tags = name.empty() ? entry.repo_tags : std::vector<std::string>{name};
       for (const auto& tag : repo_tags) {
         auto reference = ParseReference(tag);
         if (!reference) return std::move(reference).error().Wrap("import " + path);

@@ -35,8 +35,10 @@ Result<ImageRecord> ImageManager::Pull(const std::string& text,
                                        const CancelToken& cancel) {
   auto reference = ParseReference(text);
   if (!reference) return reference.error();
-  auto pulled =
-      pull_flights_.Do(reference->String(), [&] { return PullOnce(*reference, auth, cancel); });
+  // A pull this one joined that ended with its own caller's cancellation or deadline is retried
+  // under this caller's.
+  auto pulled = pull_flights_.DoCancellable(reference->String(), cancel,
+                                            [&] { return PullOnce(*reference, auth, cancel); });
   // A failed pull may have stored whole blobs (its manifest, config, some layers): free them now
   // unless other pulls are running (then the next collection does).
   if (!pulled) TryCollectGarbage();

@@ -6,7 +6,9 @@
 
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/process_util.h"
@@ -25,19 +27,21 @@ Result<void> CheckManifestDigest(const ManifestBytes& manifest, const Digest& ex
   return Ok();
 }
 
-// Downloads one blob into the content store (once, however many pulls want it).
+// Downloads one blob into the content store (once, however many pulls want it; when the pull
+// whose download this one joined is cancelled, this pull downloads the blob itself).
 Result<void> FetchToStore(const UnpackContext& context, ContentProvider& provider,
                           const Descriptor& descriptor, const CancelToken& cancel) {
-  return context.blob_flights.Do(descriptor.digest.String(), [&]() -> Result<void> {
-    if (context.content.Has(descriptor.digest)) return Ok();
-    BERTH_TRY(cancel.Check("download"));
-    BERTH_ASSIGN_OR_RETURN(auto writer, context.content.Writer(descriptor.digest, descriptor.size));
-    auto fetched = provider.FetchBlob(descriptor, [&](std::string_view chunk) {
-      return writer->Write(chunk);
-    });
-    if (!fetched) return fetched;
-    return writer->Commit();
-  });
+  return context.blob_flights.DoCancellable(
+      descriptor.digest.String(), cancel, [&]() -> Result<void> {
+        if (context.content.Has(descriptor.digest)) return Ok();
+        BERTH_TRY(cancel.Check("download"));
+        BERTH_ASSIGN_OR_RETURN(auto writer,
+                               context.content.Writer(descriptor.digest, descriptor.size));
+        auto fetched = provider.FetchBlob(
+            descriptor, [&](std::string_view chunk) { return writer->Write(chunk); });
+        if (!fetched) return fetched;
+        return writer->Commit();
+      });
 }
 
 // Root manifest -> the platform's image manifest (with the index digest when there was one).
@@ -62,13 +66,16 @@ Result<ManifestBytes> ResolvePlatformManifest(const UnpackContext& context,
   return manifest;
 }
 
-// Runs the layer downloads on a few threads; Wait(i) returns layer i's outcome.
+// Runs the layer downloads on a few threads; Wait(i) returns layer i's outcome. The first
+// download to fail cancels the others (they are of no use any more), and that failure, not the
+// cancellations it caused, is what every later Wait reports: a pull that ran out of disk is
+// ResourceExhausted whichever layer met the full disk first, never Cancelled.
 class LayerDownloads {
  public:
   LayerDownloads(const UnpackContext& context, ContentProvider& provider,
                  const std::vector<Descriptor>& layers, const std::vector<bool>& needed,
                  const CancelToken& cancel)
-      : results_(layers.size()) {
+      : results_(layers.size()), first_failure_(std::make_shared<FirstFailure>()) {
     std::vector<size_t> queue;
     for (size_t i = 0; i < layers.size(); ++i) {
       if (needed[i]) {
@@ -83,11 +90,19 @@ class LayerDownloads {
     for (size_t k = 0; k < queue.size(); ++k) results_[queue[k]] = (*promises)[k].get_future();
     size_t workers = std::min<size_t>(queue.size(), std::max(1, context.max_concurrent_downloads));
     auto next = std::make_shared<std::atomic<size_t>>(0);
+    auto first = first_failure_;
     for (size_t w = 0; w < workers; ++w) {
-      threads_.emplace_back([&context, &provider, &layers, &cancel, queue, promises, next] {
+      threads_.emplace_back([&context, &provider, &layers, &cancel, queue, promises, next, first] {
         for (size_t k; (k = next->fetch_add(1)) < queue.size();) {
-          auto result = FetchToStore(context, provider, layers[queue[k]], cancel);
-          if (!result) cancel.Cancel();
+          const Descriptor& layer = layers[queue[k]];
+          auto result = FetchToStore(context, provider, layer, cancel);
+          if (!result) {
+            Error error = std::move(result).error().Wrap("layer " + layer.digest.String());
+            // Noted before the others are cancelled, so that their Wait finds it.
+            if (error.code() != ErrorCode::kCancelled) first->Note(error);
+            cancel.Cancel();
+            result = std::move(error);
+          }
           (*promises)[k].set_value(std::move(result));
         }
       });
@@ -96,10 +111,32 @@ class LayerDownloads {
   ~LayerDownloads() {
     for (auto& thread : threads_) thread.join();
   }
-  Result<void> Wait(size_t index) { return results_[index].get(); }
+  Result<void> Wait(size_t index) {
+    Result<void> result = results_[index].get();
+    if (result.ok() || result.error().code() != ErrorCode::kCancelled) return result;
+    if (auto cause = first_failure_->Get()) return *cause;
+    return result;  // cancelled from outside (the caller's own token)
+  }
 
  private:
+  class FirstFailure {
+   public:
+    void Note(const Error& error) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = error;
+    }
+    std::optional<Error> Get() {
+      std::lock_guard lock(mutex_);
+      return error_;
+    }
+
+   private:
+    std::mutex mutex_;
+    std::optional<Error> error_;
+  };
+
   std::vector<std::future<Result<void>>> results_;
+  std::shared_ptr<FirstFailure> first_failure_;
   std::vector<std::thread> threads_;
 };
 
@@ -165,7 +202,7 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
       auto downloaded = downloads.Wait(i);
       if (!downloaded) {
         cancel.Cancel();
-        return std::move(downloaded).error().Wrap("layer " + layer.digest.String());
+        return std::move(downloaded).error();
       }
       if (context.snapshots.HasLayer(chain[i])) continue;
       auto stats = UnpackLayer(context, chain, i, context.content.BlobPath(layer.digest),

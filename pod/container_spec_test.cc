@@ -1,9 +1,10 @@
 // Golden config.json tests for the spec builder: a fixed container and pod per case, the whole
 // spec compared with pod/testdata/spec_<case>.json. Paths under the test's temporary directory
-// become "@TMP@", and the seccomp filter is summarised (its size depends on libseccomp's syscall
-// table, not on berth). BERTH_UPDATE_GOLDEN=1 rewrites the files from what the builder makes.
+// become "@TMP@", the seccomp filter is summarised (its size depends on libseccomp's syscall
+// table, not on berth), and so is a privileged container's list of the host's devices. BERTH_UPDATE_GOLDEN=1 rewrites the files from what the builder makes.
 #include "pod/container_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -47,6 +48,12 @@ class ContainerSpecTest : public ::testing::Test {
     std::string text = spec.json;
     for (size_t at; (at = text.find(tmp_)) != std::string::npos;) text.replace(at, tmp_.size(), "@TMP@");
     Json json = Json::parse(text);
+    if (container_.config.security.privileged) {
+      const Json& devices = json["linux"]["devices"];
+      bool has_null = std::any_of(devices.begin(), devices.end(),
+                                  [](const Json& d) { return d.value("path", "") == "/dev/null"; });
+      json["linux"]["devices"] = {{"host devices", devices.size() > 1 && has_null}};
+    }
     if (json["linux"].contains("seccomp")) {
       const Json& seccomp = json["linux"]["seccomp"];
       json["linux"]["seccomp"] = {{"defaultAction", seccomp.value("defaultAction", "")},

@@ -9,15 +9,10 @@
 
 #include "base/file_util.h"
 #include "base/namespaces.h"
+#include "base/sysctl.h"
 
 namespace berth::pod {
 namespace {
-
-// "net.ipv4.ip_forward" and "net/ipv4/ip_forward" name the same file.
-std::string ProcPath(std::string name) {
-  std::replace(name.begin(), name.end(), '.', '/');
-  return "/proc/sys/" + name;
-}
 
 bool StartsWith(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
@@ -42,7 +37,7 @@ Result<SysctlNamespace> ClassifySysctl(const std::string& name) {
   } else {
     return InvalidArgument("sysctl \"" + name + "\" is not namespaced and cannot be set for a pod");
   }
-  if (!PathExists(ProcPath(dotted)) && kind != SysctlNamespace::kNet) {
+  if (!PathExists(SysctlPath(name)) && kind != SysctlNamespace::kNet) {
     return InvalidArgument("sysctl \"" + name + "\" does not exist on this node");
   }
   return kind;
@@ -79,19 +74,7 @@ Result<void> ApplySysctls(const std::map<std::string, std::string>& sysctls,
                  : kind == SysctlNamespace::kIpc ? CLONE_NEWIPC
                                                  : CLONE_NEWUTS;
     // /proc/sys files act on the namespaces of the thread that opens them.
-    auto written = RunInNamespace(path, nstype, [&]() -> Result<void> {
-      std::string file = ProcPath(name);
-      int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) {
-        if (errno == ENOENT) return InvalidArgument("sysctl \"" + name + "\" does not exist");
-        return Error::FromErrno(errno, "open " + file);
-      }
-      UniqueFd owned(fd);
-      if (::write(fd, value.data(), value.size()) < 0) {
-        return InvalidArgument("set sysctl " + name + "=" + value + ": " + std::strerror(errno));
-      }
-      return Ok();
-    });
+    auto written = RunInNamespace(path, nstype, [&] { return WriteSysctl(name, value); });
     if (!written) return written;
   }
   return Ok();

@@ -12,8 +12,8 @@ packages=(
   libseccomp-dev libapparmor-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev
   nlohmann-json3-dev libmnl-dev libnftables-dev libboost-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (clang-14 + libFuzzer: the fuzz targets, scripts/fuzz.sh)
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev
   docker-registry busybox-static apache2-utils openssl zstd python3 python3-yaml yamllint curl
   iproute2 nftables iptables util-linux procps psmisc containernetworking-plugins iputils-ping
   # benchmarks: the tools berth is compared with

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "base/file_util.h"
 #include "base/process_util.h"
+#include "base/spawn.h"
 #include "base/unique_fd.h"
 
 extern char** environ;
@@ -53,16 +53,10 @@ Result<void> RunWithStdin(const std::vector<std::string>& argv, const std::strin
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_read.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDERR_FILENO);
-  std::vector<char*> args = CStringArray(argv);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return Error::FromErrno(rc, "run " + argv[0]);
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  SpawnRequest spawn{argv, env, {in_read.get(), err_write.get(), err_write.get()}};
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, Spawn(spawn));
   in_read.reset();
   err_write.reset();
 

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <climits>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "base/file_util.h"
+#include "base/parse_number.h"
 
 namespace berth::security {
 namespace {
@@ -172,13 +176,21 @@ struct Filter {
   std::optional<std::pair<int, int>> min_kernel;
 };
 
+// "MAJOR.MINOR", both decimal (sscanf's %d, used before, skipped spaces and signs and overflowed
+// into undefined behaviour).
+std::optional<std::pair<int, int>> KernelMajorMinor(std::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  auto major = ParseUint64(text.substr(0, dot), INT_MAX);
+  auto minor = ParseUint64(text.substr(dot + 1), INT_MAX);
+  if (!major || !minor) return std::nullopt;
+  return std::make_pair(static_cast<int>(*major), static_cast<int>(*minor));
+}
+
 Result<std::pair<int, int>> ParseKernelVersion(const std::string& text, const std::string& path) {
-  int major = 0, minor = 0;
-  char rest = 0;
-  int fields = std::sscanf(text.c_str(), "%d.%d%c", &major, &minor, &rest);
-  if (fields != 2 || major < 0 || minor < 0)
-    return Invalid(path, "kernel version \"" + text + "\" is not MAJOR.MINOR");
-  return std::make_pair(major, minor);
+  auto version = KernelMajorMinor(text);
+  if (!version) return Invalid(path, "kernel version \"" + text + "\" is not MAJOR.MINOR");
+  return *version;
 }
 
 Result<Filter> ParseFilter(const json& value, const std::string& path) {
@@ -482,9 +494,13 @@ SeccompResolveContext HostSeccompContext(std::vector<std::string> granted_capabi
   context.granted_capabilities = std::move(granted_capabilities);
   context.native_arch = std::string(NativeArch());
   struct utsname name {};
-  if (uname(&name) == 0 &&
-      std::sscanf(name.release, "%d.%d", &context.kernel_major, &context.kernel_minor) != 2) {
-    context.kernel_major = context.kernel_minor = 0;
+  if (uname(&name) != 0) return context;
+  // "6.1.0-18-amd64": the first two numbers.
+  std::string_view release(name.release);
+  size_t second_dot = release.find('.', release.find('.') + 1);
+  size_t end = std::min(second_dot, release.find_first_not_of("0123456789."));
+  if (auto version = KernelMajorMinor(release.substr(0, end))) {
+    std::tie(context.kernel_major, context.kernel_minor) = *version;
   }
   return context;
 }

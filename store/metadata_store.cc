@@ -1,5 +1,7 @@
 #include "store/metadata_store.h"
 
+#include <algorithm>
+
 #include "base/process_util.h"
 
 namespace berth {
@@ -17,16 +19,48 @@ const char* const kMigrations[] = {
     ") WITHOUT ROWID;",
 };
 
-Error SqliteError(sqlite3* db, const std::string& what) {
+// How many problems PRAGMA quick_check reports at most, and how many of them the error names.
+constexpr int kQuickCheckMaxErrors = 20;
+constexpr size_t kReportedProblems = 4;
+constexpr size_t kMaxProblemLength = 200;
+
+bool IsDamage(int status) {
+  int primary = status & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+std::string FileOf(sqlite3* db) {
+  const char* name = sqlite3_db_filename(db, "main");
+  return name != nullptr && name[0] != '\0' ? name : "(unnamed database)";
+}
+
+// A damaged file must stop whoever reads it: answering "no such object" instead would make
+// berthd forget pods whose namespaces, veths and IPs still exist, and hand those IPs out again.
+// With an empty store instead, the start-up reconciler (pod/reconciler.h) removes what those
+// pods left.
+Error Damaged(const std::string& path, const std::string& what) {
+  return Error(ErrorCode::kDataLoss,
+               "metadata store " + path + " is damaged: " + what +
+                   ". berthd does not run on a damaged store: it would lose track of the pods "
+                   "recorded in it. Keep a copy of the file; then, with berthd stopped, restore a "
+                   "backup of it, or move it aside to start with an empty store (berthd then "
+                   "removes the leftovers of the pods it no longer knows)");
+}
+
+Error SqliteError(sqlite3* db, int status, const std::string& what) {
+  if (IsDamage(status)) return Damaged(FileOf(db), what + ": " + sqlite3_errstr(status));
   return Internal("metadata store: " + what + ": " + sqlite3_errmsg(db));
 }
 
 Result<void> Exec(sqlite3* db, const std::string& sql) {
   char* message = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message != nullptr ? message : "unknown error";
+  int status = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  if (status != SQLITE_OK) {
+    std::string text = message != nullptr ? message : sqlite3_errstr(status);
     sqlite3_free(message);
-    return Internal("metadata store: " + text + " (in: " + sql.substr(0, 60) + ")");
+    std::string what = text + " (in: " + sql.substr(0, 60) + ")";
+    if (IsDamage(status)) return Damaged(FileOf(db), what);
+    return Internal("metadata store: " + what);
   }
   return Ok();
 }
@@ -41,8 +75,9 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
+  int status() const { return status_; }
   Result<void> Prepared() const {
-    if (status_ != SQLITE_OK) return SqliteError(db_, "prepare");
+    if (status_ != SQLITE_OK) return SqliteError(db_, status_, "prepare");
     return Ok();
   }
   void Bind(int index, const std::string& text) {
@@ -77,8 +112,43 @@ Result<std::optional<std::string>> GetObject(sqlite3* db, const std::string& kin
   statement.BindText(2, id);
   int status = statement.Step();
   if (status == SQLITE_DONE) return std::optional<std::string>();
-  if (status != SQLITE_ROW) return SqliteError(db, "read " + kind + " " + id);
+  if (status != SQLITE_ROW) return SqliteError(db, status, "read " + kind + " " + id);
   return std::optional<std::string>(statement.Column(0));
+}
+
+// PRAGMA quick_check (every page and b-tree structure, not index contents; bounded to
+// kQuickCheckMaxErrors problems): SQLite itself notices a damaged page only when a query happens
+// to read it, and some damage it never notices: a page whose cell count lost a bit reads as a
+// page with fewer rows, without an error.
+Result<void> CheckIntegrity(sqlite3* db, const std::string& path) {
+  std::string sql = "PRAGMA quick_check(" + std::to_string(kQuickCheckMaxErrors) + ")";
+  Statement statement(db, sql.c_str());
+  if (IsDamage(statement.status())) return Damaged(path, sqlite3_errstr(statement.status()));
+  BERTH_TRY(statement.Prepared());
+  std::vector<std::string> problems;
+  int status;
+  while ((status = statement.Step()) == SQLITE_ROW) {
+    // One row per problem, or "ok"; a row may hold several lines, the first naming the database.
+    std::string row = statement.Column(0);
+    for (size_t start = 0, end; start < row.size(); start = end + 1) {
+      end = std::min(row.find('\n', start), row.size());
+      std::string line = row.substr(start, std::min(end - start, kMaxProblemLength));
+      if (line.empty() || line == "ok" || line.starts_with("*** in database")) continue;
+      problems.push_back(line);
+    }
+  }
+  // The check itself may stop at a page it cannot read, after reporting what it found so far.
+  if (status != SQLITE_DONE && !IsDamage(status)) return SqliteError(db, status, "check " + path);
+  if (status != SQLITE_DONE) problems.push_back(sqlite3_errstr(status));
+  if (problems.empty()) return Ok();
+  std::string what = "PRAGMA quick_check: ";
+  for (size_t i = 0; i < problems.size() && i < kReportedProblems; ++i) {
+    what += (i > 0 ? "; " : "") + problems[i];
+  }
+  if (problems.size() > kReportedProblems) {
+    what += "; ... (" + std::to_string(problems.size() - kReportedProblems) + " more)";
+  }
+  return Damaged(path, what);
 }
 
 }  // namespace
@@ -97,6 +167,8 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& pa
   }
   std::unique_ptr<MetadataStore> store(new MetadataStore(db));
   sqlite3_busy_timeout(db, 5000);
+  // Before anything writes to it: a damaged file is left exactly as it was found.
+  BERTH_TRY(CheckIntegrity(db, path));
   // WAL: readers never block the writer; synchronous=FULL: a committed change survives a crash.
   BERTH_TRY(Exec(db, "PRAGMA journal_mode = WAL"));
   BERTH_TRY(Exec(db, "PRAGMA synchronous = FULL"));
@@ -113,7 +185,9 @@ Result<int> MetadataStore::SchemaVersion() {
   std::lock_guard lock(mutex_);
   Statement statement(db_, "PRAGMA user_version");
   BERTH_TRY(statement.Prepared());
-  if (statement.Step() != SQLITE_ROW) return SqliteError(db_, "read schema version");
+  if (int status = statement.Step(); status != SQLITE_ROW) {
+    return SqliteError(db_, status, "read schema version");
+  }
   return static_cast<int>(statement.ColumnInt(0));
 }
 
@@ -167,7 +241,7 @@ Result<std::vector<StoredObject>> MetadataStore::List(const std::string& kind) {
   while ((status = statement.Step()) == SQLITE_ROW) {
     objects.push_back({kind, statement.Column(0), statement.Column(1)});
   }
-  if (status != SQLITE_DONE) return SqliteError(db_, "list " + kind);
+  if (status != SQLITE_DONE) return SqliteError(db_, status, "list " + kind);
   return objects;
 }
 
@@ -181,7 +255,9 @@ Result<void> StoreTransaction::Put(const std::string& kind, const std::string& i
   statement.BindText(2, id);
   statement.Bind(3, data);
   statement.Bind(4, NowUnixNanos());
-  if (statement.Step() != SQLITE_DONE) return SqliteError(db_, "write " + kind + " " + id);
+  if (int status = statement.Step(); status != SQLITE_DONE) {
+    return SqliteError(db_, status, "write " + kind + " " + id);
+  }
   return Ok();
 }
 
@@ -190,7 +266,9 @@ Result<void> StoreTransaction::Delete(const std::string& kind, const std::string
   BERTH_TRY(statement.Prepared());
   statement.BindText(1, kind);
   statement.BindText(2, id);
-  if (statement.Step() != SQLITE_DONE) return SqliteError(db_, "delete " + kind + " " + id);
+  if (int status = statement.Step(); status != SQLITE_DONE) {
+    return SqliteError(db_, status, "delete " + kind + " " + id);
+  }
   return Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "cmd/berthd/daemon.h"
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "base/file_util.h"
@@ -7,6 +9,7 @@
 #include "base/logging.h"
 #include "base/signals.h"
 #include "base/version.h"
+#include "cmd/berthd/shutdown_watchdog.h"
 #include "cri/admin_service.h"
 #include "cri/container_streams.h"
 #include "cri/image_service.h"
@@ -25,8 +28,27 @@
 namespace berth {
 namespace {
 
+using cri::InFlightRpcs;
+
 // In-flight RPCs get this long to finish at shutdown before they are cancelled.
 constexpr std::chrono::seconds kShutdownGrace(10);
+// And the whole shutdown this much more: then berthd exits even if a handler (or any later step)
+// never returns.
+constexpr std::chrono::seconds kShutdownSlack(2);
+
+// The shutdown watchdog's last resort: say what is stuck, and exit without running the
+// destructors the stuck threads still use.
+[[noreturn]] void AbandonShutdown(InFlightRpcs& in_flight, const std::string& listen) {
+  std::string stuck = in_flight.Describe();
+  spdlog::error(
+      "shutdown did not finish within {} s; CRI calls still in flight: {}; exiting "
+      "without waiting for them",
+      (kShutdownGrace + kShutdownSlack).count(),
+      stuck.empty() ? "none (a later shutdown step is stuck)" : stuck);
+  spdlog::default_logger()->flush();
+  ::unlink(listen.c_str());
+  ::_exit(1);
+}
 
 Result<std::unique_ptr<cni::PodNetwork>> MakeNetwork(const Config& config, MetadataStore& store) {
   if (config.network.mode == "cni") {
@@ -38,6 +60,8 @@ Result<std::unique_ptr<cni::PodNetwork>> MakeNetwork(const Config& config, Metad
 }  // namespace
 
 Result<void> RunDaemon(const Config& config) {
+  // Destroyed last, so that it also watches every destructor the shutdown runs.
+  ShutdownWatchdog watchdog;
   // Every claim first, so that a second berthd changes nothing before it fails.
   BERTH_ASSIGN_OR_RETURN(LockFile socket_claim, cri::ClaimSocket(config.listen));
   BERTH_TRY(MakeDirs(config.root, 0711));
@@ -97,6 +121,10 @@ Result<void> RunDaemon(const Config& config) {
                config.root, config.state);
 
   spdlog::info("received {}, shutting down", WaitForTerminationSignal());
+  watchdog.Arm(std::chrono::steady_clock::now() + kShutdownGrace + kShutdownSlack,
+               [in_flight = server->in_flight(), listen = config.listen] {
+                 AbandonShutdown(*in_flight, listen);
+               });
   containers.events().Close();  // event streams end instead of holding the shutdown up
   server->Shutdown(kShutdownGrace);
   streaming_server.Stop();

@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/namespaces.h"
 #include "base/rollback.h"
+#include "base/sysctl.h"
 #include "cni/builtin/netlink.h"
 
 namespace berth::cni {
@@ -48,18 +49,6 @@ MacAddress BridgeMac(const std::string& name) {
   for (size_t i = 0; i < mac.size(); ++i) mac[i] = static_cast<uint8_t>(hash >> (8 * i));
   mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
   return mac;
-}
-
-// Writes a sysctl only when it differs (rewriting net.ipv6.conf.all.forwarding has side effects
-// on every interface).
-Result<void> EnsureSysctl(const std::string& path, const std::string& value) {
-  auto current = ReadFile(path, 64);
-  if (current.ok() && current->substr(0, current->find('\n')) == value) return Ok();
-  BERTH_ASSIGN_OR_RETURN(UniqueFd file, OpenFile(path, O_WRONLY | O_TRUNC));
-  if (::write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
-    return Error::FromErrno(errno, "write " + value + " to " + path);
-  }
-  return Ok();
 }
 
 Result<int> EnsureBridge(Netlink& netlink, const std::string& name) {
@@ -141,11 +130,11 @@ Result<void> BuiltinNetwork::EnsureHostNetwork() {
   }
   BERTH_TRY(netlink.SetUp(bridge, true));
   // Pods reach beyond the node only if the host routes for them.
-  BERTH_TRY(EnsureSysctl("/proc/sys/net/ipv4/ip_forward", "1"));
-  if (dual_stack) BERTH_TRY(EnsureSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1"));
+  BERTH_TRY(EnsureSysctl("net.ipv4.ip_forward", "1"));
+  if (dual_stack) BERTH_TRY(EnsureSysctl("net.ipv6.conf.all.forwarding", "1"));
   // hostPort on 127.0.0.1: the DNAT'd packet keeps source 127.0.0.1 until postrouting's
   // masquerade, and the kernel drops 127/8 on a non-loopback device unless route_localnet is on.
-  BERTH_TRY(EnsureSysctl("/proc/sys/net/ipv4/conf/" + bridge_ + "/route_localnet", "1"));
+  BERTH_TRY(EnsureSysctl("net/ipv4/conf/" + bridge_ + "/route_localnet", "1"));
   return nat_->Ensure(subnets);
 }
 

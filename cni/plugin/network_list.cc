@@ -7,9 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
+#include <cstdint>
 
 #include "base/file_util.h"
+#include "base/parse_number.h"
 
 namespace berth::cni {
 namespace {
@@ -133,9 +134,8 @@ int CompareCniVersions(std::string_view a, std::string_view b) {
     size_t dot = text.find('.');
     std::string_view part = text.substr(0, dot);
     text = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-    unsigned value = 0;
-    std::from_chars(part.data(), part.data() + part.size(), value);
-    return value;
+    // Not a number ("0-rc1", "x") compares as 0.
+    return ParseUint64(part, UINT32_MAX).value_or(0);
   };
   while (!a.empty() || !b.empty()) {
     unsigned left = next_part(a);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,59 +12,13 @@
 #include <cerrno>
 
 #include "base/process_util.h"
+#include "base/spawn.h"
 #include "base/unique_fd.h"
 
 namespace berth::cni {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// posix_spawn's attribute objects with their destructors.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    ::posix_spawn_file_actions_init(&actions_);
-    ::posix_spawnattr_init(&attrs_);
-  }
-  ~SpawnSetup() {
-    ::posix_spawn_file_actions_destroy(&actions_);
-    ::posix_spawnattr_destroy(&attrs_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // berthd's threads may block signals and ignore SIGPIPE; both would leak into the plugin through
-  // exec, so the child starts with defaults. Its own group lets a timeout kill its helpers too.
-  // Only 0-2 stay open: fds another thread opened without O_CLOEXEC must not reach a plugin.
-  int Prepare(int stdin_fd, int stdout_fd, int stderr_fd) {
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    sigfillset(&all);
-    // Braced lists evaluate in order, so the calls run in this order; the first error wins.
-    const int results[] = {
-        ::posix_spawnattr_setsigmask(&attrs_, &empty),
-        ::posix_spawnattr_setsigdefault(&attrs_, &all),
-        ::posix_spawnattr_setpgroup(&attrs_, 0),
-        ::posix_spawnattr_setflags(
-            &attrs_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP),
-        ::posix_spawn_file_actions_adddup2(&actions_, stdin_fd, 0),
-        ::posix_spawn_file_actions_adddup2(&actions_, stdout_fd, 1),
-        ::posix_spawn_file_actions_adddup2(&actions_, stderr_fd, 2),
-        ::posix_spawn_file_actions_addclosefrom_np(&actions_, 3),
-    };
-    for (int rc : results) {
-      if (rc != 0) return rc;
-    }
-    return 0;
-  }
-
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-  const posix_spawnattr_t* attrs() const { return &attrs_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attrs_;
-};
 
 // The plugin's stdin as an in-memory file: no pipe to feed while also reading its output, and no
 // SIGPIPE when a plugin exits without reading its config.
@@ -175,19 +128,10 @@ Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::st
   BERTH_ASSIGN_OR_RETURN(UniqueFd stdin_fd, MakeStdin(input));
   BERTH_ASSIGN_OR_RETURN(Pipe out_pipe, MakePipe());
   BERTH_ASSIGN_OR_RETURN(Pipe err_pipe, MakePipe());
-  SpawnSetup setup;
-  if (int rc = setup.Prepare(stdin_fd.get(), out_pipe.write.get(), err_pipe.write.get()); rc != 0) {
-    return Error::FromErrno(rc, "prepare to run " + path);
-  }
-  std::vector<std::string> argv_strings = {path};
-  auto argv = CStringArray(argv_strings);
-  auto envp = CStringArray(env);
-  pid_t pid = -1;
-  if (int rc = ::posix_spawn(&pid, path.c_str(), setup.actions(), setup.attrs(), argv.data(),
-                             envp.data());
-      rc != 0) {
-    return Error::FromErrno(rc, "run " + path);
-  }
+  // Its own process group, so that a timeout kills the plugin's helpers too.
+  SpawnRequest spawn{{path}, env, {stdin_fd.get(), out_pipe.write.get(), err_pipe.write.get()},
+                     false, true};
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, Spawn(spawn));
   // Our copies of the child's ends must go, or EOF never comes.
   stdin_fd.reset();
   out_pipe.write.reset();

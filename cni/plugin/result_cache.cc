@@ -48,7 +48,10 @@ Result<CacheEntry> ParseCacheEntry(const std::string& text, const std::string& s
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return InvalidArgument(source + ": not a JSON object");
-  if (doc.value("kind", "") != kCacheKind) return InvalidArgument(source + ": unknown cache kind");
+  // Typed lookups throughout: json::value() throws on a field of another type, and a damaged
+  // file must be an error, not an exception.
+  auto kind = StringOf(doc, "kind", source);
+  if (!kind.ok() || *kind != kCacheKind) return InvalidArgument(source + ": unknown cache kind");
   CacheEntry entry;
   BERTH_ASSIGN_OR_RETURN(entry.container_id, StringOf(doc, "containerId", source));
   BERTH_ASSIGN_OR_RETURN(entry.ifname, StringOf(doc, "ifName", source));
@@ -57,7 +60,8 @@ Result<CacheEntry> ParseCacheEntry(const std::string& text, const std::string& s
   if (config == doc.end() || !config->is_object()) {
     return InvalidArgument(source + ": missing \"config\"");
   }
-  std::string config_source = doc.value("configSource", source);
+  auto configured_source = StringOf(doc, "configSource", source);
+  std::string config_source = configured_source.ok() ? *configured_source : source;
   BERTH_ASSIGN_OR_RETURN(entry.network, ParseNetworkList(config->dump(), config_source));
   if (auto args = doc.find("capabilityArgs"); args != doc.end() && args->is_object()) {
     entry.capability_args = *args;

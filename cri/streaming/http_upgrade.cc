@@ -7,11 +7,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <boost/beast/core/detail/base64.hpp>
+#include <openssl/evp.h>
+
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/random.h"
@@ -85,6 +86,26 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
+std::string Base64(const unsigned char* data, size_t size) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(written > 0 ? static_cast<size_t>(written) : 0);
+  return out;
+}
+
+// 16 bytes in base64: 22 characters of the alphabet, then "==".
+bool IsWebSocketKey(std::string_view key) {
+  auto base64_char = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+  };
+  return key.size() == 24 && key.substr(22) == "==" && std::all_of(key.begin(), key.begin() + 22, base64_char);
+}
+
+std::string_view HeaderText(const HttpRequest& request, http::field field) {
+  auto value = request[field];
+  return {value.data(), value.size()};
+}
+
 bool ContainsToken(std::string_view list, std::string_view token) {
   return boost::beast::http::token_list(boost::beast::string_view(list.data(), list.size()))
       .exists(boost::beast::string_view(token.data(), token.size()));
@@ -140,7 +161,13 @@ bool IsSpdyUpgrade(const HttpRequest& request) {
          boost::beast::iequals(upgrade, "SPDY/3.1");
 }
 
-bool IsWebSocketUpgrade(const HttpRequest& request) { return boost::beast::websocket::is_upgrade(request); }
+bool IsWebSocketUpgrade(const HttpRequest& request) {
+  // Beast's is_upgrade checks the method, version and Upgrade/Connection tokens only. RFC 6455
+  // section 4.2.1 also requires version 13 and a key that is 16 bytes in base64.
+  return boost::beast::websocket::is_upgrade(request) &&
+         Trim(HeaderText(request, http::field::sec_websocket_version)) == "13" &&
+         IsWebSocketKey(Trim(HeaderText(request, http::field::sec_websocket_key)));
+}
 
 Result<void> WriteErrorResponse(ByteTransport& transport, unsigned status, std::string_view body) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
@@ -164,9 +191,13 @@ Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protoco
 }
 
 std::string WebSocketAccept(std::string_view key) {
-  boost::beast::websocket::detail::sec_ws_accept_type accept;
-  boost::beast::websocket::detail::make_sec_ws_accept(accept, boost::beast::string_view(key.data(), key.size()));
-  return std::string(accept.data(), accept.size());
+  // Hashed here rather than with Beast's detail::make_sec_ws_accept, which asserts a key of at
+  // most 24 bytes: the key is the client's.
+  const std::string text = std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1) return {};
+  return Base64(digest, digest_size);
 }
 
 Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request, std::string_view protocol) {
@@ -241,8 +272,7 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     request.set(http::field::upgrade, "websocket");
     request.set(http::field::sec_websocket_version, "13");
     std::string raw = RandomHex(16);
-    websocket_key.resize(boost::beast::detail::base64::encoded_size(raw.size()));
-    websocket_key.resize(boost::beast::detail::base64::encode(websocket_key.data(), raw.data(), raw.size()));
+    websocket_key = Base64(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
     request.set(http::field::sec_websocket_key, websocket_key);
     std::string list;
     for (const auto& protocol : options.protocols) list += (list.empty() ? "" : ", ") + protocol;

@@ -32,6 +32,8 @@ Result<ReceivedRequest> ReadRequest(ByteTransport& transport, std::chrono::stead
 // Sec-WebSocket-Protocol), trimmed, in order.
 std::vector<std::string> HeaderValues(const HttpRequest& request, std::string_view name);
 bool IsSpdyUpgrade(const HttpRequest& request);
+// A complete WebSocket opening handshake: GET, HTTP/1.1, the Upgrade and Connection tokens,
+// Sec-WebSocket-Version 13 and a Sec-WebSocket-Key (RFC 6455 section 4.2.1).
 bool IsWebSocketUpgrade(const HttpRequest& request);
 
 // Each response write is bounded by 10 seconds.

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "base/parse_number.h"
 #include "cri/streaming/spdy_session.h"
 
 namespace berth::streaming {
@@ -85,6 +86,14 @@ void ForwardConnection(std::shared_ptr<SpdyStream> error, std::shared_ptr<SpdySt
 
 }  // namespace
 
+Result<int32_t> ParsePort(std::string_view text) {
+  auto port = ParseUint64(text, 65535);
+  if (!port || *port == 0) {
+    return InvalidArgument("port-forward: \"" + std::string(text.substr(0, 64)) + "\" is not a port (1-65535)");
+  }
+  return static_cast<int32_t>(*port);
+}
+
 void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortForwardRequest& request,
                           StreamingRuntime& runtime, const PortForwardLimits& limits,
                           const std::function<void(std::function<void()>)>& register_abort) {
@@ -149,15 +158,8 @@ void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortFo
     if (!pair.error || !pair.data) continue;
     PendingPair ready = std::move(pair);
     pending.erase(request_id);
-    int32_t port = 0;
-    try {
-      size_t used = 0;
-      std::string text = ready.data->Header("port");
-      port = std::stoi(text, &used);
-      if (used != text.size() || port <= 0 || port > 65535) port = 0;
-    } catch (const std::exception&) {
-      port = 0;
-    }
+    auto parsed_port = ParsePort(ready.data->Header("port"));
+    int32_t port = parsed_port.ok() ? *parsed_port : 0;
     if (port == 0 || workers.size() >= limits.max_connections) {
       (void)ready.error->Write(port == 0 ? "invalid port header" : "too many forwarded connections");
       (void)ready.error->CloseWrite();

@@ -5,13 +5,20 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
+#include "base/result.h"
 #include "cri/streaming/byte_transport.h"
 #include "cri/streaming/streaming_runtime.h"
 
 namespace berth::streaming {
+
+// A port a client names (the SPDY `port` header, a WebSocket `port` query value): decimal
+// digits only, 1-65535.
+Result<int32_t> ParsePort(std::string_view text);
 
 struct PortForwardLimits {
   size_t max_connections = 128;  // concurrent forwarded connections per client session

@@ -1,8 +1,11 @@
 #include "cri/streaming/remote_command.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
+
+#include "base/parse_number.h"
 
 namespace berth::streaming {
 namespace {
@@ -69,7 +72,9 @@ std::string FinalStatus(RemoteCommandProtocol protocol, const Result<int>& exit_
     status["reason"] = "InternalError";
     status["code"] = 500;
   }
-  return status.dump();
+  // An error message may carry bytes that are not UTF-8 (a path from the container); dump()
+  // would throw on them.
+  return status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<int> ParseFinalStatus(RemoteCommandProtocol protocol, std::string_view content) {
@@ -80,18 +85,23 @@ Result<int> ParseFinalStatus(RemoteCommandProtocol protocol, std::string_view co
   if (status.is_discarded() || !status.is_object()) {
     return Internal("error stream carries no Status: " + std::string(content.substr(0, 200)));
   }
-  if (status.value("status", "") == "Success") return 0;
-  std::string message = status.value("message", "remote command failed");
-  if (status.value("reason", "") == "NonZeroExitCode" && status.contains("details")) {
-    const auto& causes = status["details"].value("causes", nlohmann::json::array());
-    for (const auto& cause : causes) {
-      if (cause.value("reason", "") != "ExitCode") continue;
-      std::string code = cause.value("message", "");
-      try {
-        return std::stoi(code);
-      } catch (const std::exception&) {
-        return Internal("Status has exit code \"" + code + "\"");
-      }
+  // The peer's JSON: json::value() would throw on a field of another type.
+  auto text = [](const nlohmann::json& object, const char* key, std::string fallback) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  if (text(status, "status", "") == "Success") return 0;
+  std::string message = text(status, "message", "remote command failed");
+  auto details = status.find("details");
+  if (text(status, "reason", "") == "NonZeroExitCode" && details != status.end() && details->is_object()) {
+    auto causes = details->find("causes");
+    if (causes == details->end() || !causes->is_array()) return Internal(message);
+    for (const auto& cause : *causes) {
+      if (!cause.is_object() || text(cause, "reason", "") != "ExitCode") continue;
+      std::string code = text(cause, "message", "");
+      auto exit_code = ParseInt64(code, INT32_MIN, INT32_MAX);
+      if (!exit_code) return Internal("Status has exit code \"" + code.substr(0, 64) + "\"");
+      return static_cast<int>(*exit_code);
     }
   }
   return Internal(message);

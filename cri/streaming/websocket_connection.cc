@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "base/parse_number.h"
 #include "base/random.h"
 
 namespace berth::streaming::websocket {
@@ -14,7 +15,7 @@ Result<void> Connection::WriteFrame(Opcode opcode, std::string_view payload) {
   if (role_ == Role::kClient) {
     std::string hex = RandomHex(8);
     std::array<uint8_t, 4> key{};
-    for (size_t i = 0; i < 4; ++i) key[i] = static_cast<uint8_t>(std::stoul(hex.substr(i * 2, 2), nullptr, 16));
+    for (size_t i = 0; i < 4; ++i) key[i] = static_cast<uint8_t>(ParseHex(std::string_view(hex).substr(i * 2, 2)).value_or(0));
     mask = key;
   }
   return transport_->Write(EncodeFrame(opcode, payload, true, mask));

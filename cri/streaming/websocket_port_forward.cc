@@ -40,19 +40,6 @@ std::string PercentDecode(std::string_view text) {
   return out;
 }
 
-Result<int32_t> ParsePort(std::string_view text) {
-  int32_t port = 0;
-  bool digits = !text.empty() && text.size() <= 5 &&
-                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digits) {
-    for (char c : text) port = port * 10 + (c - '0');
-  }
-  if (!digits || port < 1 || port > 65535) {
-    return InvalidArgument("port-forward: \"" + std::string(text) + "\" is not a port (1-65535)");
-  }
-  return port;
-}
-
 // Sends all of `data` on a socket without raising SIGPIPE.
 Result<void> SendAll(int fd, std::string_view data) {
   while (!data.empty()) {

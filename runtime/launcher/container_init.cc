@@ -27,6 +27,7 @@
 
 #include "base/fd_passing.h"
 #include "base/file_util.h"
+#include "base/sysctl.h"
 #include "security/apparmor.h"
 #include "security/selinux.h"
 
@@ -108,13 +109,7 @@ Result<void> SetHostname(const oci::Spec& spec) {
 }
 
 Result<void> WriteSysctls(const oci::Spec& spec) {
-  for (const auto& sysctl : spec.sysctls) {
-    std::string path = "/proc/sys/" + sysctl.key;
-    for (char& c : path)
-      if (c == '.') c = '/';
-    auto written = WriteKernelFile(path, sysctl.value);
-    if (!written.ok()) return std::move(written).error().Wrap("sysctl " + sysctl.key);
-  }
+  for (const auto& sysctl : spec.sysctls) BERTH_TRY(WriteSysctl(sysctl.key, sysctl.value));
   return Ok();
 }
 

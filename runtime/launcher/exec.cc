@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,6 +19,7 @@
 #include <optional>
 
 #include "base/fd_passing.h"
+#include "base/spawn.h"
 #include "base/process_util.h"
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
@@ -104,63 +104,43 @@ Result<ExecSyncResult> ExecSync(const ExecSyncRequest& request) {
 Result<StartedExec> StartExec(const ExecStartRequest& request) {
   if (request.args.empty()) return InvalidArgument("exec: no command given");
   StartedExec started;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
+  SpawnRequest spawn;
   std::vector<UniqueFd> child_ends;
   auto pipe_for = [&](int child_fd, bool child_reads, UniqueFd& ours) -> Result<void> {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
     ours.reset(child_reads ? fds[1] : fds[0]);
     child_ends.emplace_back(child_reads ? fds[0] : fds[1]);
-    posix_spawn_file_actions_adddup2(&actions, child_ends.back().get(), child_fd);
+    spawn.fds[child_fd] = child_ends.back().get();
     return Ok();
   };
   UniqueFd console, errors;
-  Result<void> prepared = Ok();
   if (request.tty) {
     // Until the pty exists, berth-exec's own errors come on a pipe; the console socket is fd 3.
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-      prepared = Error::FromErrno(errno, "socketpair");
-    } else {
-      console.reset(pair[0]);
-      child_ends.emplace_back(pair[1]);
-      posix_spawn_file_actions_adddup2(&actions, pair[1], 3);
-      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-      prepared = pipe_for(2, false, errors);
+      return Error::FromErrno(errno, "socketpair");
     }
+    console.reset(pair[0]);
+    child_ends.emplace_back(pair[1]);
+    spawn.fds.push_back(pair[1]);
+    BERTH_TRY(pipe_for(2, false, errors));
   } else {
-    if (request.stdin) prepared = pipe_for(0, true, started.stdin_fd);
-    else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (prepared && request.stdout) prepared = pipe_for(1, false, started.stdout_fd);
-    else if (prepared) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    if (prepared && request.stderr) prepared = pipe_for(2, false, started.stderr_fd);
-    else if (prepared) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (request.stdin) BERTH_TRY(pipe_for(0, true, started.stdin_fd));
+    if (request.stdout) BERTH_TRY(pipe_for(1, false, started.stdout_fd));
+    if (request.stderr) BERTH_TRY(pipe_for(2, false, started.stderr_fd));
   }
-  if (!prepared) {
-    posix_spawn_file_actions_destroy(&actions);
-    return std::move(prepared).error();
-  }
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-  std::vector<std::string> argv = {request.exec_binary, request.bundle_dir,
-                                   std::to_string(request.container_pid), request.cgroup_path};
-  if (request.tty) argv.push_back("--tty");
-  argv.push_back("--");
-  argv.insert(argv.end(), request.args.begin(), request.args.end());
-  std::vector<char*> pointers = CStringArray(argv);
-  char* envp[] = {nullptr};
-  int spawned = ::posix_spawn(&started.pid, request.exec_binary.c_str(), &actions, &attributes,
-                              pointers.data(), envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
+  spawn.argv = {request.exec_binary, request.bundle_dir, std::to_string(request.container_pid),
+                request.cgroup_path};
+  if (request.tty) spawn.argv.push_back("--tty");
+  spawn.argv.push_back("--");
+  spawn.argv.insert(spawn.argv.end(), request.args.begin(), request.args.end());
+  // Its own session: a timeout or a cancel kills its whole process group (kill(-pid)).
+  spawn.new_session = true;
+  auto spawned = Spawn(spawn);
   child_ends.clear();
-  if (spawned != 0) return Error::FromErrno(spawned, "spawn " + request.exec_binary);
+  if (!spawned) return std::move(spawned).error();
+  started.pid = *spawned;
   if (!request.tty) return started;
   char tag;
   std::vector<UniqueFd> fds;

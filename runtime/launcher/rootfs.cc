@@ -34,15 +34,21 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
 std::string FdPath(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
 // Where a symlink met while creating `prefix` leads: its target, read as a path inside the rootfs
-// (absolute targets from the rootfs, relative ones from the link's directory), plus the rest.
-std::string FollowLinkInRoot(int parent_fd, const std::string& name, const std::string& prefix,
-                             const std::string& rest) {
+// (absolute targets from the rootfs, relative ones from the link's directory), plus the rest of
+// the path. The rest is empty when the link is the last component: then the path must not end
+// in "/", or the file it names (/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf)
+// would be created as a directory.
+Result<std::string> FollowLinkInRoot(int parent_fd, const std::string& name,
+                                     const std::string& prefix, const std::string& rest) {
   char target[4096];
-  ssize_t n = ::readlinkat(parent_fd, name.c_str(), target, sizeof target - 1);
-  if (n <= 0) return "";
+  ssize_t n = ::readlinkat(parent_fd, name.c_str(), target, sizeof target);
+  if (n < 0) return Error::FromErrno(errno, "read symlink " + prefix + " in the rootfs");
+  if (n == 0 || static_cast<size_t>(n) >= sizeof target) {
+    return InvalidArgument("symlink " + prefix + " in the rootfs has an empty or too long target");
+  }
   std::string link(target, static_cast<size_t>(n));
   std::string base = link[0] == '/' ? "" : prefix.substr(0, prefix.size() - name.size());
-  return base + link + "/" + rest;
+  return base + link + (rest.empty() ? "" : "/" + rest);
 }
 
 // Opens `path` inside the rootfs, creating missing directories (and, when `directory` is false,
@@ -63,13 +69,15 @@ Result<UniqueFd> CreateInRoot(int root_fd, const std::string& path, bool directo
     start = end + 1;
     if (name.empty() || name == ".") continue;
     prefix += "/" + name;
-    bool last = end == path.size();
+    bool last = path.find_first_not_of('/', end) == std::string::npos;
     auto next = OpenInRoot(root_fd, prefix, O_PATH);
     if (!next.ok() && next.error().sys_errno() == ENOENT) {
       struct stat st {};
       if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
         std::string rest = start < path.size() ? path.substr(start) : "";
-        return CreateInRoot(root_fd, FollowLinkInRoot(parent.get(), name, prefix, rest), directory, depth + 1);
+        BERTH_ASSIGN_OR_RETURN(std::string followed,
+                               FollowLinkInRoot(parent.get(), name, prefix, rest));
+        return CreateInRoot(root_fd, followed, directory, depth + 1);
       }
       int made = (last && !directory)
                      ? ::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644)

@@ -38,6 +38,10 @@ int WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
   return -1;
 }
 
+int ExitStatus(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
 bool SocketAccepts(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un address{};
@@ -147,6 +151,7 @@ int BerthdProcess::WaitExit(int seconds) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      last_exit_status_ = ExitStatus(status);
       return status;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -174,6 +179,7 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
   }
   auto pointers = CStringArray(argv);
   auto env_pointers = CStringArray(env);
+  last_exit_status_ = -1;
   pid_ = ::fork();
   if (pid_ == 0) {
     int log = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -189,6 +195,7 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      last_exit_status_ = ExitStatus(status);
       return false;  // exited during start-up; the log says why
     }
     if (SocketAccepts(socket_path())) break;
@@ -218,7 +225,8 @@ int BerthdProcess::Stop() {
     return -1;
   }
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  last_exit_status_ = ExitStatus(status);
+  return last_exit_status_;
 }
 
 void BerthdProcess::Kill() {

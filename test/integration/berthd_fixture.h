@@ -71,6 +71,9 @@ class BerthdProcess {
   // SIGKILL without any shutdown, as a crash would.
   void Kill();
   bool running() const { return pid_ > 0; }
+  // How the last berthd this fixture started ended: its exit code, 128 + signal, or -1 while it
+  // runs (or when it had to be killed).
+  int last_exit_status() const { return last_exit_status_; }
   pid_t pid() const { return pid_; }
 
   std::string root() const { return dir_.path() + "/root"; }
@@ -90,6 +93,7 @@ class BerthdProcess {
   TempDir dir_;
   pid_t pid_ = -1;
   std::map<std::string, std::string> env_;
+  int last_exit_status_ = -1;
   std::string network_yaml_;
   std::string test_bridge_;
   std::string test_table_;

@@ -36,6 +36,7 @@ class ContainerFixture : public ::testing::Test {
         runtime::v1::CONTAINER);
     config->mutable_linux()->mutable_security_context()->set_privileged(privileged_pod_);
     for (const auto& [key, value] : pod_sysctls_) (*config->mutable_linux()->mutable_sysctls())[key] = value;
+    *config->mutable_dns_config() = pod_dns_;
     if (pod_userns_host_id_ != 0) {
       auto* userns = config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->mutable_userns_options();
       userns->set_mode(runtime::v1::POD);
@@ -158,6 +159,7 @@ class ContainerFixture : public ::testing::Test {
   static inline const nlohmann::json* images_ = nullptr;
   bool privileged_pod_ = false;                     // set by a subclass before SetUp
   std::map<std::string, std::string> pod_sysctls_;  // likewise
+  runtime::v1::DNSConfig pod_dns_;                  // likewise
   uint32_t pod_userns_host_id_ = 0;                 // likewise: a pod user namespace at this host id
   TempDir logs_{"berth-container-logs"};
   BerthdProcess berthd_;

@@ -177,6 +177,44 @@ TEST_F(ImageImportTest, BadImportsAreClearErrors) {
   EXPECT_NE(not_layout.error().message().find("neither an OCI layout"), std::string::npos);
 }
 
+// A docker save manifest.json whose fields have other types was read with json::value() and
+// get<std::string>(), which threw out of Import (seen while fixing the same pattern that
+// fuzz_cni_result found in the CNI cache).
+TEST_F(ImageImportTest, HostileDockerManifestsAreErrors) {
+  std::ofstream(mounts_.path() + "/config.json") << "{}";
+  for (const char* manifest : {R"(["x"])", R"([{"Config": 7}])", R"([{"Layers": []}])",
+                               R"([{"Config": "config.json", "Layers": "layer.tar"}])",
+                               R"([{"Config": "config.json", "Layers": [1]}])",
+                               R"([{"Config": "config.json", "Layers": [], "RepoTags": [{}]}])"}) {
+    std::ofstream(mounts_.path() + "/manifest.json", std::ios::trunc) << manifest;
+    auto imported = manager_->Import(mounts_.path(), "", CancelToken());
+    ASSERT_FALSE(imported.ok()) << manifest;
+    EXPECT_EQ(imported.error().code(), ErrorCode::kInvalidArgument) << imported.error().message();
+  }
+  auto long_path = manager_->Import("/" + std::string(5000, 'x'), "", CancelToken());
+  EXPECT_FALSE(long_path.ok());
+}
+
+// The files an import names are opened inside it: a symlink in the archive (absolute or with
+// "..") cannot make berthd hash and import a file of the host as a config or layer.
+TEST_F(ImageImportTest, SymlinksInAnImportStayInsideIt) {
+  TempDir archive{"berth-import-symlinks"};
+  std::ofstream(root_.path() + "/outside.json") << R"({"rootfs": {"type": "layers", "diff_ids": []}})";
+  std::ofstream(archive.path() + "/manifest.json") << R"([{"Config": "config.json", "Layers": []}])";
+  for (const std::string& target : {root_.path() + "/outside.json", std::string("../../../../../../..") + root_.path() + "/outside.json"}) {
+    std::filesystem::remove(archive.path() + "/config.json");
+    std::filesystem::create_symlink(target, archive.path() + "/config.json");
+    auto imported = manager_->Import(archive.path(), "", CancelToken());
+    ASSERT_FALSE(imported.ok()) << target;
+    EXPECT_EQ(imported.error().code(), ErrorCode::kNotFound) << imported.error().message();
+  }
+  // The same file inside the archive imports.
+  std::filesystem::remove(archive.path() + "/config.json");
+  std::filesystem::copy_file(root_.path() + "/outside.json", archive.path() + "/config.json");
+  auto inside = manager_->Import(archive.path(), "", CancelToken());
+  EXPECT_TRUE(inside.ok()) << inside.error().message();
+}
+
 TEST_F(ImageImportTest, RemoveFreesWhatNoOtherImageUses) {
   auto busybox = Import("busybox");
   auto entrypoint = Import("entrypoint");  // shares busybox's layer

@@ -4,8 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "base/error.h"
 #include "base/file_util.h"
@@ -13,6 +15,7 @@
 #include "base/lock_file.h"
 #include "base/logging.h"
 #include "base/result.h"
+#include "base/single_flight.h"
 #include "gtest/gtest.h"
 
 namespace berth {
@@ -69,11 +72,24 @@ TEST(ErrorTest, WrapKeepsCodeAndAddsContext) {
   EXPECT_EQ(wrapped.ToString(), "NotFound: pod 3f2a: create container web: image busybox");
 }
 
+TEST(ErrorTest, EveryCodeCrossesTheWireByName) {
+  for (int value = 0; value <= static_cast<int>(ErrorCode::kLast); ++value) {
+    auto code = static_cast<ErrorCode>(value);
+    Error back = Error::FromWire(Error(code, "what failed").ToWire());
+    EXPECT_EQ(back.code(), code) << ErrorCodeName(code);
+    EXPECT_EQ(back.message(), "what failed");
+  }
+  EXPECT_EQ(Error::FromWire("DataLoss store damaged").code(), ErrorCode::kDataLoss);
+}
+
 TEST(ErrorTest, FromErrnoMapsCommonCodes) {
   EXPECT_EQ(Error::FromErrno(ENOENT, "open x").code(), ErrorCode::kNotFound);
   EXPECT_EQ(Error::FromErrno(EEXIST, "mkdir x").code(), ErrorCode::kAlreadyExists);
   EXPECT_EQ(Error::FromErrno(EPERM, "mount x").code(), ErrorCode::kPermissionDenied);
   EXPECT_EQ(Error::FromErrno(EIO, "read x").code(), ErrorCode::kInternal);
+  // A full disk or quota is the caller's to resolve, not an internal error.
+  EXPECT_EQ(Error::FromErrno(ENOSPC, "write x").code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(Error::FromErrno(EDQUOT, "write x").code(), ErrorCode::kResourceExhausted);
   Error error = Error::FromErrno(ENOENT, "open /nope");
   EXPECT_EQ(error.sys_errno(), ENOENT);
   EXPECT_EQ(error.message(), "open /nope: No such file or directory");
@@ -179,6 +195,54 @@ TEST(LoggingTest, ParsesLevelNames) {
   auto bad = ParseLogLevel("loud");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("loud"), std::string::npos);
+}
+
+TEST(SingleFlightTest, AJoinedRunCancelledByItsOwnCallerIsRunAgain) {
+  SingleFlight<Result<void>> flights;
+  std::promise<void> started, release;
+  std::thread leader([&] {
+    CancelToken gave_up;
+    (void)flights.Do("blob", [&]() -> Result<void> {
+      started.set_value();
+      release.get_future().wait();
+      gave_up.Cancel();
+      return gave_up.Check("download");
+    });
+  });
+  started.get_future().wait();
+  int own_runs = 0;
+  std::thread follower_releases([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the follower has joined
+    release.set_value();
+  });
+  // The follower's own token is fine: the leader's cancellation is not its answer.
+  auto result = flights.DoCancellable("blob", CancelToken(), [&]() -> Result<void> {
+    ++own_runs;
+    return Ok();
+  });
+  follower_releases.join();
+  leader.join();
+  EXPECT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(own_runs, 1);
+}
+
+TEST(SingleFlightTest, DoCancellableStopsWhenTheCallerItselfIsCancelledOrFails) {
+  SingleFlight<Result<void>> flights;
+  CancelToken cancelled;
+  cancelled.Cancel();
+  int runs = 0;
+  auto own = flights.DoCancellable("k", cancelled, [&]() -> Result<void> {
+    ++runs;
+    return cancelled.Check("work");
+  });
+  EXPECT_EQ(own.error().code(), ErrorCode::kCancelled);
+  EXPECT_EQ(runs, 1);
+  auto failed = flights.DoCancellable("k", CancelToken(), [&]() -> Result<void> {
+    ++runs;
+    return Internal("disk on fire");
+  });
+  EXPECT_EQ(failed.error().code(), ErrorCode::kInternal);
+  EXPECT_EQ(runs, 2);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
 #include "gtest/gtest.h"
 
@@ -51,6 +53,18 @@ TEST(ConfigTest, WrongTypeAndBadYamlAreErrors) {
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.error().message().find("not valid YAML"), std::string::npos);
   EXPECT_FALSE(ParseConfig("- a\n- b\n", "t.yaml").ok());
+}
+
+// Numbers are whole decimal integers in int's range (base/parse_number.h).
+TEST(ConfigTest, Numbers) {
+  EXPECT_EQ(ParseConfig("streaming: {port: 10010}\n", "t.yaml")->streaming.port, 10010);
+  EXPECT_EQ(ParseConfig("streaming: {port: \"10010\"}\n", "t.yaml")->streaming.port, 10010);
+  EXPECT_EQ(ParseConfig("streaming: {port: -1}\n", "t.yaml")->streaming.port, -1);
+  for (const char* bad : {"0x10", "1e3", "+5", "99999999999", "8 apples", "[1]", "''"}) {
+    auto config = ParseConfig(std::string("max_concurrent_downloads: ") + bad + "\n", "t.yaml");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.error().message().find("must be a number"), std::string::npos) << bad;
+  }
 }
 
 TEST(ConfigTest, Validation) {
@@ -121,6 +135,30 @@ TEST(ConfigTest, Network) {
   config->network.mode = "builtin";
   config->network.bridge = "a-very-long-bridge-name";
   EXPECT_FALSE(ValidateConfig(*config).ok());
+}
+
+// Found by fuzz_config: a key that is a sequence or a mapping made as<std::string>() throw out of
+// ParseConfig.
+TEST(ConfigTest, NonScalarKeysAreErrors) {
+  for (const char* text : {"? [a, b]\n: c\n", "network:\n  ? {x: 1}\n  : cni\n",
+                           "streaming:\n  ? [port]\n  : 1\n", "registries:\n  ? [mirrors]\n  : {}\n",
+                           "registries:\n  mirrors:\n    ? [h]\n    : [a]\n",
+                           "registries:\n  auths:\n    h:\n      ? [username]\n      : u\n"}) {
+    auto config = ParseConfig(text, "t.yaml");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_NE(config.error().message().find("is not a name"), std::string::npos) << config.error().message();
+  }
+}
+
+// Found by fuzz_config: a value that is not UTF-8 (YAML does not check) made ConfigToJson throw
+// (nlohmann::json::dump), from Status verbose.
+TEST(ConfigTest, JsonFormOfValuesThatAreNotUtf8) {
+  auto config = ParseConfig("root: /var/lib/\xa6x\nnetwork:\n  cni_bin_dirs: [/\xff]\n", "t.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->root, "/var/lib/\xa6x");
+  auto json = nlohmann::json::parse(ConfigToJson(*config), nullptr, false);
+  ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json["root"], "/var/lib/\xef\xbf\xbdx");
 }
 
 TEST(ConfigTest, MissingFile) {

@@ -112,6 +112,10 @@ TEST(NetworkListTest, ChoosesTheHighestCommonVersion) {
   EXPECT_LT(CompareCniVersions("1.9.0", "1.10.0"), 0);
   EXPECT_EQ(CompareCniVersions("1.0.0", "1.0.0"), 0);
   EXPECT_GT(CompareCniVersions("0.4.0", "0.3.1"), 0);
+  // Parts that are not whole numbers count as 0.
+  EXPECT_EQ(CompareCniVersions("1.0.0-rc1", "1.0.0"), 0);
+  EXPECT_EQ(CompareCniVersions("1.x", "1.0"), 0);
+  EXPECT_EQ(CompareCniVersions("99999999999.0", "0.0"), 0);
 }
 
 TEST(NetworkListTest, TheFirstFileByNameWinsWhateverItsExtension) {

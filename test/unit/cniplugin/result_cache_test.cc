@@ -89,5 +89,18 @@ TEST(ResultCacheTest, AnUnusableEntryIsReportedNotHidden) {
   EXPECT_FALSE(ParseCacheEntry(R"({"kind": "other"})", "x").ok());
 }
 
+// Found by fuzz_cni_result: {"kind":33666} made ParseCacheEntry throw (json::value() on a field of
+// another type).
+TEST(ResultCacheTest, FieldsOfAnotherTypeAreErrors) {
+  EXPECT_FALSE(ParseCacheEntry(R"({"kind": 33666})", "x").ok());
+  EXPECT_FALSE(ParseCacheEntry(R"({"kind": ["berthCniCacheV1"]})", "x").ok());
+  const std::string entry =
+      R"({"kind": "berthCniCacheV1", "containerId": "abc", "ifName": "eth0", "cniArgs": "",
+          "configSource": 7, "config": {"cniVersion": "1.0.0", "name": "n", "plugins": [{"type": "bridge"}]}})";
+  auto parsed = ParseCacheEntry(entry, "/var/lib/cni/n-abc");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->network.source, "/var/lib/cni/n-abc");  // the file, when configSource is no string
+}
+
 }  // namespace
 }  // namespace berth::cni

@@ -1,8 +1,10 @@
 #include "image/content_store.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "gtest/gtest.h"
 
@@ -85,6 +87,27 @@ TEST_F(ContentStoreTest, DeleteAndUsage) {
   ASSERT_TRUE(store_->Delete(digest).ok());
   ASSERT_TRUE(store_->Delete(digest).ok());
   EXPECT_FALSE(store_->Has(digest));
+}
+
+TEST_F(ContentStoreTest, UsageCountsAHardLinkedFileOnceAndAllocatedBlocks) {
+  std::string dir = dir_ + "/tree";
+  std::filesystem::create_directories(dir + "/sub");
+  std::string data(64 * 1024, 'x');
+  std::ofstream(dir + "/file") << data;
+  for (const char* link : {"/link1", "/link2", "/sub/link3"}) {
+    std::filesystem::create_hard_link(dir + "/file", dir + link);
+  }
+  // A sparse file: 16 MiB long, nothing allocated.
+  { std::ofstream create(dir + "/sparse"); }
+  std::filesystem::resize_file(dir + "/sparse", 16 << 20);
+  std::filesystem::create_symlink("file", dir + "/symlink");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/file").c_str(), &st), 0);
+  DiskUsage usage = MeasureDiskUsage(dir);
+  // tree, sub, file (once for its four names), sparse, symlink.
+  EXPECT_EQ(usage.inodes, 5u);
+  EXPECT_GE(usage.bytes, static_cast<uint64_t>(st.st_blocks) * 512);
+  EXPECT_LT(usage.bytes, 2 * static_cast<uint64_t>(st.st_blocks) * 512 + 64 * 1024);
 }
 
 }  // namespace

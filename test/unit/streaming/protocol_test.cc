@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cri/streaming/http_upgrade.h"
+#include "cri/streaming/port_forward.h"
 #include "cri/streaming/remote_command.h"
 #include "cri/streaming/token_store.h"
+#include "cri/streaming/websocket_port_forward.h"
 
 namespace berth::streaming {
 namespace {
@@ -59,6 +61,51 @@ TEST(RemoteCommandTest, StatusJson) {
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV1, "boom").ok());
 }
 
+// The peer's Status is untrusted: fields of another type than expected must not throw
+// (json::value() does), and the exit code is parsed whole (std::stoi took "12abc" for 12).
+TEST(RemoteCommandTest, HostileStatusJson) {
+  using P = RemoteCommandProtocol;
+  for (const char* text : {R"({"status":1})", R"({"message":[]})", R"({"reason":{}})",
+                           R"({"reason":"NonZeroExitCode","details":"x"})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":7}})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":[1,{"reason":2}]}})",
+                           R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
+    EXPECT_FALSE(ParseFinalStatus(P::kV4, text).ok()) << text;
+  }
+  auto cause = [](const char* code) {
+    return std::string(R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":")") +
+           code + "\"}]}}";
+  };
+  EXPECT_EQ(*ParseFinalStatus(P::kV5, cause("3")), 3);
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause("12abc")).ok());
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause("99999999999")).ok());
+  EXPECT_FALSE(ParseFinalStatus(P::kV5, cause(" 1")).ok());
+}
+
+// Ports from a client (SPDY `port` header, WebSocket `port` query values): one parser, decimal
+// 1-65535 only.
+TEST(PortForwardTest, ParsePort) {
+  EXPECT_EQ(*ParsePort("1"), 1);
+  EXPECT_EQ(*ParsePort("65535"), 65535);
+  EXPECT_EQ(*ParsePort("08080"), 8080);
+  for (const char* bad : {"", "0", "65536", "-1", "+80", " 80", "80 ", "0x50", "80abc", "99999999999999999999"}) {
+    EXPECT_FALSE(ParsePort(bad).ok()) << bad;
+  }
+  PortForwardRequest any{"pod", {}};
+  EXPECT_EQ(*WebSocketPortForwardPorts("/portforward/t?port=80,8080&port=%34%34%33", any, PortForwardLimits()),
+            (std::vector<int32_t>{80, 8080, 443}));
+  EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80x", any, PortForwardLimits()).ok());
+  EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80,", any, PortForwardLimits()).ok());
+}
+
+// An error message is not always UTF-8 (a path from a container); FinalStatus threw from dump().
+TEST(RemoteCommandTest, StatusOfAMessageThatIsNotUtf8) {
+  auto status = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("exec /bin/\xff: not found")),
+                                      nullptr, false);
+  ASSERT_FALSE(status.is_discarded());
+  EXPECT_EQ(status["message"], "exec /bin/\xef\xbf\xbd: not found");
+}
+
 TEST(RemoteCommandTest, Negotiation) {
   using P = RemoteCommandProtocol;
   EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"}), P::kV4);
@@ -93,6 +140,44 @@ TEST(RemoteCommandTest, ResizeMessagesSplitAndJoined) {
 TEST(HttpUpgradeTest, WebSocketAcceptKnownVector) {
   // RFC 6455 section 1.3.
   EXPECT_EQ(WebSocketAccept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+// Found by fuzz_http_upgrade: a request without Sec-WebSocket-Key was taken for a WebSocket
+// upgrade and its (empty) key hashed into the 101 (undefined behaviour in Beast's SHA-1).
+TEST(HttpUpgradeTest, WebSocketUpgradeNeedsVersion13AndAKey) {
+  auto request = [](const std::string& version, const std::string& key) {
+    HttpRequest request{boost::beast::http::verb::get, "/exec/token", 11};
+    request.set(boost::beast::http::field::connection, "keep-alive, Upgrade");
+    request.set(boost::beast::http::field::upgrade, "websocket");
+    if (!version.empty()) request.set(boost::beast::http::field::sec_websocket_version, version);
+    if (!key.empty()) request.set(boost::beast::http::field::sec_websocket_key, key);
+    return request;
+  };
+  EXPECT_TRUE(IsWebSocketUpgrade(request("13", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("13", "")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("13", "  ")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_FALSE(IsWebSocketUpgrade(request("8", "dGhlIHNhbXBsZSBub25jZQ==")));
+  EXPECT_EQ(WebSocketAccept(""), WebSocketAccept(std::string()));
+}
+
+// Found by fuzz_http_upgrade: a key longer than 24 bytes failed an assertion in Beast's
+// make_sec_ws_accept (an abort wherever assertions are on). A key is 16 bytes in base64.
+TEST(HttpUpgradeTest, WebSocketKeyIsSixteenBytesInBase64) {
+  auto request = [](const std::string& key) {
+    HttpRequest request{boost::beast::http::verb::get, "/exec/token", 11};
+    request.set(boost::beast::http::field::connection, "Upgrade");
+    request.set(boost::beast::http::field::upgrade, "websocket");
+    request.set(boost::beast::http::field::sec_websocket_version, "13");
+    request.set(boost::beast::http::field::sec_websocket_key, key);
+    return request;
+  };
+  EXPECT_TRUE(IsWebSocketUpgrade(request("AQIDBAUGBwgJCgsMDQ4PEA==")));
+  for (const char* bad : {"dGhlIHNhbXBsZ.SBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ==x",
+                          "dGhlIHNhbXBsZSBub25jZQab", "dGhlIHNhbXBsZSBub25j*Q=="}) {
+    EXPECT_FALSE(IsWebSocketUpgrade(request(bad))) << bad;
+  }
+  EXPECT_EQ(WebSocketAccept(std::string(1000, 'k')).size(), 28u);
 }
 
 }  // namespace
