@@ -100,19 +100,22 @@ Result<std::vector<bpf_insn>> DeviceFilterProgram(const std::vector<DeviceRule>&
 Result<void> AttachDeviceFilter(const std::string& cgroup_dir, const std::vector<bpf_insn>& program) {
   UniqueFd cgroup(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup) return Error::FromErrno(errno, "open cgroup " + cgroup_dir);
-  char log[4096] = {};
   const char license[] = "Apache-2.0";
   bpf_attr load{};
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   load.insns = reinterpret_cast<uint64_t>(program.data());
   load.insn_cnt = static_cast<uint32_t>(program.size());
   load.license = reinterpret_cast<uint64_t>(license);
-  load.log_buf = reinterpret_cast<uint64_t>(log);
-  load.log_size = sizeof log;
-  load.log_level = 1;
   UniqueFd loaded(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
   if (!loaded) {
     Error error = Error::FromErrno(errno, "load the device filter for " + cgroup_dir);
+    // Again with the verifier's log, only to explain: a log that does not fit fails a load with
+    // ENOSPC (before 6.4), so the first load runs without one.
+    char log[16384] = {};
+    load.log_buf = reinterpret_cast<uint64_t>(log);
+    load.log_size = sizeof log;
+    load.log_level = 1;
+    UniqueFd again(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
     if (log[0] == '\0') return error;
     return Internal(error.message() + " (verifier: " + std::string(log, strnlen(log, sizeof log)) + ")");
   }

@@ -67,13 +67,13 @@ class CgroupfsV2Driver final : public CgroupDriver {
       auto made = MakeDirs(dir, 0755);
       if (!made) {
         if (!created.empty()) (void)RemoveDirectories(path, created);
-        return made;
+        return std::move(made).error();
       }
       if (slash == std::string::npos) break;
       auto enabled = EnableControllers(dir);
       if (!enabled) {
         if (!created.empty()) (void)RemoveDirectories(path, created);
-        return enabled;
+        return std::move(enabled).error();
       }
     }
     return created;

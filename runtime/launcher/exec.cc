@@ -246,6 +246,10 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
   if (!spec) Fail(126, spec.error().message());
   oci::Process process = spec->process;
   process.args = args;
+  // Here, before the mount namespace changes: the container's /sys need not show securityfs.
+  if (auto supported = security::CheckApplyOnExecSupported(process.apparmor_profile); !supported) {
+    Fail(126, supported.error().message());
+  }
   std::string self = std::to_string(::getpid());
   // The container's cgroup in every hierarchy (one that is gone is skipped).
   Cgroups cgroups = Cgroups::Probe();

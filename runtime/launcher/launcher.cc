@@ -17,6 +17,7 @@
 #include "runtime/cgroups.h"
 #include "runtime/launcher/container_init.h"
 #include "runtime/launcher/process_setup.h"
+#include "security/apparmor.h"
 
 namespace berth {
 namespace {
@@ -259,6 +260,8 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
     plan.seccomp = &*seccomp;
   }
   if (spec.process.terminal && stdio.console < 0) return InvalidArgument("process.terminal: no console socket given");
+  // Here, on the host: after the root switch the container's /sys need not show securityfs.
+  BERTH_TRY(security::CheckApplyOnExecSupported(spec.process.apparmor_profile));
 
   BERTH_ASSIGN_OR_RETURN(InitCgroup cgroup, PrepareInitCgroup(spec));
   Rollback rollback("CreateContainer", "the init of " + spec.cgroups_path);

@@ -29,7 +29,7 @@ struct MonitorRequest {
   bool stdin_once = false;     // ... closed when the first attach client closes its input
   // Starts the systemd scope of a container whose cgroupsPath is in the systemd form, with the
   // init (waiting for it) inside; the monitor asks for it during the create.
-  std::function<Result<void>(pid_t)> place_init;
+  std::function<Result<void>(pid_t)> place_init = nullptr;
 };
 
 struct MonitoredContainer {

@@ -226,7 +226,12 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
                       "test -c /dev/kmsg && echo host-devices; "
                       "test $(cat /proc/timer_list | wc -c) -gt 0 && echo unmasked; "
                       "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
-                      "echo 0 > /sys/fs/cgroup/memory/memory.swappiness && echo cgroup-writable",
+                      // A file of its own cgroup: v1's memory controller, or on v2 pids.max
+                      // (at the mount's root inside a cgroup namespace, below it without one).
+                      "if test -e /sys/fs/cgroup/memory/memory.swappiness; then "
+                      "f=/sys/fs/cgroup/memory/memory.swappiness; v=0; else "
+                      "f=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/pids.max; v=max; fi; "
+                      "echo $v > $f && echo cgroup-writable",
                       [](auto& sc) {
                         sc.set_privileged(true);
                         sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
