@@ -213,7 +213,15 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
   for (const auto& parent : parents) {
     for (const auto& name : cgroups.Children(parent)) {
       std::string path = parent + "/" + name;
-      if (cgroups.ContainerIdOf(name).empty() || known.count(path)) continue;
+      std::string id = cgroups.ContainerIdOf(name);
+      if (id.empty() || known.count(path)) continue;
+      // The shared parent holds the containers of every berthd on the host (another root, a
+      // test's): only one this berthd left a bundle or state directory of is its own to end.
+      // (CreateContainer writes the bundle before the cgroup; RemoveContainer erases the record
+      // only after the cgroup went.)
+      if (!PathExists(root_ + "/containers/" + id) && !PathExists(state_ + "/c/" + id.substr(0, 32))) {
+        continue;
+      }
       if (auto destroyed = cgroups.Destroy(path); destroyed) {
         ++report.cgroups;
       } else {
