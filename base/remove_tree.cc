@@ -76,7 +76,7 @@ Result<void> RemoveTree(const std::string& path) {
     return Ok();
   }
   std::string parent = path.substr(0, path.find_last_of('/'));
-  if (parent.empty()) parent = "/";
+  if (parent.empty()) parent.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict)
   BERTH_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenFile(parent, O_PATH | O_DIRECTORY));
   std::string name = path.substr(path.find_last_of('/') + 1);
   BERTH_ASSIGN_OR_RETURN(uint64_t parent_mount, MountIdAt(parent_fd.get(), "."));

@@ -278,14 +278,10 @@ Result<void> ValidateConfig(const Config& config) {
   if (config.streaming.tls_cert_file.empty() != config.streaming.tls_key_file.empty()) {
     return InvalidArgument("streaming.tls_cert_file and streaming.tls_key_file must be set together");
   }
-  if (config.cgroup_driver == "systemd") {
-    return InvalidArgument(
-        "cgroup_driver \"systemd\" is not supported yet; use \"cgroupfs\" (kubelet's "
-        "--cgroup-driver=cgroupfs)");
-  }
-  if (config.cgroup_driver != "cgroupfs") {
-    return InvalidArgument("cgroup_driver must be \"cgroupfs\", got \"" + config.cgroup_driver +
-                           "\"");
+  // Whether this host can use "systemd" is berthd's start-up check (Cgroups::Configure).
+  if (config.cgroup_driver != "cgroupfs" && config.cgroup_driver != "systemd") {
+    return InvalidArgument("cgroup_driver must be \"cgroupfs\" or \"systemd\", got \"" +
+                           config.cgroup_driver + "\"");
   }
   return Ok();
 }

@@ -6,10 +6,24 @@
 namespace berth::cri {
 namespace {
 
+// PSI (cpu/memory/io.pressure), where the kernel keeps it for the cgroup.
+void FillPsi(const std::optional<Pressure>& pressure, runtime::v1::PsiStats* psi) {
+  if (!pressure) return;
+  auto fill = [](const PressureLine& line, runtime::v1::PsiData* data) {
+    data->set_total(line.total_us);
+    data->set_avg10(line.avg10);
+    data->set_avg60(line.avg60);
+    data->set_avg300(line.avg300);
+  };
+  fill(pressure->some, psi->mutable_some());
+  fill(pressure->full, psi->mutable_full());
+}
+
 void FillCpu(const pod::ContainerUsage& usage, runtime::v1::CpuUsage* cpu) {
   cpu->set_timestamp(usage.timestamp_nanos);
   cpu->mutable_usage_core_nano_seconds()->set_value(usage.cgroup.cpu_usage_ns);
   if (usage.nano_cores) cpu->mutable_usage_nano_cores()->set_value(*usage.nano_cores);
+  if (usage.cgroup.cpu_pressure) FillPsi(usage.cgroup.cpu_pressure, cpu->mutable_psi());
 }
 
 void FillMemory(const CgroupStats& stats, int64_t timestamp, runtime::v1::MemoryUsage* memory) {
@@ -19,6 +33,29 @@ void FillMemory(const CgroupStats& stats, int64_t timestamp, runtime::v1::Memory
   memory->mutable_rss_bytes()->set_value(stats.memory_rss_bytes);
   memory->mutable_page_faults()->set_value(stats.page_faults);
   memory->mutable_major_page_faults()->set_value(stats.major_page_faults);
+  // kubelet's available bytes: what the limit leaves above the working set.
+  if (stats.memory_limit_bytes) {
+    uint64_t limit = *stats.memory_limit_bytes;
+    uint64_t used = stats.memory_working_set_bytes;
+    memory->mutable_available_bytes()->set_value(limit > used ? limit - used : 0);
+  }
+  if (stats.memory_pressure) FillPsi(stats.memory_pressure, memory->mutable_psi());
+}
+
+void FillSwapAndIo(const CgroupStats& stats, int64_t timestamp, runtime::v1::ContainerStats* out) {
+  if (stats.has_swap) {
+    auto* swap = out->mutable_swap();
+    swap->set_timestamp(timestamp);
+    swap->mutable_swap_usage_bytes()->set_value(stats.swap_usage_bytes);
+    if (stats.swap_limit_bytes) {
+      uint64_t limit = *stats.swap_limit_bytes;
+      swap->mutable_swap_available_bytes()->set_value(limit > stats.swap_usage_bytes ? limit - stats.swap_usage_bytes : 0);
+    }
+  }
+  if (stats.io_pressure) {
+    out->mutable_io()->set_timestamp(timestamp);
+    FillPsi(stats.io_pressure, out->mutable_io()->mutable_psi());
+  }
 }
 
 void FillPodAttributes(const pod::Sandbox& sandbox, runtime::v1::PodSandboxAttributes* out) {
@@ -98,6 +135,7 @@ void FillContainerStats(const pod::ContainerUsage& usage, runtime::v1::Container
   if (usage.cgroup.has_memory) {
     FillMemory(usage.cgroup, usage.timestamp_nanos, out->mutable_memory());
   }
+  FillSwapAndIo(usage.cgroup, usage.timestamp_nanos, out);
   auto* layer = out->mutable_writable_layer();
   layer->set_timestamp(usage.timestamp_nanos);
   layer->mutable_fs_id()->set_mountpoint(usage.writable_layer_mountpoint);

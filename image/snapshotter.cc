@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -227,10 +229,87 @@ Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::strin
     BERTH_TRY(MakeDirs(ActiveDir(key) + "/empty", 0755));
     lowers.push_back(ActiveDir(key) + "/empty");
   }
+  // Kernels before 6.8 know no "lowerdir+" (EINVAL): the idmapped lowers are short attach
+  // points, so the classic options string fits (Debian 12's 6.1 takes this path).
   auto mounted = MountOverlayFsConfig(lowers, upper, work, target);
+  if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+    mounted = MountOverlayClassic(lowers, upper, work, target);
+  }
   detach_all();
   if (!mounted) return std::move(mounted).error().Wrap("mount idmapped snapshot " + key);
   return Ok();
+}
+
+namespace {
+
+// A user namespace that maps its root to `host_id` (uid and gid), held by the returned fd. Made by
+// a forked child (unshare(CLONE_NEWUSER) needs a single-threaded caller) that waits until this
+// process has written its maps and opened its namespace, then exits.
+Result<UniqueFd> ThrowawayUserNamespace(uint32_t host_id) {
+  int to_child[2], to_parent[2];
+  if (::pipe2(to_child, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
+  if (::pipe2(to_parent, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd parent_read(to_parent[0]), child_write(to_parent[1]);
+  pid_t child = ::fork();
+  if (child < 0) return Error::FromErrno(errno, "fork");
+  if (child == 0) {
+    char byte = 0;
+    if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
+    if (::write(child_write.get(), "u", 1) != 1) ::_exit(2);
+    ::close(parent_write.get());
+    (void)!::read(child_read.get(), &byte, 1);  // EOF once the parent is done
+    ::_exit(0);
+  }
+  child_read.reset();
+  child_write.reset();
+  auto run = [&]() -> Result<UniqueFd> {
+    char byte = 0;
+    if (::read(parent_read.get(), &byte, 1) != 1) return Internal("user namespace helper died");
+    std::string proc = "/proc/" + std::to_string(child);
+    std::string map = "0 " + std::to_string(host_id) + " 1\n";
+    BERTH_TRY(WriteKernelFile(proc + "/uid_map", map));
+    BERTH_TRY(WriteKernelFile(proc + "/gid_map", map));
+    return OpenFile(proc + "/ns/user", O_RDONLY);
+  };
+  auto userns = run();
+  parent_write.reset();
+  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return userns;
+}
+
+}  // namespace
+
+Result<void> Snapshotter::ProbeIdmappedMount() const {
+  std::string dir = root_ + "/active/.removing-probe-" + RandomHex(8);
+  BERTH_TRY(MakeDirs(dir + "/layer", 0755));
+  auto probe = [&]() -> Result<void> {
+    for (const char* sub : {"/lower", "/upper", "/work", "/merged"}) BERTH_TRY(MakeDirs(dir + sub, 0700));
+    BERTH_TRY(WriteFileAtomic(dir + "/layer/file", "probe", 0644));
+    BERTH_ASSIGN_OR_RETURN(UniqueFd userns, ThrowawayUserNamespace(65534));
+    auto idmapped = AttachIdmappedTree(dir + "/layer", dir + "/lower", userns.get(), false);
+    if (!idmapped) return std::move(idmapped).error().Wrap("idmap a layer");
+    std::vector<std::string> lowers = {dir + "/lower"};
+    auto mounted = MountOverlayFsConfig(lowers, dir + "/upper", dir + "/work", dir + "/merged");
+    if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+      mounted = MountOverlayClassic(lowers, dir + "/upper", dir + "/work", dir + "/merged");
+    }
+    ::umount2((dir + "/lower").c_str(), MNT_DETACH);
+    if (!mounted) return std::move(mounted).error().Wrap("overlay over an idmapped layer");
+    // The layer's root-owned file, seen through the map, belongs to the namespace's root.
+    struct stat seen {};
+    int stat_errno = ::stat((dir + "/merged/file").c_str(), &seen) == 0 ? 0 : errno;
+    ::umount2((dir + "/merged").c_str(), MNT_DETACH);
+    if (stat_errno != 0) return Error::FromErrno(stat_errno, "stat a file of the idmapped overlay");
+    if (seen.st_uid != 65534) {
+      return FailedPrecondition("the idmapped overlay shows uid " + std::to_string(seen.st_uid) + ", not 65534");
+    }
+    return Ok();
+  };
+  auto result = probe();
+  RemoveTree(dir);
+  return result;
 }
 
 Result<void> Snapshotter::Remove(const std::string& key) {

@@ -44,6 +44,11 @@ class Snapshotter {
   // the pod's root maps to). The layer directories themselves are never changed.
   Result<void> MountIdmapped(const std::string& key, const std::string& target, int userns_fd,
                              uint32_t root_uid, uint32_t root_gid) const;
+  // Whether MountIdmapped works on this kernel, tried the way it is used: an overlay (upper and
+  // work under this root) over an idmapped clone of a scratch layer, the id map that of a
+  // throwaway user namespace; all of it is undone before it returns. Kernels differ: idmapping
+  // needs 5.12 and the filesystem's support, overlayfs over idmapped lowers 5.19.
+  Result<void> ProbeIdmappedMount() const;
   // Removes the snapshot's upper and work directories; absent is fine. It must not be mounted.
   Result<void> Remove(const std::string& key);
   bool HasSnapshot(const std::string& key) const;

@@ -197,8 +197,8 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   container.bundle_dir = root_ + "/containers/" + id;
   // Short: the monitor's unix socket lives here, and socket paths are limited to 107 bytes.
   container.state_dir = state_ + "/c/" + id.substr(0, 32);
-  container.cgroup_path =
-      (sandbox.cgroup_path.empty() ? "/berth" : sandbox.cgroup_path) + "/" + id;
+  Cgroups cgroups = Cgroups::Probe();
+  container.cgroup_path = cgroups.ContainerPath(sandbox.cgroup_path, id);
   BERTH_ASSIGN_OR_RETURN(container.stop_signal, StopSignalOf(config, image_config));
   if (!config.log_path.empty()) {
     BERTH_ASSIGN_OR_RETURN(container.log_path,
@@ -216,22 +216,23 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   BERTH_TRY(WriteFileAtomic(container.bundle_dir + "/config.json", spec.json, 0600));
   BERTH_TRY(ledger.Done("config"));
   // The cgroup with its limits exists before the init joins it (as runc does): the container
-  // never runs unconstrained, and a bad value fails before any process exists. Its undo kills
-  // whatever a failed create left inside, so the directory always goes.
-  Cgroups cgroups = Cgroups::Probe();
-  BERTH_TRY(cgroups.Create(container.cgroup_path));
+  // never runs unconstrained, and a bad value fails before any process exists (a systemd scope
+  // is started with the waiting init in it: place_init). Its undo kills whatever a failed create
+  // left inside, so the cgroup always goes.
+  CgroupResources resources = ToCgroupResources(config.resources);
+  resources.devices = spec.device_rules;
   BERTH_TRY(ledger.Done("cgroup", [cgroups, path = container.cgroup_path] {
     return cgroups.Destroy(path);
   }));
-  CgroupResources resources = ToCgroupResources(config.resources);
-  resources.devices = spec.device_rules;
-  BERTH_TRY(cgroups.Apply(container.cgroup_path, resources));
+  BERTH_TRY(cgroups.PrepareContainer(container.cgroup_path, resources));
   BERTH_TRY(ledger.Done("cgroup-limits"));
   BERTH_TRY(ledger.Done("state-dir", [dir = container.state_dir] { return RemoveTree(dir); }));
-  auto monitored = SpawnMonitor({ExecutableSibling("berth-monitor"), container.bundle_dir,
-                                 container.state_dir,
-                                 container.log_path.empty() ? "/dev/null" : container.log_path,
-                                 config.stdin, config.stdin_once});
+  MonitorRequest request{ExecutableSibling("berth-monitor"), container.bundle_dir,
+                         container.state_dir,
+                         container.log_path.empty() ? "/dev/null" : container.log_path,
+                         config.stdin, config.stdin_once,
+                         [&](pid_t pid) { return cgroups.PlaceContainerInit(container.cgroup_path, pid, resources); }};
+  auto monitored = SpawnMonitor(request);
   if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
   container.monitor_pid = monitored->monitor_pid;
   container.monitor_start_time = ProcessStartTime(monitored->monitor_pid);
@@ -245,6 +246,7 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
     }
     return Ok();
   }));
+  BERTH_TRY(cgroups.PlaceHelper(container.monitor_pid, "monitor", container.id));
   container.state = ContainerState::kCreated;
   BERTH_TRY(records_.Put(container));
   BERTH_TRY(ledger.Done("record", [this, container] { return records_.Erase(container); }));
@@ -310,6 +312,9 @@ Result<void> ContainerManager::StopLocked(const std::string& id, int64_t timeout
   }
   BERTH_TRY(Failpoint("StopContainer/before-kill"));
   SignalContainer(*container, SIGKILL);
+  // And whatever else runs in its cgroup (in a pod's shared PID namespace the init's death does
+  // not take the other processes along).
+  (void)Cgroups::Probe().KillAll(container->cgroup_path);
   // The monitor records the exit once it has drained the output pipes, then ends.
   if (WaitExited(id, std::chrono::seconds(15), lock)) return Ok();
   return Error(ErrorCode::kDeadlineExceeded,

@@ -206,22 +206,22 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
   Cgroups cgroups = Cgroups::Probe();
   std::set<std::string> known;
   for (const auto& container : containers) known.insert(container.cgroup_path);
-  std::set<std::string> parents{"/berth"};
+  std::set<std::string> parents{cgroups.SharedParent()};
   for (const auto& sandbox : sandboxes) {
     if (!sandbox.cgroup_path.empty()) parents.insert(sandbox.cgroup_path);
   }
-  // Every berthd on a host shares "/berth" (other roots, test instances): a child there is ours
-  // only when this berthd's bundle or state directory of that container exists (a create makes
-  // the bundle before the cgroup, a removal ends the cgroup before the bundle). A pod's own cgroup
-  // parent belongs to a pod this berthd knows, and so do the containers in it.
-  auto ours = [&](const std::string& parent, const std::string& name) {
-    return parent != "/berth" || PathExists(root_ + "/containers/" + name) ||
-           PathExists(state_ + "/c/" + name.substr(0, 32));
-  };
   for (const auto& parent : parents) {
     for (const auto& name : cgroups.Children(parent)) {
       std::string path = parent + "/" + name;
-      if (!IsObjectId(name) || known.count(path) || !ours(parent, name)) continue;
+      std::string id = cgroups.ContainerIdOf(name);
+      if (id.empty() || known.count(path)) continue;
+      // The shared parent holds the containers of every berthd on the host (another root, a
+      // test's): only one this berthd left a bundle or state directory of is its own to end.
+      // (CreateContainer writes the bundle before the cgroup; RemoveContainer erases the record
+      // only after the cgroup went.)
+      if (!PathExists(root_ + "/containers/" + id) && !PathExists(state_ + "/c/" + id.substr(0, 32))) {
+        continue;
+      }
       if (auto destroyed = cgroups.Destroy(path); destroyed) {
         ++report.cgroups;
       } else {
@@ -229,8 +229,8 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
       }
     }
   }
-  // The shared parent "/berth" itself stays, as kubelet's /kubepods does: removing it would race
-  // with another berthd creating a container in it.
+  // The shared parent itself ("/berth", berth.slice) stays, as kubelet's /kubepods does:
+  // removing it would race with another berthd creating a container in it.
 }
 
 }  // namespace berth::pod

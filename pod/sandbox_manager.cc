@@ -195,7 +195,7 @@ Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledge
   }
   const SandboxConfig& config = sandbox.config;
   if (config.cgroup_parent.empty()) return Ok();
-  BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_path, CgroupParentToPath(config.cgroup_parent));
+  BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_path, cgroups_.PodPath(config.cgroup_parent));
   BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_created, cgroups_.Create(sandbox.cgroup_path));
   if (!sandbox.cgroup_created.empty()) {
     BERTH_TRY(ledger.Done("cgroup", [this, path = sandbox.cgroup_path,
@@ -248,10 +248,11 @@ Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& led
                                       sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
   sandbox.init_pid = init.pid;
   sandbox.init_start_time = init.start_time;
-  return ledger.Done("pod-init", [init]() -> Result<void> {
+  BERTH_TRY(ledger.Done("pod-init", [init]() -> Result<void> {
     if (!StopPodInit(init)) return Internal("the pod init did not end after SIGKILL");
     return Ok();
-  });
+  }));
+  return cgroups_.PlaceHelper(init.pid, "pod-init", sandbox.id);
 }
 
 void SandboxManager::Publish(const Sandbox& sandbox, ContainerEventType type) {

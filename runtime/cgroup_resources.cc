@@ -1,9 +1,8 @@
-// Cgroups::Apply: CRI/OCI resources written to the cgroupfs files of v1 controllers, or of a pure
-// v2 hierarchy; on the hybrid layout (v1 controllers + a v2 core hierarchy) the `unified` keys go
-// to the v2 side, where the files the host offers exist.
-#include <cerrno>
+// CRI/OCI resources written to the cgroupfs files of v1 controllers, or of a v2 cgroup; the
+// drivers (cgroupfs_v1.cc, cgroupfs_v2.cc, cgroup_systemd.cc) decide which apply where.
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 
 #include "base/file_util.h"
@@ -11,14 +10,16 @@
 #include "runtime/cgroups_internal.h"
 
 namespace berth {
-namespace {
+namespace cgroups_internal {
 
-using cgroups_internal::HasController;
+int64_t SwapOnlyLimit(const CgroupResources& resources) {
+  return std::max<int64_t>(0, resources.memory_swap_limit_bytes - resources.memory_limit_bytes);
+}
 
-// kubelet's / runc's conversion of cpu.shares [2, 262144] into cpu.weight [1, 10000].
+std::string PidsMax(int64_t limit) { return limit < 0 ? "max" : std::to_string(limit); }
+
 int64_t SharesToWeight(int64_t shares) { return 1 + ((shares - 2) * 9999) / 262142; }
 
-// A unified key names one file of the cgroup's own directory: "memory.high", never a path.
 Result<void> CheckUnifiedKey(const std::string& key) {
   bool valid = !key.empty() && key.find('.') != std::string::npos && key.front() != '.';
   for (char c : key) {
@@ -28,7 +29,8 @@ Result<void> CheckUnifiedKey(const std::string& key) {
   return Ok();
 }
 
-Result<void> ApplyUnified(const std::string& dir, const std::map<std::string, std::string>& unified) {
+Result<void> ApplyUnified(const std::string& dir,
+                          const std::map<std::string, std::string>& unified) {
   for (const auto& [key, value] : unified) {
     BERTH_TRY(CheckUnifiedKey(key));
     if (dir.empty() || !PathExists(dir + "/" + key)) {
@@ -39,6 +41,8 @@ Result<void> ApplyUnified(const std::string& dir, const std::map<std::string, st
   }
   return Ok();
 }
+
+namespace {
 
 // memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes: raise them in the right order.
 Result<void> ApplyV1Memory(const std::string& dir, const CgroupResources& resources) {
@@ -66,6 +70,8 @@ Result<void> ApplyV1Devices(const std::string& dir, const std::vector<DeviceRule
   return Ok();
 }
 
+}  // namespace
+
 Result<void> ApplyV1(const std::string& controllers, const std::string& dir, const CgroupResources& resources) {
   if (HasController(controllers, "cpu")) {
     if (resources.cpu_shares > 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.shares", std::to_string(resources.cpu_shares)));
@@ -82,11 +88,14 @@ Result<void> ApplyV1(const std::string& controllers, const std::string& dir, con
       BERTH_TRY(WriteKernelFile(dir + "/hugetlb." + limit.page_size + ".limit_in_bytes", std::to_string(limit.limit_bytes)));
     }
   }
+  if (HasController(controllers, "pids") && resources.pids_limit != 0) {
+    BERTH_TRY(WriteKernelFile(dir + "/pids.max", PidsMax(resources.pids_limit)));
+  }
   if (HasController(controllers, "devices")) BERTH_TRY(ApplyV1Devices(dir, resources.devices));
   return Ok();
 }
 
-Result<void> ApplyV2(const std::string& dir, const CgroupResources& resources) {
+Result<void> ApplyV2Files(const std::string& dir, const CgroupResources& resources) {
   if (resources.cpu_shares > 0) BERTH_TRY(WriteKernelFile(dir + "/cpu.weight", std::to_string(SharesToWeight(resources.cpu_shares))));
   if (resources.cpu_quota != 0 || resources.cpu_period > 0) {
     std::string quota = resources.cpu_quota > 0 ? std::to_string(resources.cpu_quota) : "max";
@@ -99,10 +108,14 @@ Result<void> ApplyV2(const std::string& dir, const CgroupResources& resources) {
     BERTH_TRY(WriteKernelFile(dir + "/memory.max", std::to_string(resources.memory_limit_bytes)));
     // v2 limits swap alone; the CRI value is memory + swap, as on v1.
     if (resources.memory_swap_limit_bytes > 0 && PathExists(dir + "/memory.swap.max")) {
-      int64_t swap = std::max<int64_t>(0, resources.memory_swap_limit_bytes - resources.memory_limit_bytes);
-      BERTH_TRY(WriteKernelFile(dir + "/memory.swap.max", std::to_string(swap)));
+      BERTH_TRY(WriteKernelFile(dir + "/memory.swap.max", std::to_string(SwapOnlyLimit(resources))));
     }
   }
+  if (resources.pids_limit != 0) BERTH_TRY(WriteKernelFile(dir + "/pids.max", PidsMax(resources.pids_limit)));
+  return ApplyV2Hugetlb(dir, resources);
+}
+
+Result<void> ApplyV2Hugetlb(const std::string& dir, const CgroupResources& resources) {
   for (const auto& limit : resources.hugepage_limits) {
     std::string file = dir + "/hugetlb." + limit.page_size + ".max";
     if (PathExists(file)) BERTH_TRY(WriteKernelFile(file, std::to_string(limit.limit_bytes)));
@@ -110,7 +123,7 @@ Result<void> ApplyV2(const std::string& dir, const CgroupResources& resources) {
   return Ok();
 }
 
-}  // namespace
+}  // namespace cgroups_internal
 
 std::vector<DeviceRule> DefaultDeviceRules() {
   return {
@@ -131,13 +144,6 @@ std::string DeviceRuleText(const DeviceRule& rule) {
   if (rule.type == 'a') return "a";
   auto number = [](int64_t value) { return value < 0 ? std::string("*") : std::to_string(value); };
   return std::string(1, rule.type) + " " + number(rule.major) + ":" + number(rule.minor) + " " + rule.access;
-}
-
-Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& resources) const {
-  for (const auto& [controllers, mountpoint] : v1_) BERTH_TRY(ApplyV1(controllers, mountpoint + path, resources));
-  if (v1_.empty() && !v2_.empty()) BERTH_TRY(ApplyV2(v2_ + path, resources));
-  if (!resources.unified.empty()) BERTH_TRY(ApplyUnified(v2_.empty() ? "" : v2_ + path, resources.unified));
-  return Ok();
 }
 
 }  // namespace berth

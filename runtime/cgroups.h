@@ -1,10 +1,18 @@
-// cgroupfs driver for v1, v2 and the hybrid layout: the same relative path ("/kubepods/pod123")
-// is created in every v1 controller hierarchy and in the v2 hierarchy, if mounted.
+// berth's cgroups, one interface over sibling drivers (youki's libcgroups shape): cgroupfs on the
+// v1 / hybrid layout, cgroupfs on pure cgroup v2, and systemd (transient units over D-Bus, on v2).
+// `Cgroups` is the handle pod/ and the launcher use; the driver behind it is chosen once per
+// process (berthd: from the config and the host, Cgroups::Configure; helpers: cgroupfs).
+//
+// Paths are cgroup paths relative to the hierarchy root ("/kubepods/pod123/<id>",
+// "/kubepods.slice/kubepods-pod123.slice/berth-<id>.scope"), the same in every hierarchy.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +27,17 @@ namespace berth {
 // other tricks are InvalidArgument.
 Result<std::string> CgroupParentToPath(const std::string& parent);
 
+// config.json's linux.cgroupsPath for a container cgroup: the path itself, or for a systemd scope
+// runc's "<slice>:<prefix>:<name>" form ("/a.slice/berth-<id>.scope" -> "a.slice:berth:<id>").
+std::string OciCgroupsPath(const std::string& path);
+// The other way: a cgroup path from either form; systemd_managed says whether a systemd unit
+// owns it (the launcher then neither creates nor removes it). Bad forms are InvalidArgument.
+struct SpecCgroup {
+  std::string path;
+  bool systemd_managed = false;
+};
+Result<SpecCgroup> ParseOciCgroupsPath(const std::string& cgroups_path);
+
 struct HugepageLimit {
   std::string page_size;  // "2MB", "1GB": the <size> of hugetlb.<size>.limit_in_bytes
   uint64_t limit_bytes = 0;
@@ -27,7 +46,7 @@ struct HugepageLimit {
 // One device-controller rule, as the OCI spec's linux.resources.devices: "c 1:3 rwm".
 struct DeviceRule {
   bool allow = false;
-  char type = 'a';  // 'a' (all), 'c', 'b'
+  char type = 'a';     // 'a' (all), 'c', 'b'
   int64_t major = -1;  // -1: any
   int64_t minor = -1;
   std::string access = "rwm";
@@ -39,6 +58,7 @@ struct CgroupResources {
   int64_t cpu_period = 0;
   int64_t memory_limit_bytes = 0;
   int64_t memory_swap_limit_bytes = 0;  // memory + swap (v1 memsw); needs swap accounting
+  int64_t pids_limit = 0;               // 0 = leave as it is, -1 = no limit
   std::string cpuset_cpus;
   std::string cpuset_mems;
   std::vector<HugepageLimit> hugepage_limits;  // skipped where the hugetlb controller is absent
@@ -52,16 +72,35 @@ std::vector<DeviceRule> DefaultDeviceRules();
 // "c 1:3 rwm"
 std::string DeviceRuleText(const DeviceRule& rule);
 
+class CgroupDriver;
+
 class Cgroups {
  public:
-  // Finds the mounted hierarchies (from /proc/self/mountinfo).
+  // This process's driver: the one Configure chose, or cgroupfs for the mounted hierarchies.
   static Cgroups Probe();
+  // Chooses the driver for this process (berthd at start): "cgroupfs" or "systemd". systemd needs
+  // systemd as PID 1 and a pure cgroup v2 host: elsewhere it is FailedPrecondition.
+  // (cgroup_configure.cc: only berthd links the systemd driver and libsystemd.)
+  static Result<Cgroups> Configure(const std::string& driver);
 
-  // Creates `path` (and missing parents) in every hierarchy; returns the topmost directory it
-  // had to create ("/a" when "/a/b/c" made "/a"), empty when `path` existed already.
+  // "cgroupfs" or "systemd", as RuntimeConfig reports it.
+  std::string driver_name() const;
+
+  // Where a pod's cgroup goes for CRI's cgroup_parent (systemd: a slice name, or its path).
+  Result<std::string> PodPath(const std::string& cgroup_parent) const;
+  // A container's cgroup below its pod's (`pod_path`), or below the shared parent of pods
+  // without one (SharedParent: "/berth", or "/berth.slice" with systemd).
+  std::string ContainerPath(const std::string& pod_path, const std::string& id) const;
+  std::string SharedParent() const;
+  // The container ID a child cgroup of a pod (or of SharedParent) names, "" for anything else.
+  std::string ContainerIdOf(const std::string& child_name) const;
+
+  // Creates `path` (and missing parents), with the controllers it needs; returns the topmost
+  // cgroup it had to create ("/a" when "/a/b/c" made "/a"), empty when `path` existed already.
+  // systemd: `path` is a slice, started as a transient unit.
   Result<std::string> Create(const std::string& path) const;
-  // Removes `path` (empty directories only) from every hierarchy and then its parents up to and
-  // including `created_root` (what Create returned); absent directories are fine.
+  // Removes `path` and then its parents up to and including `created_root` (what Create
+  // returned) once they are empty; absent ones are fine (systemd: their units are stopped).
   Result<void> Remove(const std::string& path, const std::string& created_root = "") const;
   // Kills every process in `path` and waits (up to `timeout`) until none is left, then removes it
   // as Remove does: the undo of a create that may have left a process behind, and removal.
@@ -71,25 +110,36 @@ class Cgroups {
   Result<void> KillAll(const std::string& path) const;
   // Whether `path` holds no process (true when it does not exist).
   Result<bool> IsEmpty(const std::string& path) const;
+  // Resources on a live cgroup (UpdateContainerResources, a pod's limits).
   Result<void> Apply(const std::string& path, const CgroupResources& resources) const;
   bool Exists(const std::string& path) const;
   // The names of the cgroups directly below `path` (empty when there is none).
   std::vector<std::string> Children(const std::string& path) const;
 
+  // A container's cgroup, in two steps around the clone of its init. Before: cgroupfs makes it
+  // with every limit and device rule, so that the init starts inside it (CLONE_INTO_CGROUP);
+  // systemd only checks the resources (a scope needs a process). After the clone, while the init
+  // waits: systemd starts the scope with the init in it, then sets what systemd does not own.
+  Result<void> PrepareContainer(const std::string& path, const CgroupResources& resources) const;
+  Result<void> PlaceContainerInit(const std::string& path, pid_t pid,
+                                  const CgroupResources& resources) const;
+  // berthd's helpers that outlive it (berth-monitor, berth-pod-init): where berthd runs in a
+  // systemd unit, out of its cgroup, so that restarting the unit neither kills nor warns about
+  // them: cgroupfs moves them to /berth-monitors, systemd into a scope of their own
+  // (berth-<kind>-<id>.scope). Elsewhere they stay where berthd is.
+  Result<void> PlaceHelper(pid_t pid, const std::string& kind, const std::string& id) const;
+
   // The v1 hierarchy that has `controller` ("memory", "cpuacct"...), or "" when none does.
   std::string V1Mountpoint(const std::string& controller) const;
-
   // Mount points: v1 hierarchies by controller name, and the v2 one.
-  const std::vector<std::pair<std::string, std::string>>& v1() const { return v1_; }
-  const std::string& v2() const { return v2_; }
+  const std::vector<std::pair<std::string, std::string>>& v1() const;
+  const std::string& v2() const;
 
  private:
-  std::string ProcsDir(const std::string& path) const;
-  // Returns when `path`'s population may have changed, or after `limit`.
-  void WaitForCgroupChange(const std::string& path, std::chrono::milliseconds limit) const;
-
-  std::vector<std::pair<std::string, std::string>> v1_;  // (controllers, mountpoint)
-  std::string v2_;
+  explicit Cgroups(std::shared_ptr<const CgroupDriver> driver) : driver_(std::move(driver)) {}
+  static void Use(std::shared_ptr<const CgroupDriver> driver);
+  static std::shared_ptr<const CgroupDriver> CgroupfsDriver();
+  std::shared_ptr<const CgroupDriver> driver_;
 };
 
 }  // namespace berth

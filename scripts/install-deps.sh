@@ -9,7 +9,7 @@ packages=(
   # gRPC + Protobuf (CRI stubs are generated at build time)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # daemon libraries
-  libseccomp-dev libapparmor-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  libseccomp-dev libapparmor-dev libsystemd-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev
   nlohmann-json3-dev libmnl-dev libnftables-dev libboost-dev
   # tests and benchmarks (clang-14 + libFuzzer: the fuzz targets, scripts/fuzz.sh;

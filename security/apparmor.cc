@@ -231,10 +231,17 @@ int PrepareApplyOnExecRaw(const char* profile) noexcept {
 
 Result<void> PrepareApplyOnExec(std::string_view profile) {
   if (profile.empty() || profile == "unconfined") return Ok();
-  if (!AppArmorEnabled()) return NotSupported();
   std::string name(profile);
   int err = PrepareApplyOnExecRaw(name.c_str());
-  if (err != 0) return Error::FromErrno(err, "apply AppArmor profile " + name + " on exec");
+  if (err == 0) return Ok();
+  // Without AppArmor the write fails (EINVAL from the LSM hook, or no attr file at all).
+  if (err == EOPNOTSUPP || (err == EINVAL && !AppArmorEnabled())) return NotSupported();
+  return Error::FromErrno(err, "apply AppArmor profile " + name + " on exec");
+}
+
+Result<void> CheckApplyOnExecSupported(std::string_view profile) {
+  if (profile.empty() || profile == "unconfined") return Ok();
+  if (!AppArmorEnabled()) return NotSupported();
   return Ok();
 }
 

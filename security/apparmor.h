@@ -64,8 +64,16 @@ Result<std::string> ResolveAppArmorProfile(const AppArmorRequest& request, bool 
 // For the container's child, right before execve: asks the kernel to switch to `profile` at the
 // next execve (writes "exec <profile>" to /proc/thread-self/attr/apparmor/exec, or attr/exec on
 // kernels without the per-LSM directory). "" and "unconfined" do nothing; any other profile when
-// AppArmor is not enabled is FailedPrecondition.
+// AppArmor is not enabled is FailedPrecondition. It works after the switch to the container's root
+// (whose /sys need not show securityfs): the kernel's answer to the write decides, the host's
+// securityfs only names the error.
 Result<void> PrepareApplyOnExec(std::string_view profile);
+
+// On the host side, before a container (or an exec in one) leaves the host's mounts: whether
+// `profile` can be applied at all. "" and "unconfined" always can; any other profile needs
+// AppArmor enabled (FailedPrecondition "apparmor is not supported" otherwise). The check reads the
+// host's securityfs, which the container's own /sys does not show.
+Result<void> CheckApplyOnExecSupported(std::string_view profile);
 
 // The same without allocating, for a forked child: 0 or an errno value (EOPNOTSUPP when AppArmor
 // is not enabled, ENAMETOOLONG for a name over 4000 bytes).

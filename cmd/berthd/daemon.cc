@@ -25,6 +25,7 @@
 #include "image/registry/registry_provider.h"
 #include "metrics/berth_metrics.h"
 #include "metrics/http_endpoint.h"
+#include "runtime/cgroups.h"
 #include "runtime/host_features.h"
 #include "store/metadata_store.h"
 
@@ -122,6 +123,9 @@ Result<void> RunDaemon(const Config& config) {
   spdlog::info("host kernel={} cgroups={} apparmor={} selinux={} seccomp={}", host.kernel_release,
                CgroupLayoutName(host.cgroup_layout), host.apparmor_enabled, host.selinux_enabled,
                host.seccomp_available);
+  // Before anything makes a cgroup: every manager asks Cgroups::Probe(), which answers this one.
+  BERTH_ASSIGN_OR_RETURN(Cgroups cgroups, Cgroups::Configure(config.cgroup_driver));
+  spdlog::info("cgroup driver: {}", cgroups.driver_name());
 
   image::RegistryClient registry(config.registries);
   image::ImageManagerOptions image_options;
@@ -129,6 +133,17 @@ Result<void> RunDaemon(const Config& config) {
   image_options.max_concurrent_downloads = config.max_concurrent_downloads;
   BERTH_ASSIGN_OR_RETURN(auto images, image::ImageManager::Open(image_options, *store,
                                                                image::MakeRegistryOpener(registry)));
+
+  // User-namespaced pods get their rootfs as an overlay over idmapped layers: report them
+  // supported (Status) only where that mount works, tried here rather than inferred from the
+  // kernel's version (Debian 12's 6.1 has user namespaces and idmapped mounts, and overlayfs
+  // over idmapped lowers only through the classic mount options).
+  if (host.user_namespaces && host.mount_setattr) {
+    if (auto probed = images->snapshots().ProbeIdmappedMount(); !probed) {
+      spdlog::warn("user namespaces for pods are off: {}", probed.error().message());
+      host.user_namespaces = false;
+    }
+  }
 
   auto network = MakeNetwork(config, *store);
   if (!network) return std::move(network).error().Wrap("pod network (" + config.network.mode + ")");

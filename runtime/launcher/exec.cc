@@ -324,6 +324,10 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
   if (!spec) Fail(126, spec.error().message());
   oci::Process process = spec->process;
   process.args = args;
+  // Here, before the mount namespace changes: the container's /sys need not show securityfs.
+  if (auto supported = security::CheckApplyOnExecSupported(process.apparmor_profile); !supported) {
+    Fail(126, supported.error().message());
+  }
   JoinContainerCgroup(cgroup_path);
   JoinContainerNamespaces(container_pid);
   std::optional<security::SeccompProgram> seccomp;

@@ -17,6 +17,7 @@
 #include "runtime/cgroups.h"
 #include "runtime/launcher/container_init.h"
 #include "runtime/launcher/process_setup.h"
+#include "security/apparmor.h"
 
 namespace berth {
 namespace {
@@ -83,17 +84,44 @@ int NewNamespaceFlags(const oci::Spec& spec) {
   return flags;
 }
 
+// clone(2) as fork, or clone3(2) with CLONE_INTO_CGROUP when `cgroup_fd` is a v2 cgroup: the child
+// starts its life in that cgroup, so nothing it does is ever accounted elsewhere. *into_cgroup
+// says whether it did (a kernel before 5.7 has no clone3; then the caller moves it).
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+struct CloneArgs {  // struct clone_args of <linux/sched.h>, which collides with glibc's <sched.h>
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+      set_tid_size, cgroup;
+};
+
+long RawClone(int flags, int cgroup_fd, bool* into_cgroup) {
+  *into_cgroup = false;
+  if (cgroup_fd >= 0) {
+    CloneArgs args{};
+    args.flags = static_cast<uint64_t>(flags) | kCloneIntoCgroup;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *into_cgroup = true;
+      return pid;
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return pid;
+  }
+  return ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+}
+
 // With a user namespace to join: the namespaces the init makes must belong to it (or the pod's
 // root could not mount /proc or sysfs), so they are made by a clone from inside it. setns into a
 // user namespace is for good, hence a short-lived intermediate process does it: it joins the user
 // (and pid) namespace, clones the init and exits; the init is then reparented to this process,
-// which must be a child subreaper (berth-monitor is).
+// which must be a child subreaper (berth-monitor is). The intermediate is the one cloned into the
+// cgroup (inside the user namespace the pod's root may not move processes), the init inherits it.
 Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const UniqueFd& join_user,
-                                       const UniqueFd& join_pid) {
+                                       const UniqueFd& join_pid, int cgroup_fd, bool* into_cgroup) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd read_end(fds[0]), write_end(fds[1]);
-  pid_t intermediate = ::fork();
+  long intermediate = RawClone(0, cgroup_fd, into_cgroup);
   if (intermediate < 0) return Error::FromErrno(errno, "fork");
   if (intermediate == 0) {
     long pid = -1;
@@ -114,7 +142,7 @@ Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const Un
   write_end.reset();
   long message[2] = {-1, EIO};
   ssize_t n = ::read(read_end.get(), message, sizeof message);
-  ::waitpid(intermediate, nullptr, 0);
+  ::waitpid(static_cast<pid_t>(intermediate), nullptr, 0);
   if (n != sizeof message || message[0] <= 0) {
     return Error::FromErrno(static_cast<int>(message[1]), "clone the container's init in the pod's user namespace");
   }
@@ -123,13 +151,14 @@ Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const Un
 
 // Clones the init. A pid namespace to join is entered by this process for the clone alone:
 // setns(CLONE_NEWPID) only changes where the next children go, and is undone right after.
-Result<pid_t> CloneInit(const InitPlan& plan, int flags, const UniqueFd& join_pid) {
+Result<pid_t> CloneInit(const InitPlan& plan, int flags, const UniqueFd& join_pid, int cgroup_fd,
+                        bool* into_cgroup) {
   UniqueFd own_pid;
   if (join_pid) {
     own_pid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
     if (!own_pid || ::setns(join_pid.get(), CLONE_NEWPID) != 0) return Error::FromErrno(errno, "join pid namespace");
   }
-  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid = RawClone(flags, cgroup_fd, into_cgroup);
   if (pid == 0) launcher_internal::RunContainerInit(plan);
   int clone_errno = errno;
   if (own_pid && ::setns(own_pid.get(), CLONE_NEWPID) != 0) {
@@ -140,27 +169,48 @@ Result<pid_t> CloneInit(const InitPlan& plan, int flags, const UniqueFd& join_pi
   return static_cast<pid_t>(pid);
 }
 
-// The parent moves the init into the cgroup before it does any work, so that everything it does
-// (and every process it starts) is accounted there.
-Result<bool> JoinCgroup(const std::string& path, pid_t pid) {
-  if (path.empty()) return false;
+// The container's cgroup, ready before the clone. A cgroupfs path is made if missing (berthd made
+// it with its limits already; a bare launcher makes it plain) and opened for CLONE_INTO_CGROUP; a
+// systemd scope is started by the caller with the init in it (InitPlacer).
+struct InitCgroup {
+  SpecCgroup target;
+  bool created = false;
+  UniqueFd v2_dir;
+};
+
+Result<InitCgroup> PrepareInitCgroup(const oci::Spec& spec) {
+  InitCgroup out;
+  if (spec.cgroups_path.empty()) return out;
+  BERTH_ASSIGN_OR_RETURN(out.target, ParseOciCgroupsPath(spec.cgroups_path));
+  if (out.target.systemd_managed) return out;
   Cgroups cgroups = Cgroups::Probe();
-  BERTH_ASSIGN_OR_RETURN(std::string created_root, cgroups.Create(path));
-  bool created = !created_root.empty();
-  std::string pid_text = std::to_string(pid);
+  BERTH_ASSIGN_OR_RETURN(std::string created_root, cgroups.Create(out.target.path));
+  out.created = !created_root.empty();
+  if (!cgroups.v2().empty()) {
+    out.v2_dir.reset(::open((cgroups.v2() + out.target.path).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  }
+  return out;
+}
+
+// After the clone, before the init goes on: the cgroups it is not in yet (v1 hierarchies, or all
+// of them without clone3), or the caller's placement into a systemd scope.
+Result<void> JoinCgroup(const InitCgroup& cgroup, pid_t pid, bool into_v2, const InitPlacer& place) {
+  if (cgroup.target.path.empty()) return Ok();
+  if (cgroup.target.systemd_managed) {
+    if (!place) return FailedPrecondition("cgroupsPath " + cgroup.target.path + " is a systemd scope: the caller must place the init");
+    return place(pid);
+  }
+  Cgroups cgroups = Cgroups::Probe();
   std::vector<std::string> mountpoints;
   for (const auto& hierarchy : cgroups.v1()) mountpoints.push_back(hierarchy.second);
-  if (!cgroups.v2().empty()) mountpoints.push_back(cgroups.v2());
+  if (!cgroups.v2().empty() && !into_v2) mountpoints.push_back(cgroups.v2());
+  std::string pid_text = std::to_string(pid);
   for (const auto& mountpoint : mountpoints) {
-    std::string procs = mountpoint + path + "/cgroup.procs";
+    std::string procs = mountpoint + cgroup.target.path + "/cgroup.procs";
     UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), pid_text.data(), pid_text.size()) < 0) {
-      Error error = Error::FromErrno(errno, "join cgroup " + procs);
-      if (created) (void)cgroups.Remove(path);
-      return error;
-    }
+    if (!fd || ::write(fd.get(), pid_text.data(), pid_text.size()) < 0) return Error::FromErrno(errno, "join cgroup " + procs);
   }
-  return created;
+  return Ok();
 }
 
 // Reads what the init reports: 'R' (ready), or 'E' and a message; EOF with nothing means the init
@@ -186,7 +236,7 @@ Error ReportedError(const std::string& message) { return Error::FromWire(message
 
 }  // namespace
 
-Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio) {
+Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio, const InitPlacer& place) {
   BERTH_ASSIGN_OR_RETURN(NamespaceFds namespaces, OpenNamespaces(spec));
   BERTH_ASSIGN_OR_RETURN(Pipe start, MakePipe());
   BERTH_ASSIGN_OR_RETURN(Pipe report, MakePipe());
@@ -210,26 +260,32 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
     plan.seccomp = &*seccomp;
   }
   if (spec.process.terminal && stdio.console < 0) return InvalidArgument("process.terminal: no console socket given");
+  // Here, on the host: after the root switch the container's /sys need not show securityfs.
+  BERTH_TRY(security::CheckApplyOnExecSupported(spec.process.apparmor_profile));
 
+  BERTH_ASSIGN_OR_RETURN(InitCgroup cgroup, PrepareInitCgroup(spec));
+  Rollback rollback("CreateContainer", "the init of " + spec.cgroups_path);
+  if (cgroup.created) {
+    BERTH_TRY(rollback.Done("cgroup", [&spec] { return RemoveContainerCgroup(spec); }));
+  }
   // Its parent (the intermediate) exits at once: no parent-death signal then; the start pipe's EOF
   // still ends an init whose caller went away.
   plan.parent_death_signal = !namespaces.user;
+  bool into_cgroup = false;
+  int cgroup_fd = cgroup.v2_dir ? cgroup.v2_dir.get() : -1;
   BERTH_ASSIGN_OR_RETURN(pid_t pid, namespaces.user
                                         ? CloneInitInUserNamespace(plan, NewNamespaceFlags(spec), namespaces.user,
-                                                                   namespaces.pid)
-                                        : CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid));
+                                                                   namespaces.pid, cgroup_fd, &into_cgroup)
+                                        : CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid, cgroup_fd, &into_cgroup));
   start.read.reset();
   report.write.reset();
-  bool cgroup_created = false;
-  Rollback rollback("CreateContainer", "the init of " + spec.cgroups_path);
-  // One undo, in this order: a cgroup cannot be removed while the init is still in it.
-  BERTH_TRY(rollback.Done("init", [pid, &spec, &cgroup_created]() -> Result<void> {
+  // The cgroup cannot go while the init is still in it: this undo runs before the cgroup's.
+  BERTH_TRY(rollback.Done("init", [pid]() -> Result<void> {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    if (cgroup_created) return RemoveContainerCgroup(spec);
     return Ok();
   }));
-  BERTH_ASSIGN_OR_RETURN(cgroup_created, JoinCgroup(spec.cgroups_path, pid));
+  BERTH_TRY(JoinCgroup(cgroup, pid, into_cgroup, place));
   if (::write(start.write.get(), "C", 1) != 1) return Error::FromErrno(errno, "let the container's init go on");
 
   std::string message;
@@ -258,7 +314,10 @@ Result<void> StartContainer(CreatedContainer& container) {
 
 Result<void> RemoveContainerCgroup(const oci::Spec& spec) {
   if (spec.cgroups_path.empty()) return Ok();
-  return Cgroups::Probe().Remove(spec.cgroups_path);
+  BERTH_ASSIGN_OR_RETURN(SpecCgroup cgroup, ParseOciCgroupsPath(spec.cgroups_path));
+  // A systemd scope ends with its last process; its unit is systemd's to remove.
+  if (cgroup.systemd_managed) return Ok();
+  return Cgroups::Probe().Remove(cgroup.path);
 }
 
 }  // namespace berth

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "base/result.h"
@@ -36,7 +37,8 @@ class CreatedContainer {
   const std::string& cgroup_path() const { return cgroup_path_; }
 
  private:
-  friend Result<CreatedContainer> CreateContainer(const oci::Spec&, const StdioFds&);
+  friend Result<CreatedContainer> CreateContainer(const oci::Spec&, const StdioFds&,
+                                                  const std::function<Result<void>(pid_t)>&);
   friend Result<void> StartContainer(CreatedContainer&);
   pid_t pid_ = -1;
   UniqueFd start_;   // write end: one byte lets the init exec
@@ -44,17 +46,25 @@ class CreatedContainer {
   std::string cgroup_path_;
 };
 
-// Clones the container's init in new mount (+pid, +any other requested) namespaces, joins it to
-// linux.cgroupsPath (created if missing) and waits until its setup is done. Errors name the step
-// and object: "mount /data: host path /srv/data does not exist", "exec /bin/nope: No such file
-// or directory". On failure the init is reaped and a cgroup created here is removed.
-Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio);
+// Puts the (waiting) init into a systemd scope: the caller's part when linux.cgroupsPath is in
+// the systemd form "<slice>:<prefix>:<name>" (berth-monitor asks berthd).
+using InitPlacer = std::function<Result<void>(pid_t)>;
+
+// Clones the container's init in new mount (+pid, +any other requested) namespaces, inside
+// linux.cgroupsPath (a cgroupfs path, created if missing and entered at birth with
+// CLONE_INTO_CGROUP where the kernel has it; or a systemd scope `place` starts) and waits until
+// its setup is done. Errors name the step and object: "mount /data: host path /srv/data does not
+// exist", "exec /bin/nope: No such file or directory". On failure the init is reaped and a
+// cgroup created here is removed.
+Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio,
+                                         const InitPlacer& place = {});
 
 // Lets the init exec the process. Returns once the execve succeeded, or its error. The caller
 // reaps the pid (it is the caller's child) in both cases.
 Result<void> StartContainer(CreatedContainer& container);
 
-// Removes linux.cgroupsPath from every hierarchy (after the container exited); absent is fine.
+// Removes linux.cgroupsPath from every hierarchy (after the container exited); absent is fine,
+// and so is a systemd scope (systemd removes it with its last process).
 Result<void> RemoveContainerCgroup(const oci::Spec& spec);
 
 }  // namespace berth

@@ -22,14 +22,16 @@ namespace {
 
 // Runs in the forked children of a (possibly multi-threaded) berthd: only async-signal-safe calls
 // until execv. The middle child exits at once, so the monitor is reparented and never berthd's.
-[[noreturn]] void BecomeMonitor(const std::vector<char*>& argv, int report_fd) {
+[[noreturn]] void BecomeMonitor(const std::vector<char*>& argv, int report_fd, int answer_fd) {
   if (::setsid() < 0) ::_exit(1);
   pid_t pid = ::fork();
   if (pid != 0) ::_exit(pid < 0 ? 1 : 0);
   int null_fd = ::open("/dev/null", O_RDWR);
-  if (null_fd < 0 || ::dup2(report_fd, 3) < 0) ::_exit(1);
+  // Above 4 first, so that dup2 onto 3 and 4 cannot clobber the other one.
+  int report = ::fcntl(report_fd, F_DUPFD, 5), answer = ::fcntl(answer_fd, F_DUPFD, 5);
+  if (null_fd < 0 || report < 0 || answer < 0 || ::dup2(report, 3) < 0 || ::dup2(answer, 4) < 0) ::_exit(1);
   for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
-  ::close_range(4, ~0U, 0);
+  ::close_range(5, ~0U, 0);
   ::execv(argv[0], argv.data());
   ::_exit(127);
 }
@@ -95,15 +97,32 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  int fds[2];
+  int fds[2], answers[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd report_read(fds[0]), report_write(fds[1]);
+  if (::pipe2(answers, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+  UniqueFd answer_read(answers[0]), answer_write(answers[1]);
   pid_t middle = ::fork();
   if (middle < 0) return Error::FromErrno(errno, "fork");
-  if (middle == 0) BecomeMonitor(argv, report_write.get());
+  if (middle == 0) BecomeMonitor(argv, report_write.get(), answer_read.get());
   report_write.reset();
+  answer_read.reset();
   ::waitpid(middle, nullptr, 0);
-  BERTH_ASSIGN_OR_RETURN(std::string line, ReadLine(report_read.get()));
+  std::string line;
+  while (true) {
+    BERTH_ASSIGN_OR_RETURN(line, ReadLine(report_read.get()));
+    if (line.rfind("place ", 0) != 0) break;
+    // The init waits in its setup for its systemd scope (see InitPlacer).
+    int pid = 0;
+    Result<void> placed = std::sscanf(line.c_str(), "place %d", &pid) == 1 && pid > 0 && request.place_init
+                              ? request.place_init(pid)
+                              : FailedPrecondition("berth-monitor asked to place a container's init in its cgroup, which "
+                                                   "only a systemd scope needs");
+    std::string answer = placed ? "ok\n" : "error " + placed.error().ToWire() + "\n";
+    if (::write(answer_write.get(), answer.data(), answer.size()) != static_cast<ssize_t>(answer.size())) {
+      return Error::FromErrno(errno, "answer berth-monitor");
+    }
+  }
   if (line.rfind("error ", 0) == 0) return Error::FromWire(line.substr(6));
   MonitoredContainer result;
   if (std::sscanf(line.c_str(), "created %d %d", &result.container_pid, &result.monitor_pid) != 2)

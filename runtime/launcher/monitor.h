@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,9 @@ struct MonitorRequest {
   std::string log_path;        // the CRI log file (kubelet's LogDirectory/LogPath)
   bool stdin = false;          // the container gets a stdin that attach clients write to
   bool stdin_once = false;     // ... closed when the first attach client closes its input
+  // Starts the systemd scope of a container whose cgroupsPath is in the systemd form, with the
+  // init (waiting for it) inside; the monitor asks for it during the create.
+  std::function<Result<void>(pid_t)> place_init = nullptr;
 };
 
 struct MonitoredContainer {

@@ -1,5 +1,5 @@
 // berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once], fd 3: the report pipe
-// to the spawner.
+// to the spawner, fd 4: the spawner's answers (placing the init into a systemd scope).
 // One per container; see monitor.h. Kept small (no gRPC, no spdlog, no iostreams): it lives as
 // long as its container, and a node runs hundreds of them.
 #include <fcntl.h>
@@ -36,6 +36,7 @@ namespace berth {
 namespace {
 
 constexpr int kReportFd = 3;
+constexpr int kAnswerFd = 4;
 
 timespec Now() {
   timespec now{};
@@ -51,6 +52,23 @@ void WriteString(int fd, const std::string& text) {
     if (n <= 0) return;
     done += static_cast<size_t>(n);
   }
+}
+
+// The spawner starts the systemd scope of a container whose cgroupsPath is in the systemd form:
+// "place <pid>" on the report pipe, "ok" or "error <wire>" back (see SpawnMonitor).
+Result<void> AskSpawnerToPlace(pid_t pid) {
+  WriteString(kReportFd, "place " + std::to_string(pid) + "\n");
+  std::string answer;
+  char c = 0;
+  while (answer.size() < 8192) {
+    ssize_t n = ::read(kAnswerFd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    answer += c;
+  }
+  if (answer == "ok") return Ok();
+  if (answer.rfind("error ", 0) == 0) return Error::FromWire(answer.substr(6));
+  return Internal("berthd did not answer the placement of the container's init");
 }
 
 class Monitor {
@@ -72,6 +90,8 @@ class Monitor {
   void HandleRequest();
   void RecordExit();
   Result<void> ReceiveConsole(int socket);
+  void WatchOomKills();
+  void ReadOomKills();
 
   std::string state_dir_, log_path_;
   bool stdin_ = false, stdin_once_ = false;
@@ -85,7 +105,28 @@ class Monitor {
   CriLineSplitter splitters_[2];
   std::optional<int> wait_status_;
   timespec finished_at_{};
+  // cgroup v2's memory.events, watched (POLLPRI) while the container runs: a systemd scope may be
+  // gone by the time the exit is recorded, and with it the file.
+  UniqueFd memory_events_;
+  bool oom_killed_ = false;
 };
+
+void Monitor::WatchOomKills() {
+  auto cgroup = ParseOciCgroupsPath(spec_.cgroups_path);
+  Cgroups cgroups = Cgroups::Probe();
+  if (!cgroup || cgroup->path.empty() || cgroups.v2().empty() || !cgroups.v1().empty()) return;
+  memory_events_.reset(::open((cgroups.v2() + cgroup->path + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC));
+  ReadOomKills();
+}
+
+void Monitor::ReadOomKills() {
+  if (!memory_events_) return;
+  char text[1024];
+  ssize_t n = ::pread(memory_events_.get(), text, sizeof text - 1, 0);
+  if (n <= 0) return;
+  text[n] = '\0';
+  if (OomKillCount(text) > 0) oom_killed_ = true;
+}
 
 // The pty master the container's init sent (process.terminal): output and input both.
 Result<void> Monitor::ReceiveConsole(int socket) {
@@ -128,12 +169,13 @@ Result<void> Monitor::Create(const std::string& bundle_dir) {
       stdio.in = in_read.get();
     }
   }
-  auto created = CreateContainer(spec_, stdio);
+  auto created = CreateContainer(spec_, stdio, AskSpawnerToPlace);
   if (!created.ok()) return std::move(created).error();
   container_.emplace(std::move(*created));
   if (spec_.process.terminal) BERTH_TRY(ReceiveConsole(console_parent.get()));
   attach_ = std::make_unique<AttachHub>(stdin_write_.get(), stdin_once_, spec_.process.terminal, pty_master_.get());
   BERTH_TRY(BlockSignals());
+  WatchOomKills();
   BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "container.pid"), std::to_string(container_->pid())));
   BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "monitor.pid"), std::to_string(::getpid())));
   return Ok();
@@ -250,7 +292,9 @@ void Monitor::RecordExit() {
   int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + signal;
   // Whether the OOM killer ended it: readable only while the cgroup exists.
-  bool oom_killed = signal == SIGKILL && CgroupHadOomKill(Cgroups::Probe(), spec_.cgroups_path);
+  ReadOomKills();
+  auto cgroup = ParseOciCgroupsPath(spec_.cgroups_path);
+  bool oom_killed = signal == SIGKILL && (oom_killed_ || (cgroup && CgroupHadOomKill(Cgroups::Probe(), cgroup->path)));
   (void)RemoveContainerCgroup(spec_);
   char text[256];
   int64_t nanos = static_cast<int64_t>(finished_at_.tv_sec) * 1000000000 + finished_at_.tv_nsec;
@@ -273,7 +317,8 @@ void Monitor::Run() {
     bool streams_open = streams_[0] || streams_[1];
     if (wait_status_ && (!streams_open || grace_ms <= 0)) break;
     std::vector<pollfd> fds = {{signals_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0},
-                               {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0}};
+                               {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0},
+                               {memory_events_.get(), POLLPRI, 0}};
     attach_->AppendPollFds(fds);
     int timeout = wait_status_ ? 100 : -1;
     int ready = ::poll(fds.data(), fds.size(), timeout);
@@ -286,7 +331,8 @@ void Monitor::Run() {
     if (fds[1].revents) HandleRequest();
     for (int i = 0; i < 2; ++i)
       if (fds[2 + i].revents) Drain(i);
-    attach_->HandlePollResults(fds, 4);
+    if (fds[4].revents) ReadOomKills();
+    attach_->HandlePollResults(fds, 5);
   }
   for (int i = 0; i < 2; ++i) splitters_[i].Finish([&](bool partial, std::string_view text) {
       Emit(i == 0 ? LogStream::kStdout : LogStream::kStderr, partial, text);
@@ -296,6 +342,7 @@ void Monitor::Run() {
 
 int Main(int argc, char** argv) {
   ::fcntl(kReportFd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(kAnswerFd, F_SETFD, FD_CLOEXEC);
   std::string io = argc == 5 ? argv[4] : "";
   if ((argc != 4 && argc != 5) || (argc == 5 && io != "stdin" && io != "stdin-once")) {
     WriteString(kReportFd, "error " + InvalidArgument("usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]").ToWire() + "\n");
@@ -311,6 +358,7 @@ int Main(int argc, char** argv) {
   }
   WriteString(kReportFd, "created " + std::to_string(monitor.container_pid()) + " " + std::to_string(::getpid()) + "\n");
   ::close(kReportFd);
+  ::close(kAnswerFd);
   monitor.Run();
   return 0;
 }

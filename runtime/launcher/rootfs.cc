@@ -156,7 +156,9 @@ Result<void> SetPropagation(int root_fd, const oci::Mount& mount) {
 // type "cgroup": the container's own cgroup of every hierarchy, each at its controller's name
 // under a tmpfs (as runc mounts cgroup v1 without a cgroup namespace); on a pure v2 host, the
 // container's cgroup directory itself. Read-only unless the mount asks for rw (privileged).
-Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::string& cgroups_path) {
+Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::string& spec_cgroups_path) {
+  BERTH_ASSIGN_OR_RETURN(SpecCgroup cgroup, ParseOciCgroupsPath(spec_cgroups_path));
+  const std::string& cgroups_path = cgroup.path;
   bool readonly = (mount.parsed.flags & MS_RDONLY) != 0;
   unsigned long bind_flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (!readonly) bind_flags &= ~static_cast<unsigned long>(MS_RDONLY);

@@ -163,7 +163,7 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
   std::vector<std::string> args = extra_args;
   if (std::find(args.begin(), args.end(), "--config") == args.end()) {
     std::string path = dir_.path() + "/berth.yaml";
-    std::ofstream(path) << NetworkYaml();
+    std::ofstream(path) << extra_config_ << NetworkYaml();
     args.push_back("--config");
     args.push_back(path);
   }

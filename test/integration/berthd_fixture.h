@@ -61,6 +61,9 @@ class BerthdProcess {
   // That network's test-only bridge and nftables table (after NetworkYaml or Start).
   const std::string& test_bridge() const { return test_bridge_; }
   const std::string& test_table() const { return test_table_; }
+  // More of the fixture's own config (YAML lines, "cgroup_driver: systemd\n"), for the berthd
+  // processes started from now on without a --config of the test's.
+  void SetExtraConfig(const std::string& yaml) { extra_config_ = yaml; }
   // An environment variable for the berthd processes started from now on (BERTH_FAILPOINTS...);
   // an empty value removes it again.
   void SetEnv(const std::string& name, const std::string& value);
@@ -95,6 +98,7 @@ class BerthdProcess {
   std::map<std::string, std::string> env_;
   int last_exit_status_ = -1;
   std::string network_yaml_;
+  std::string extra_config_;
   std::string test_bridge_;
   std::string test_table_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -23,7 +23,8 @@ class ContainerFixture : public ::testing::Test {
   }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
-    ASSERT_TRUE(berthd_.Start());
+    if (!cgroup_driver_.empty()) berthd_.SetExtraConfig("cgroup_driver: " + cgroup_driver_ + "\n");
+    ASSERT_TRUE(berthd_.Start()) << berthd_.ReadLog();
     for (const char* name : {"busybox", "entrypoint", "user"}) Import(name);
     runtime::v1::RunPodSandboxRequest request;
     auto* config = request.mutable_config();
@@ -62,8 +63,11 @@ class ContainerFixture : public ::testing::Test {
               std::string::npos);
     // Containers of a pod without a cgroup parent live in /berth/<id> (shared with any other
     // berthd running tests at the same time, so check this test's own containers only).
+    // (cgroup v2: /sys/fs/cgroup/berth/<id>; the systemd driver: berth.slice/berth-<id>.scope.)
+    std::string hierarchy = std::filesystem::exists("/sys/fs/cgroup/memory") ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
     for (const auto& id : created_) {
-      EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory/berth/" + id)) << id;
+      EXPECT_FALSE(std::filesystem::exists(hierarchy + "/berth/" + id)) << id;
+      EXPECT_FALSE(std::filesystem::exists(hierarchy + "/berth.slice/berth-" + id + ".scope")) << id;
     }
     // "/berth" itself stays, as kubelet's /kubepods does: another berthd may be creating a
     // container in it.
@@ -153,6 +157,7 @@ class ContainerFixture : public ::testing::Test {
   std::map<std::string, std::string> pod_sysctls_;  // likewise
   runtime::v1::DNSConfig pod_dns_;                  // likewise
   uint32_t pod_userns_host_id_ = 0;                 // likewise: a pod user namespace at this host id
+  std::string cgroup_driver_;                       // likewise: berth.yaml's cgroup_driver
   TempDir logs_{"berth-container-logs"};
   BerthdProcess berthd_;
   std::string pod_;

@@ -102,6 +102,31 @@ TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
   EXPECT_EQ(response.linux().cgroup_driver(), runtime::v1::CgroupDriver::CGROUPFS);
 }
 
+// cgroup_driver: systemd where systemd is PID 1 on a pure cgroup v2 host (kubeadm's and kind's
+// kubelet configuration): RuntimeConfig reports it. Elsewhere (berth's build machines) it is a
+// start-up error that says why.
+TEST(DaemonTest, SystemdCgroupDriverIsReportedOrRefusedClearly) {
+  bool systemd_node = std::filesystem::exists("/run/systemd/system") &&
+                      std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers");
+  BerthdProcess berthd;
+  TempDir dir;
+  std::ofstream(dir.path() + "/berth.yaml") << "cgroup_driver: systemd\n" << berthd.NetworkYaml();
+  if (systemd_node) {
+    ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"})) << berthd.ReadLog();
+    runtime::v1::RuntimeConfigResponse response;
+    ASSERT_TRUE(berthd.runtime().RuntimeConfig(CallContext().get(), {}, &response).ok());
+    EXPECT_EQ(response.linux().cgroup_driver(), runtime::v1::CgroupDriver::SYSTEMD);
+    EXPECT_NE(berthd.ReadLog().find("cgroup driver: systemd"), std::string::npos);
+    return;
+  }
+  auto refused = RunCommand({BerthdBinary(), "--config", dir.path() + "/berth.yaml", "--root",
+                             dir.path() + "/root", "--state", dir.path() + "/state", "--listen",
+                             dir.path() + "/berth.sock"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("cgroup_driver \"systemd\""), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/berth.sock"));
+}
+
 TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());

@@ -121,8 +121,14 @@ TEST_F(SecurityContextTest, ReadonlyRootfsNoNewPrivsAndMaskedPaths) {
                                          "grep '^NoNewPrivs:' /proc/self/status | cut -f2; "
                                          "cat /proc/timer_list 2>/dev/null | wc -c; "
                                          "echo x > /proc/sys/kernel/hostname 2>/dev/null || echo sys-readonly; "
-                                         "test -r /sys/fs/cgroup/memory/memory.limit_in_bytes && echo cgroup-visible; "
-                                         "echo 0 > /sys/fs/cgroup/memory/memory.swappiness 2>/dev/null || echo cgroup-readonly"});
+                                         // Its own cgroup: v1's memory controller, or on v2 the
+                                         // container's cgroup directory at /sys/fs/cgroup.
+                                         "test -r /sys/fs/cgroup/memory/memory.limit_in_bytes -o "
+                                         "-r /sys/fs/cgroup/memory.max && echo cgroup-visible; "
+                                         "if test -d /sys/fs/cgroup/memory; then "
+                                         "f=/sys/fs/cgroup/memory/memory.swappiness; v=0; else "
+                                         "f=/sys/fs/cgroup/pids.max; v=max; fi; "
+                                         "echo $v > $f 2>/dev/null || echo cgroup-readonly"});
   auto* security = config.mutable_linux()->mutable_security_context();
   security->set_readonly_rootfs(true);
   security->set_no_new_privs(true);
@@ -226,7 +232,12 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
                       "test -c /dev/kmsg && echo host-devices; "
                       "test $(cat /proc/timer_list | wc -c) -gt 0 && echo unmasked; "
                       "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
-                      "echo 0 > /sys/fs/cgroup/memory/memory.swappiness && echo cgroup-writable",
+                      // A file of its own cgroup: v1's memory controller, or on v2 pids.max
+                      // (the container's cgroup directory is mounted at /sys/fs/cgroup).
+                      "if test -e /sys/fs/cgroup/memory/memory.swappiness; then "
+                      "f=/sys/fs/cgroup/memory/memory.swappiness; v=0; else "
+                      "f=/sys/fs/cgroup/pids.max; v=max; fi; "
+                      "echo $v > $f && echo cgroup-writable",
                       [](auto& sc) {
                         sc.set_privileged(true);
                         sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);

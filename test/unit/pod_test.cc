@@ -53,6 +53,27 @@ TEST(CgroupPathTest, SlicesBecomePathsAndPathsStay) {
   EXPECT_FALSE(CgroupParentToPath("a--b.slice").ok());
 }
 
+// config.json's linux.cgroupsPath: a cgroupfs path as it is, a systemd scope in runc's
+// "<slice>:<prefix>:<name>" form, and back.
+TEST(CgroupPathTest, OciCgroupsPathRoundTrips) {
+  EXPECT_EQ(OciCgroupsPath("/berth/abc"), "/berth/abc");
+  EXPECT_EQ(OciCgroupsPath("/kubepods.slice/kubepods-pod1.slice/berth-abc.scope"), "kubepods-pod1.slice:berth:abc");
+  EXPECT_EQ(OciCgroupsPath("/berth.slice/berth-abc.scope"), "berth.slice:berth:abc");
+  auto path = ParseOciCgroupsPath("/berth/abc");
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(path->path, "/berth/abc");
+  EXPECT_FALSE(path->systemd_managed);
+  auto scope = ParseOciCgroupsPath("kubepods-pod1.slice:berth:abc");
+  ASSERT_TRUE(scope.ok());
+  EXPECT_EQ(scope->path, "/kubepods.slice/kubepods-pod1.slice/berth-abc.scope");
+  EXPECT_TRUE(scope->systemd_managed);
+  EXPECT_EQ(ParseOciCgroupsPath(":berth:abc")->path, "/system.slice/berth-abc.scope");
+  EXPECT_FALSE(ParseOciCgroupsPath("/a/../b").ok());
+  EXPECT_FALSE(ParseOciCgroupsPath("a.slice:berth").ok());
+  EXPECT_FALSE(ParseOciCgroupsPath("a.slice:berth:x/y").ok());
+  EXPECT_FALSE(ParseOciCgroupsPath("a.slice::abc").ok());
+}
+
 TEST(SandboxJsonTest, RoundTrips) {
   Sandbox sandbox;
   sandbox.id = std::string(64, 'a');

@@ -139,6 +139,15 @@ stop_berthd() {  # the node's berthd stops on SIGTERM, cleanly, as systemd asks
   echo "$state"
   grep -qx 'ActiveState=inactive' <<<"$state" && grep -qx 'Result=success' <<<"$state"
 }
+restart_berthd() {
+  systemctl restart berthd && wait_socket
+}
+no_left_over() {  # systemd's "Found left-over process N (berth-monitor) in control group"
+  local found
+  found=$(journalctl -b --no-pager -o cat | grep -i 'left-over process') || true
+  [[ -z $found ]] || { printf '%s\n' "$found"; return 1; }
+  echo "no left-over process in berthd.service"
+}
 node_ready() {  # berthctl status: both conditions true
   local out
   out=$(ctl status 2>&1) || { printf '%s\n' "$out"; return 1; }
@@ -177,6 +186,15 @@ smoke() {
   step exec "start" contains "hello from the vm" \
     ctl exec "$container" /bin/busybox echo "hello from the vm"
   step logs "start" eventually "started" ctl logs "$container"
+  # AppArmor: the container (and what exec starts in it) runs under berth-default.
+  step apparmor "start" contains "berth-default" \
+    ctl exec "$container" /bin/busybox cat /proc/self/attr/current
+  # A restart of the unit keeps the container (KillMode=process) and, with berthd's helpers out of
+  # its cgroup, systemd finds no left-over process in it.
+  step restart "start" restart_berthd
+  step restart-keeps-container "restart" contains "still here" \
+    ctl exec "$container" /bin/busybox echo "still here"
+  step no-left-over "restart" no_left_over
   step stop "start" ctl stop -T 2 "$container"
   step rm "create" ctl rm "$container"
   step rmp "runp" ctl rmp "$pod"

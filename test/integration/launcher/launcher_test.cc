@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "base/namespaces.h"
 #include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
+#include "runtime/cgroup_device_filter.h"
 #include "runtime/cgroups.h"
 #include "test/integration/launcher/bundle_fixture.h"
 
@@ -181,6 +183,45 @@ TEST_F(LauncherTest, JoinsItsCgroupWhichIsRemovedAfter) {
   EXPECT_EQ(WaitExit(created->pid()), 0);
   EXPECT_TRUE(RemoveContainerCgroup(*spec).ok());
   EXPECT_FALSE(cgroups.Exists(cgroup));
+}
+
+// cgroup v2's device rules, the eBPF program berth generates from the v1 rule list, on a v2
+// cgroup of this host (the hybrid layout's unified hierarchy has no controllers, but device
+// programs attach to any v2 cgroup): a process inside may make any node and open the allowed
+// ones (/dev/zero's numbers), not others (a block device). Skipped without a v2 hierarchy.
+TEST_F(LauncherTest, DeviceProgramOnAV2CgroupEnforcesTheRules) {
+  Cgroups cgroups = Cgroups::Probe();
+  if (cgroups.v2().empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
+  std::string cgroup = cgroups.v2() + "/berth-device-test-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(cgroup.c_str(), 0755), 0) << cgroup;
+  auto program = DeviceFilterProgram(DefaultDeviceRules());
+  ASSERT_TRUE(program.ok()) << program.error().message();
+  auto attached = AttachDeviceFilter(cgroup, *program);
+  ASSERT_TRUE(attached.ok()) << attached.error().message();
+  std::string nodes = std::filesystem::temp_directory_path().string() + "/berth-device-test-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(nodes.c_str(), 0700), 0);
+  // Made outside: open(2) answers per the program; ENXIO/ENODEV would mean "allowed, no such device".
+  ASSERT_EQ(::mknod((nodes + "/zero").c_str(), S_IFCHR | 0600, makedev(1, 5)), 0);
+  ASSERT_EQ(::mknod((nodes + "/disk").c_str(), S_IFBLK | 0600, makedev(7, 200)), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    int code = 0;
+    int procs = ::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY);
+    if (procs < 0 || ::write(procs, "0", 1) != 1) ::_exit(100);
+    int zero = ::open((nodes + "/zero").c_str(), O_RDONLY);
+    if (zero < 0) code |= errno == EACCES ? 64 : 1;  // 64: the file system is nodev
+    int disk = ::open((nodes + "/disk").c_str(), O_RDONLY);
+    if (disk >= 0 || errno != EPERM) code |= 2;
+    if (::mknod((nodes + "/made").c_str(), S_IFBLK | 0600, makedev(7, 201)) != 0) code |= 4;
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  std::filesystem::remove_all(nodes);
+  ::rmdir(cgroup.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) & 64) GTEST_SKIP() << nodes << " is on a nodev file system";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: /dev/zero's numbers denied, 2: a block device opened, 4: mknod denied, 100: join";
 }
 
 TEST_F(LauncherTest, OnlyStdioReachesTheContainer) {
