@@ -72,7 +72,7 @@ struct Config {
   // The CRI socket.
   std::string listen = "/run/berth/berth.sock";
   std::string log_level = "info";
-  // Only cgroupfs for now; "systemd" is refused at start with a clear message.
+  // "cgroupfs" or "systemd" (pure cgroup v2 with systemd as PID 1; elsewhere refused at start).
   std::string cgroup_driver = "cgroupfs";
   // Layer downloads one pull runs at once.
   int max_concurrent_downloads = 3;
