@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pod churn (bench/churn_bench): CYCLES cycles of runp + create + start + stopp + rmp against a
 # berthd with a bench-only root, bridge and table and the busybox fixture image, with berthd's
-# RSS, anonymous RSS, fds and threads every 100 cycles; then what is left: mounts, pinned
+# RSS, anonymous RSS, fds and threads at 0/250/500/750/1000 cycles; then what is left: mounts, pinned
 # namespaces, veths on the bridge, per-pod nftables chains, IPAM allocations, container cgroups
 # and berth processes (each must be 0). Removes everything afterwards.
 #   sudo bench/churn_bench.sh [build-dir] [cycles]
@@ -33,16 +33,17 @@ ctl import "$work/images/busybox.oci.tar" --name bench/busybox:1 >/dev/null
 # berthd instances own does not count.
 host_counts() {
   echo "$(find /sys/fs/cgroup -path '*/berth/*' -mindepth 1 -type d 2>/dev/null | wc -l)" \
-    "$(pgrep -c -x berth-monitor || true)" "$(pgrep -c -x berth-pod-init || true)"
+    "$(pgrep -c -x berth-monitor || true)" "$(pgrep -c -x berth-pod-init || true)" \
+    "$(ps -eo stat= | grep -c '^Z' || true)"
 }
-read -r cgroups0 monitors0 inits0 < <(host_counts)
+read -r cgroups0 monitors0 inits0 zombies0 < <(host_counts)
 echo "churn benchmark $(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
 status=0
 "$build/bench/churn_bench" --endpoint "unix://$work/berth.sock" --image bench/busybox:1 \
-  --berthd-pid "$berthd_pid" --cycles "$cycles" || status=$?
+  --berthd-pid "$berthd_pid" --cycles "$cycles" --sample 250 || status=$?
 
 count() { printf '  %-34s %s\n' "$1" "$2"; }
-read -r cgroups1 monitors1 inits1 < <(host_counts)
+read -r cgroups1 monitors1 inits1 zombies1 < <(host_counts)
 echo "left behind after $cycles cycles (berthd still running; every count should be 0):"
 count "mounts under the bench's root/state" "$(grep -c -e " $work/" /proc/self/mountinfo || true)"
 count "veths on the bridge" "$(ip -o link show master bchurn0 2>/dev/null | wc -l)"
@@ -51,5 +52,6 @@ count "IP allocations in the store" "$(python3 -c 'import sqlite3,sys; print(sql
 count "container cgroups under /berth" "$((cgroups1 - cgroups0))"
 count "berth-monitor processes" "$((monitors1 - monitors0))"
 count "berth-pod-init processes" "$((inits1 - inits0))"
+count "zombie processes" "$((zombies1 - zombies0))"
 count "pods listed" "$(ctl pods -q 2>/dev/null | wc -l)"
 exit "$status"

@@ -378,10 +378,25 @@ def config_seeds() -> dict:
     }
 
 
+def passwd_seeds() -> dict:
+    passwd = (b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n"
+              b"app:x:1000:1000::/home/app:/bin/sh\n")
+    group = b"root:x:0:\nwheel:x:10:app,root\napp:x:1000:\nnogroup:x:65534:\n"
+    return {
+        "debian": passwd + b"\0" + group,
+        "passwd-only": passwd,
+        "overflow": b"big:x:4294967296:0::/:/bin/sh\nminus:x:-1:-1::/:\n\0huge:x:99999999999:big\n",
+        "edge-ids": b"max:x:4294967294:4294967294::/:\nnone:x:4294967295:0::/:\n\0g:x:4294967295:max\n",
+        "short-records": b"a\nb:x\nc:x:1\n:x:2:2::/:\n\0:x:3:\nd::\n",
+        "duplicates": b"u:x:5:5::/:\nu:x:6:6::/:\nv:x:5:7::/:\n\0g:x:5:u,u,v\ng:x:6:\n",
+    }
+
+
 TARGETS = {
     "layer": layer_seeds, "manifest": manifest_seeds, "reference": reference_seeds,
     "seccomp": seccomp_seeds, "spdy": spdy_seeds, "spdy_session": spdy_seeds, "websocket": websocket_seeds,
     "http_upgrade": http_seeds, "cni_result": cni_seeds, "config": config_seeds,
+    "passwd": passwd_seeds,
 }
 
 
