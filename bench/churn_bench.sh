@@ -54,4 +54,5 @@ count "berth-monitor processes" "$((monitors1 - monitors0))"
 count "berth-pod-init processes" "$((inits1 - inits0))"
 count "zombie processes" "$((zombies1 - zombies0))"
 count "pods listed" "$(ctl pods -q 2>/dev/null | wc -l)"
+ps -eo pid=,ppid=,stat=,comm= | awk -v berthd="$berthd_pid" '$3 ~ /^Z/ && $2 == berthd {n++} END {printf "  %-34s %d\n", "of them zombies of berthd", n}'
 exit "$status"
