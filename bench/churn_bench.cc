@@ -13,23 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/cri_context.h"
+#include "bench/percentile.h"
 #include "cri_api.h"
 
 namespace {
 
+using berth::bench::Percentile;
+using berth::bench::Context;
+
 using Clock = std::chrono::steady_clock;
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  return context;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[static_cast<size_t>(p * (values.size() - 1) + 0.5)];
-}
 
 // One value in KiB (or a count) from /proc/<pid>/status: "VmRSS", "RssAnon", "Threads".
 long StatusField(int pid, const std::string& field) {

@@ -9,26 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 cycles=${2:-1000}
-work=$(mktemp -d /tmp/berth-churn-bench-XXXXXX)
-berthd_pid=
-cleanup() {
-  set +e
-  [ -n "$berthd_pid" ] && kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid"
-  ip link delete bchurn0 2>/dev/null
-  nft delete table ip berth_churn 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cat >"$work/berth.yaml" <<YAML
-network: {bridge: bchurn0, subnet: 10.236.0.0/24, nft_table: berth_churn}
-YAML
-"$build/cmd/berthd/berthd" --config "$work/berth.yaml" --root "$work/root" --state "$work/state" \
-  --listen "$work/berth.sock" --log-level warn 2>"$work/berthd.log" &
-berthd_pid=$!
-for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-python3 test/fixtures/images.py build "$work/images" >/dev/null
-ctl() { "$build/cmd/berthctl/berthctl" --endpoint "unix://$work/berth.sock" "$@"; }
-ctl import "$work/images/busybox.oci.tar" --name bench/busybox:1 >/dev/null
+# shellcheck source=bench/bench_berthd.sh
+source bench/bench_berthd.sh
+bench_berthd churn bchurn0 10.236.0.0/24 berth_churn
 # Counts of berth's things on the whole host: the baseline is taken first, so that what other
 # berthd instances own does not count.
 host_counts() {
@@ -37,7 +20,7 @@ host_counts() {
     "$(ps -eo stat= | grep -c '^Z' || true)"
 }
 read -r cgroups0 monitors0 inits0 zombies0 < <(host_counts)
-echo "churn benchmark $(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+bench_machine churn
 status=0
 "$build/bench/churn_bench" --endpoint "unix://$work/berth.sock" --image bench/busybox:1 \
   --berthd-pid "$berthd_pid" --cycles "$cycles" --sample 250 || status=$?

@@ -7,27 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 count=${2:-100}
-work=$(mktemp -d /tmp/berth-container-bench-XXXXXX)
-berthd_pid=
-cleanup() {
-  set +e
-  [ -n "$berthd_pid" ] && kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid"
-  ip link delete bcbench0 2>/dev/null
-  nft delete table ip berth_cbench 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cat >"$work/berth.yaml" <<YAML
-network: {bridge: bcbench0, subnet: 10.237.0.0/24, nft_table: berth_cbench}
-YAML
-"$build/cmd/berthd/berthd" --config "$work/berth.yaml" --root "$work/root" --state "$work/state" \
-  --listen "$work/berth.sock" --log-level warn 2>"$work/berthd.log" &
-berthd_pid=$!
-for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-python3 test/fixtures/images.py build "$work/images" >/dev/null
-ctl() { "$build/cmd/berthctl/berthctl" --endpoint "unix://$work/berth.sock" "$@"; }
-ctl import "$work/images/busybox.oci.tar" --name bench/busybox:1 >/dev/null
-echo "container benchmark $(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+# shellcheck source=bench/bench_berthd.sh
+source bench/bench_berthd.sh
+bench_berthd container bcbench0 10.237.0.0/24 berth_cbench
+bench_machine container
 "$build/bench/container_bench" --endpoint "unix://$work/berth.sock" --image bench/busybox:1 \
   --containers "$count"
 

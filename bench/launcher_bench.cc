@@ -34,6 +34,7 @@
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "bench/percentile.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/launcher.h"
 #include "runtime/launcher/monitor.h"
@@ -42,6 +43,8 @@ extern char** environ;
 
 namespace berth {
 namespace {
+
+using berth::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 constexpr int kWarmupRuns = 5;
@@ -284,11 +287,6 @@ Result<void> Measure(const Options& options, Variant& variant, int run) {
   auto result = variant.run_once(id, timing);
   if (result.ok() && run >= 0) variant.timings.push_back(std::move(timing));
   return result;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<size_t>(p * (values.size() - 1) + 0.5)];
 }
 
 void Report(const std::vector<Variant>& variants) {

@@ -11,19 +11,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench/cri_context.h"
+#include "bench/percentile.h"
 #include "cri_api.h"
 
 namespace {
 
+using berth::bench::Percentile;
+using berth::bench::Context;
+
 using Clock = std::chrono::steady_clock;
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  size_t index = static_cast<size_t>(p * (values.size() - 1) + 0.5);
-  return values[index];
-}
 
 runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
   runtime::v1::RunPodSandboxRequest request;
@@ -33,12 +32,6 @@ runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
   config->mutable_metadata()->set_uid("uid-" + name);
   config->set_hostname(name);
   return request;
-}
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  return context;
 }
 
 bool RunOne(runtime::v1::RuntimeService::Stub& stub, const std::string& name, double* run_ms,

@@ -20,10 +20,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench/cri_context.h"
+#include "bench/percentile.h"
 #include "cri/streaming/client/streaming_client.h"
 #include "cri_api.h"
 
 namespace {
+
+using berth::bench::Percentile;
+using berth::bench::Context;
 
 using berth::Result;
 using berth::UniqueFd;
@@ -36,17 +41,6 @@ constexpr int kWarmupRuns = 5;
 // The pod's servers (busybox nc forks one `-e` child per connection, its stdio the socket).
 constexpr int32_t kSinkPort = 9001;
 constexpr int32_t kSourcePort = 9000;
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  return context;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<size_t>(p * (values.size() - 1) + 0.5)];
-}
 
 double Mean(const std::vector<double>& values) {
   double sum = 0;

@@ -101,6 +101,16 @@ std::string ReadText(const std::string& path) {
   return text.str();
 }
 
+size_t EntriesIn(const std::string& dir) {
+  size_t count = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
 std::string BerthdBinary() { return BERTHD_BINARY; }
 std::string BerthctlBinary() { return BERTHCTL_BINARY; }
 

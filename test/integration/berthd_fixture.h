@@ -43,6 +43,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv);
 
 // A whole file's text ("" when it cannot be read).
 std::string ReadText(const std::string& path);
+// How many entries a directory holds (0 when it does not exist).
+size_t EntriesIn(const std::string& dir);
 
 class BerthdProcess {
  public:

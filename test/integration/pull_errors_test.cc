@@ -100,16 +100,6 @@ class LayoutRegistry {
   FakeHttpServer server_;
 };
 
-size_t EntriesIn(const std::string& dir) {
-  size_t count = 0;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    (void)entry;
-    ++count;
-  }
-  return count;
-}
-
 class PullErrorsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { BecomeChildSubreaper(); }

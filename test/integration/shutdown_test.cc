@@ -73,16 +73,6 @@ TEST(ShutdownTest, AStuckHandlerDoesNotKeepBerthdAlivePastTheGracePeriod) {
   EXPECT_FALSE(std::filesystem::exists(berthd.socket_path()));
 }
 
-size_t EntriesIn(const std::string& dir) {
-  size_t count = 0;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    (void)entry;
-    ++count;
-  }
-  return count;
-}
-
 TEST(ShutdownTest, AHandlerSleepingAtAFailpointDoesNotKeepBerthdAlive) {
   BERTH_REQUIRE_ROOT();
   BerthdProcess berthd;
