@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "base/child_reaper.h"
 #include "base/process_util.h"
 #include "base/unique_fd.h"
 
@@ -80,8 +81,10 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
   auto argv = CStringArray(request.argv);
   auto envp = CStringArray(request.env);
   pid_t pid = -1;
+  ClaimedStart start;
   rc = ::posix_spawn(&pid, program.c_str(), &spawn.actions_, &spawn.attrs_, argv.data(),
                      envp.data());
+  if (rc == 0) start.Claim(pid);
   if (rc != 0) return Error::FromErrno(rc, "run " + program);
   return pid;
 }

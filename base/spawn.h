@@ -22,7 +22,8 @@ struct SpawnRequest {
   bool new_process_group = false;  // setpgid(0, 0): a timeout can kill its helpers with it
 };
 
-// Starts the child; the caller waits for it (waitpid or a pidfd).
+// Starts the child, claimed (base/child_reaper.h): the caller reaps it with WaitClaimedChild, or
+// reaps it itself and calls ReleaseChild.
 Result<pid_t> Spawn(const SpawnRequest& request);
 
 }  // namespace berth

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "base/child_reaper.h"
 #include "base/file_util.h"
 #include "base/idmapped_mount.h"
 #include "base/random.h"
@@ -251,7 +252,7 @@ Result<UniqueFd> ThrowawayUserNamespace(uint32_t host_id) {
   UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
   if (::pipe2(to_parent, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd parent_read(to_parent[0]), child_write(to_parent[1]);
-  pid_t child = ::fork();
+  pid_t child = ForkClaimedChild();
   if (child < 0) return Error::FromErrno(errno, "fork");
   if (child == 0) {
     char byte = 0;
@@ -274,8 +275,7 @@ Result<UniqueFd> ThrowawayUserNamespace(uint32_t host_id) {
   };
   auto userns = run();
   parent_write.reset();
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  (void)WaitClaimedChild(child);
   return userns;
 }
 

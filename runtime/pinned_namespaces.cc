@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "base/child_reaper.h"
 #include "base/file_util.h"
 #include "base/namespaces.h"
 
@@ -52,7 +53,7 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
   UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
   if (::pipe2(to_parent, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd parent_read(to_parent[0]), child_write(to_parent[1]);
-  pid_t child = ::fork();
+  pid_t child = ForkClaimedChild();
   if (child < 0) return Error::FromErrno(errno, "fork");
   if (child == 0) {
     // Only our own ends: the parent's copies here would keep its EOF from ever arriving.
@@ -73,9 +74,7 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
   child_write.reset();
   auto finish = [&](Result<void> result) -> Result<void> {
     parent_write.reset();  // EOF lets the child go
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = WaitClaimedChild(child).value_or(-1);
     if (result && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
       return Internal("create pod namespaces: helper exited with " + std::to_string(WEXITSTATUS(status)));
     return result;

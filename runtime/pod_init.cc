@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "base/child_reaper.h"
 #include "base/file_util.h"
 #include "base/process_util.h"
 #include "base/unique_fd.h"
@@ -34,7 +35,7 @@ Result<ProcessIdentity> StartPodInit(const std::string& pod_id, const std::strin
   int exec_fds[2];
   if (::pipe2(exec_fds, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd exec_read(exec_fds[0]), exec_write(exec_fds[1]);
-  pid_t child = ::fork();
+  pid_t child = ForkClaimedChild();
   if (child < 0) return Error::FromErrno(errno, "fork");
   if (child == 0) {
     // Detach from berthd: own session, pod namespaces, new PID namespace; the grandchild is its
@@ -67,8 +68,7 @@ Result<ProcessIdentity> StartPodInit(const std::string& pod_id, const std::strin
   exec_write.reset();
   pid_t init = 0;
   ssize_t n = ::read(read_end.get(), &init, sizeof init);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  int status = WaitClaimedChild(child).value_or(-1);
   if (n != sizeof init || init <= 0) {
     return Internal("start pod init: setup failed (exit code " +
                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");

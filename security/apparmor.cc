@@ -10,6 +10,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/child_reaper.h"
 #include "base/file_util.h"
 #include "base/process_util.h"
 #include "base/spawn.h"
@@ -78,9 +79,7 @@ Result<void> RunWithStdin(const std::vector<std::string>& argv, const std::strin
     if (n <= 0) break;
     if (output.size() < 16384) output.append(buffer, static_cast<size_t>(n));
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  int status = WaitClaimedChild(pid).value_or(-1);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Ok();
   while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
   return Internal(argv[0] + " failed (status " + std::to_string(status) + "): " + output);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "base/child_reaper.h"
 #include "base/file_util.h"
 #include "base/lock_file.h"
 #include "base/logging.h"
@@ -117,6 +118,8 @@ Result<void> RunDaemon(const Config& config) {
                          LockFile::Acquire(config.root + "/berthd.lock", "root " + config.root));
   BERTH_ASSIGN_OR_RETURN(LockFile state_lock,
                          LockFile::Acquire(config.state + "/berthd.lock", "state " + config.state));
+  // Monitors and pod inits end as berthd's zombies, reaped at once, not as PID 1's.
+  BERTH_TRY(StartChildReaper());
   BERTH_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(config.root + "/metadata.db"));
 
   HostFeatures host = ProbeHostFeatures();

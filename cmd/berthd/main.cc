@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "base/child_reaper.h"
 #include "base/failpoint.h"
 #include "base/logging.h"
 #include "base/signals.h"
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
   berth::BlockTerminationSignals();
+  berth::BlockChildSignal();  // for the child reaper (base/child_reaper.h)
 
   CLI::App app{
       "berthd serves the Kubernetes CRI (runtime.v1 RuntimeService and ImageService) on a unix "

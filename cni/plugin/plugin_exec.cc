@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/child_reaper.h"
 #include "base/process_util.h"
 #include "base/spawn.h"
 #include "base/unique_fd.h"
@@ -83,8 +84,7 @@ int RemainingMs(Clock::time_point deadline) {
 void KillAndReap(pid_t pid) {
   ::kill(-pid, SIGKILL);
   ::kill(pid, SIGKILL);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  (void)WaitClaimedChild(pid);
 }
 
 // Waits for the child to exit (pidfd readable) until the deadline; false on timeout.
@@ -152,10 +152,9 @@ Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::st
     return Error(ErrorCode::kResourceExhausted,
                  path + " printed more than " + std::to_string(limits.max_stdout) + " bytes");
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error::FromErrno(errno, "wait for " + path);
-  }
+  auto waited = WaitClaimedChild(pid);
+  if (!waited) return Error(waited.error().code(), "wait for " + path + ": " + waited.error().message());
+  int status = *waited;
   if (WIFEXITED(status)) output.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) output.term_signal = WTERMSIG(status);
   return output;

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/child_reaper.h"
 #include "base/fd_passing.h"
 #include "base/spawn.h"
 #include "base/process_util.h"
@@ -178,10 +179,7 @@ void StopExec(pid_t pid) {
 }
 
 Result<int> WaitExec(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error::FromErrno(errno, "wait for exec " + std::to_string(pid));
-  }
+  BERTH_ASSIGN_OR_RETURN(int status, WaitClaimedChild(pid));
   return ExitStatusOf(status);
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "base/child_reaper.h"
 #include "base/fd_passing.h"
 #include "base/file_util.h"
 #include "base/parse_number.h"
@@ -102,12 +103,12 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   UniqueFd report_read(fds[0]), report_write(fds[1]);
   if (::pipe2(answers, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd answer_read(answers[0]), answer_write(answers[1]);
-  pid_t middle = ::fork();
+  pid_t middle = ForkClaimedChild();
   if (middle < 0) return Error::FromErrno(errno, "fork");
   if (middle == 0) BecomeMonitor(argv, report_write.get(), answer_read.get());
   report_write.reset();
   answer_read.reset();
-  ::waitpid(middle, nullptr, 0);
+  (void)WaitClaimedChild(middle);
   std::string line;
   while (true) {
     BERTH_ASSIGN_OR_RETURN(line, ReadLine(report_read.get()));

@@ -127,6 +127,28 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// A monitor is double-forked so that it outlives berthd; while berthd runs it is berthd's child
+// (berthd is the subreaper), and berthd reaps it when it ends: no zombie is left for PID 1.
+TEST_F(ContainerTest, EndedMonitorsAreReapedByBerthd) {
+  std::string id = Run(Config("reaped", "test/busybox:1", {"/bin/sleep", "300"}));
+  runtime::v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  request.set_verbose(true);
+  runtime::v1::ContainerStatusResponse response;
+  ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
+  int monitor = nlohmann::json::parse(response.info().at("info"))["monitorPid"];
+  ASSERT_GT(monitor, 0);
+  std::string proc = "/proc/" + std::to_string(monitor);
+  EXPECT_NE(ReadText(proc + "/status").find("PPid:\t" + std::to_string(berthd_.pid()) + "\n"),
+            std::string::npos);
+  ASSERT_TRUE(Remove(id).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::filesystem::exists(proc) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(std::filesystem::exists(proc)) << "monitor " << monitor << ": " << ReadText(proc + "/stat");
+}
+
 TEST_F(ContainerTest, BadRequestsAreClearErrors) {
   std::string id;
   auto missing_image = Create(Config("x", "test/none:1", {"/bin/true"}), &id);
