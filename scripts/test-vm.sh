@@ -62,13 +62,13 @@ done
 build_dir=$(realpath -m "${BUILD_DIR:-build}")
 [ -x "$build_dir/cmd/berthd/berthd" ] ||
   { say "no berthd in $build_dir (build first: cmake --build ${BUILD_DIR:-build})"; exit 1; }
-# "NAME [GTEST_FILTER]" lines: test/vm/tests.txt's, or --tests without filters.
+# "[VAR=VALUE] NAME [GTEST_FILTER]" lines: test/vm/tests.txt's, or --tests without filters.
 if [ -z "$tests" ]; then
   test_lines=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$vm_dir/tests.txt")
 else
   test_lines=$(printf '%s\n' $tests)
 fi
-tests=$(awk '{ print $1 }' <<<"$test_lines" | xargs)
+tests=$(awk '{ print ($1 ~ /=/) ? $2 : $1 }' <<<"$test_lines" | sort -u | xargs)
 test_binaries=()
 for name in $tests; do
   binary=$(find "$build_dir/test" -name "$name" -type f -perm -u+x -print -quit)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -23,8 +24,16 @@ class ContainerFixture : public ::testing::Test {
   }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
+    // The VM lane runs some suites a second time with BERTH_TEST_CGROUP_DRIVER=systemd.
+    if (const char* driver = std::getenv("BERTH_TEST_CGROUP_DRIVER"); cgroup_driver_.empty() && driver != nullptr)
+      cgroup_driver_ = driver;
     if (!cgroup_driver_.empty()) berthd_.SetExtraConfig("cgroup_driver: " + cgroup_driver_ + "\n");
     ASSERT_TRUE(berthd_.Start()) << berthd_.ReadLog();
+    if (cgroup_driver_ == "systemd") {  // the run really is the systemd driver's
+      runtime::v1::RuntimeConfigResponse config;
+      ASSERT_TRUE(berthd_.runtime().RuntimeConfig(CallContext().get(), {}, &config).ok());
+      ASSERT_EQ(config.linux().cgroup_driver(), runtime::v1::SYSTEMD);
+    }
     for (const char* name : {"busybox", "entrypoint", "user"}) Import(name);
     runtime::v1::RunPodSandboxRequest request;
     auto* config = request.mutable_config();

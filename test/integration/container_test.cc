@@ -332,6 +332,28 @@ TEST_F(ContainerTest, MemoryLimitKillsWithOomKilled) {
   EXPECT_EQ(status.reason(), "OOMKilled");
 }
 
+// kubelet sets memory.oom.group=1 (a `unified` key) on cgroup v2: an OOM then ends every process of
+// the container, not only the largest one. Without it the shell below would print inner-done and
+// wait for its sleep.
+TEST_F(ContainerTest, MemoryOomGroupEndsTheWholeContainer) {
+  if (!std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
+    GTEST_SKIP() << "memory.oom.group exists only on the pure cgroup v2 hierarchy (the VM lane)";
+  }
+  auto config = Config("grouped", "test/busybox:1",
+                       {"/bin/sh", "-c",
+                        "/bin/sleep 300 & /bin/sh -c 'x=$(/bin/busybox head -c 134217728 /dev/zero | "
+                        "/bin/busybox tr \"\\0\" a)'; echo inner-done; wait"});
+  auto* resources = config.mutable_linux()->mutable_resources();
+  resources->set_memory_limit_in_bytes(32 << 20);
+  (*resources->mutable_unified())["memory.oom.group"] = "1";
+  std::string id = Run(config);
+  auto status = WaitExited(id, 60);
+  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 137);
+  EXPECT_EQ(status.reason(), "OOMKilled");
+  EXPECT_EQ(LogLines(logs_.path() + "/grouped.log", "stdout"), std::vector<std::string>{});
+}
+
 TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
   std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
   runtime::v1::RemoveImageRequest request;

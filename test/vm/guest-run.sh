@@ -3,7 +3,8 @@
 # laid out by scripts/test-vm.sh):
 #   env.sh              HOST_SOURCE_DIR, HOST_BUILD_DIR, VM_GTEST_FILTER (replaces the filters
 #                       of tests.txt), VM_RUN_KNOWN, VM_TEST_TIMEOUT
-#   tests.txt           the binaries to run, in order: "NAME [GTEST_FILTER]" lines
+#   tests.txt           the binaries to run, in order: "[VAR=VALUE] NAME [GTEST_FILTER]" lines (a VAR
+#                       is set for that run, reported as NAME[VALUE])
 #   install/            berth's installed tree (DESTDIR of `cmake --install --prefix /usr/local`)
 #   build/, source/     the parts of the host's build and source trees the tests use, bound here
 #                       at the host's own absolute paths (the fixtures find berthd, berthctl and
@@ -207,9 +208,14 @@ smoke
 echo "smoke_end $(uptime_s)" >>"$results/timing.txt"
 
 # --- The integration test binaries -------------------------------------------------------------
-run_binary() {  # NAME [GTEST_FILTER]
-  local name=$1 binary
-  binary=$(find "$HOST_BUILD_DIR/test" -name "$name" -type f -perm -u+x -print -quit)
+run_binary() {  # NAME GTEST_FILTER [VAR=VALUE]: with a VAR, the run is reported as NAME[VALUE]
+  local program=$1 name=$1 binary setting=${3:-}
+  local -a environment=()
+  if [ -n "$setting" ]; then
+    environment=("$setting")
+    name+="[${setting#*=}]"
+  fi
+  binary=$(find "$HOST_BUILD_DIR/test" -name "$program" -type f -perm -u+x -print -quit)
   if [ -z "$binary" ]; then
     printf 'FAIL\t%s\t(binary)\t0\tnot in the build tree\n' "$name" >>"$results/results.txt"
     say "FAIL $name: not in the build tree"
@@ -231,7 +237,7 @@ run_binary() {  # NAME [GTEST_FILTER]
   fi
   say "running $name --gtest_filter='$filter'"
   local start=$SECONDS status
-  (cd /tmp && timeout --kill-after=10 "$VM_TEST_TIMEOUT" "$binary" --gtest_color=no \
+  (cd /tmp && env "${environment[@]}" timeout --kill-after=10 "$VM_TEST_TIMEOUT" "$binary" --gtest_color=no \
     --gtest_filter="$filter" --gtest_output="xml:$results/$name.xml") >"$results/$name.log" 2>&1
   status=$?
   say "$name exited $status after $((SECONDS - start)) s"
@@ -255,7 +261,7 @@ run_binary() {  # NAME [GTEST_FILTER]
   fi
   if [ -n "$negative" ] && [ "${VM_RUN_KNOWN:-0}" = 1 ]; then
     say "running the known failures of $name (--run-known; they do not count)"
-    (cd /tmp && timeout --kill-after=10 "$VM_TEST_TIMEOUT" "$binary" --gtest_color=no \
+    (cd /tmp && env "${environment[@]}" timeout --kill-after=10 "$VM_TEST_TIMEOUT" "$binary" --gtest_color=no \
       --gtest_filter="$negative" --gtest_output="xml:$results/$name.known.xml") \
       >"$results/$name.known.log" 2>&1
     [ -s "$results/$name.known.xml" ] &&
@@ -269,8 +275,13 @@ run_binary() {  # NAME [GTEST_FILTER]
     done
 }
 while read -r -u 3 name filter; do
-  run_binary "$name" "$filter" </dev/null
-  echo "${name}_end $(uptime_s)" >>"$results/timing.txt"
+  setting=""
+  if [[ $name == *=* ]]; then  # "VAR=VALUE NAME [FILTER]"
+    setting=$name
+    read -r name filter <<<"$filter"
+  fi
+  run_binary "$name" "$filter" "$setting" </dev/null
+  echo "${name}${setting:+[${setting#*=}]}_end $(uptime_s)" >>"$results/timing.txt"
 done 3<"$share/tests.txt"
 
 # --- Diagnostics and the verdict ---------------------------------------------------------------
