@@ -25,7 +25,8 @@ class CancelToken {
   bool expired() const { return Clock::now() >= state_->deadline; }
   // The deadline on the steady clock, for waits (no deadline: the steady clock's max).
   std::chrono::steady_clock::time_point SteadyDeadline() const {
-    if (state_->deadline == Clock::time_point::max()) return std::chrono::steady_clock::time_point::max();
+    if (state_->deadline == Clock::time_point::max())
+      return std::chrono::steady_clock::time_point::max();
     auto left = state_->deadline - Clock::now();
     return std::chrono::steady_clock::now() +
            std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);

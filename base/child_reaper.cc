@@ -31,12 +31,14 @@ void AppendPids(const std::string& text, std::vector<pid_t>& pids) {
   while (at < text.size()) {
     size_t end = text.find(' ', at);
     if (end == std::string::npos) end = text.size();
-    if (auto pid = ParseInt64(text.substr(at, end - at), 1, INT32_MAX)) pids.push_back(static_cast<pid_t>(*pid));
+    if (auto pid = ParseInt64(text.substr(at, end - at), 1, INT32_MAX))
+      pids.push_back(static_cast<pid_t>(*pid));
     at = end + 1;
   }
 }
 
-// Without CONFIG_PROC_CHILDREN: every process whose parent (the field after the command's ')') is us.
+// Without CONFIG_PROC_CHILDREN: every process whose parent (the field after the command's ')') is
+// us.
 std::vector<pid_t> ChildrenByScanningProc() {
   std::vector<pid_t> pids;
   std::string self = std::to_string(::getpid());
@@ -64,7 +66,8 @@ void ReapUnclaimed() {
   for (pid_t pid : children) {
     if (g_claims.count(pid) != 0) continue;
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) == 0 && info.si_pid == pid) {
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) == 0 &&
+        info.si_pid == pid) {
       g_reaped.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -90,18 +93,23 @@ void BlockChildSignal() {
 }
 
 Result<void> StartChildReaper() {
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return Error::FromErrno(errno, "become child subreaper");
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    return Error::FromErrno(errno, "become child subreaper");
   std::thread(ReapForever).detach();
   // Whatever ended before the thread waited (no SIGCHLD is pending for it any more).
   ReapUnclaimed();
   return Ok();
 }
 
-uint64_t ReapedOrphans() { return g_reaped.load(std::memory_order_relaxed); }
+uint64_t ReapedOrphans() {
+  return g_reaped.load(std::memory_order_relaxed);
+}
 
 ClaimedStart::ClaimedStart() : lock_(g_claims_mutex) {}
 ClaimedStart::~ClaimedStart() = default;
-void ClaimedStart::Claim(pid_t pid) { AddClaim(pid); }
+void ClaimedStart::Claim(pid_t pid) {
+  AddClaim(pid);
+}
 
 pid_t ForkClaimedChild() {
   g_claims_mutex.lock();

@@ -29,7 +29,8 @@ Result<void> StartChildReaper();
 uint64_t ReapedOrphans();
 
 // Holds the claims' lock from before a child is started until it is claimed, so that the reaper
-// can never see the child unclaimed: { ClaimedStart start; pid = posix_spawn(...); start.Claim(pid); }
+// can never see the child unclaimed: { ClaimedStart start; pid = posix_spawn(...);
+// start.Claim(pid); }
 class ClaimedStart {
  public:
   ClaimedStart();

@@ -5,8 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -76,7 +76,8 @@ TEST_F(ChildReaperTest, OrphansComeToThisProcessAndAreReapedWhenTheyEnd) {
     std::ifstream in(proc + "/status");
     status.assign(std::istreambuf_iterator<char>(in), {});
   }
-  EXPECT_NE(status.find("PPid:\t" + std::to_string(::getpid()) + "\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("PPid:\t" + std::to_string(::getpid()) + "\n"), std::string::npos)
+      << status;
   auto children = ChildrenOfThisProcess();
   EXPECT_NE(std::find(children.begin(), children.end(), orphan), children.end());
 

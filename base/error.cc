@@ -90,15 +90,27 @@ std::string Error::ToString() const {
   return text;
 }
 
-Error InvalidArgument(std::string message) { return {ErrorCode::kInvalidArgument, std::move(message)}; }
-Error NotFound(std::string message) { return {ErrorCode::kNotFound, std::move(message)}; }
-Error AlreadyExists(std::string message) { return {ErrorCode::kAlreadyExists, std::move(message)}; }
+Error InvalidArgument(std::string message) {
+  return {ErrorCode::kInvalidArgument, std::move(message)};
+}
+Error NotFound(std::string message) {
+  return {ErrorCode::kNotFound, std::move(message)};
+}
+Error AlreadyExists(std::string message) {
+  return {ErrorCode::kAlreadyExists, std::move(message)};
+}
 Error FailedPrecondition(std::string message) {
   return {ErrorCode::kFailedPrecondition, std::move(message)};
 }
-Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message)}; }
-Error Unavailable(std::string message) { return {ErrorCode::kUnavailable, std::move(message)}; }
-Error Unimplemented(std::string message) { return {ErrorCode::kUnimplemented, std::move(message)}; }
+Error Internal(std::string message) {
+  return {ErrorCode::kInternal, std::move(message)};
+}
+Error Unavailable(std::string message) {
+  return {ErrorCode::kUnavailable, std::move(message)};
+}
+Error Unimplemented(std::string message) {
+  return {ErrorCode::kUnimplemented, std::move(message)};
+}
 Error DeadlineExceeded(std::string message) {
   return {ErrorCode::kDeadlineExceeded, std::move(message)};
 }

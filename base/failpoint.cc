@@ -1,6 +1,7 @@
 #include "base/failpoint.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,8 +10,6 @@
 #include <map>
 #include <string>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "base/parse_number.h"
 

@@ -30,7 +30,8 @@ Result<void> SendWithFds(int socket, std::string_view data, const int* fds, size
   do sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
   while (sent < 0 && errno == EINTR);
   if (sent < 0) return Error::FromErrno(errno, "send file descriptors");
-  if (static_cast<size_t>(sent) != data.size()) return Internal("send file descriptors: short write");
+  if (static_cast<size_t>(sent) != data.size())
+    return Internal("send file descriptors: short write");
   return Ok();
 }
 
@@ -48,7 +49,8 @@ Result<size_t> ReceiveWithFds(int socket, char* buffer, size_t size, std::vector
   while (received < 0 && errno == EINTR);
   if (received < 0) return Error::FromErrno(errno, "receive file descriptors");
   std::vector<UniqueFd> got;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
     if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; ++i) {

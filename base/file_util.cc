@@ -2,11 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-
-#include <cstdio>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "base/random.h"
 
@@ -57,7 +56,8 @@ Result<void> WriteFileAtomic(const std::string& path, std::string_view content, 
   if (auto written = WriteAll(fd.get(), content, temp); !written) {
     return cleanup_on_error(std::move(written).error());
   }
-  if (::fchmod(fd.get(), mode) != 0) return cleanup_on_error(Error::FromErrno(errno, "chmod " + temp));
+  if (::fchmod(fd.get(), mode) != 0)
+    return cleanup_on_error(Error::FromErrno(errno, "chmod " + temp));
   if (::fsync(fd.get()) != 0) return cleanup_on_error(Error::FromErrno(errno, "fsync " + temp));
   fd.reset();
   if (::rename(temp.c_str(), path.c_str()) != 0) {
@@ -126,7 +126,8 @@ Result<void> WriteKernelFile(const std::string& path, std::string_view value) {
   std::string shown(value.substr(0, value.find('\n')));
   ssize_t n = ::write(fd.get(), value.data(), value.size());
   if (n < 0) return Error::FromErrno(errno, "write " + shown + " to " + path);
-  if (static_cast<size_t>(n) != value.size()) return Internal("write " + shown + " to " + path + ": short write");
+  if (static_cast<size_t>(n) != value.size())
+    return Internal("write " + shown + " to " + path + ": short write");
   return Ok();
 }
 
@@ -144,8 +145,9 @@ Result<void> CheckTraversableByOthers(const std::string& path) {
     if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-      return FailedPrecondition("directory " + prefix + " is not traversable by others (mode " + mode +
-                                "): pods with a user namespace need o+x on the way to berth's root and state");
+      return FailedPrecondition(
+          "directory " + prefix + " is not traversable by others (mode " + mode +
+          "): pods with a user namespace need o+x on the way to berth's root and state");
     }
   }
   return Ok();

@@ -12,7 +12,8 @@
 
 namespace berth {
 
-// Creates `path` and its missing parents with `mode` (like mkdir -p). An existing directory is fine.
+// Creates `path` and its missing parents with `mode` (like mkdir -p). An existing directory is
+// fine.
 Result<void> MakeDirs(const std::string& path, mode_t mode = 0755);
 
 // Writes `content` to a temp file beside `path`, fsyncs it, renames it over `path` and fsyncs the

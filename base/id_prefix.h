@@ -15,7 +15,8 @@ Result<std::string> ResolveIdPrefix(const Map& objects, const std::string& id,
   if (id.empty()) return InvalidArgument(what + " id is empty");
   if (objects.count(id)) return id;
   std::string match;
-  for (auto it = objects.lower_bound(id); it != objects.end() && it->first.rfind(id, 0) == 0; ++it) {
+  for (auto it = objects.lower_bound(id); it != objects.end() && it->first.rfind(id, 0) == 0;
+       ++it) {
     if (!match.empty()) return InvalidArgument(what + " id prefix " + id + " is ambiguous");
     match = it->first;
   }

@@ -21,13 +21,14 @@ TEST(ParseNumberTest, Int64HonoursSignAndBounds) {
   EXPECT_EQ(ParseInt64("-9223372036854775808"), INT64_MIN);
   EXPECT_EQ(ParseInt64("9223372036854775807"), INT64_MAX);
   EXPECT_EQ(ParseInt64("-15"), -15);
-  for (const char* bad : {"", "-", "--1", "+5", "9223372036854775808", "-9223372036854775809",
-                          "1e3", "\n1"}) {
+  for (const char* bad :
+       {"", "-", "--1", "+5", "9223372036854775808", "-9223372036854775809", "1e3", "\n1"}) {
     EXPECT_FALSE(ParseInt64(bad).has_value()) << bad;
   }
   EXPECT_EQ(ParseInt64("-1000", -1000, 1000), -1000);
   EXPECT_FALSE(ParseInt64("1001", -1000, 1000).has_value());
-  EXPECT_FALSE(ParseInt64("99999999999", 1, 64).has_value());  // an image STOPSIGNAL seen in the wild
+  EXPECT_FALSE(
+      ParseInt64("99999999999", 1, 64).has_value());  // an image STOPSIGNAL seen in the wild
 }
 
 TEST(ParseNumberTest, Hex) {
@@ -65,7 +66,8 @@ TEST(ParseNumberTest, Ports) {
   EXPECT_FALSE(IsPort(65536, true));
   EXPECT_EQ(ParsePortNumber("08080"), 8080);
   EXPECT_EQ(ParsePortNumber("0", true), 0);
-  for (const char* bad : {"0", "65536", "", "-1", "+80", " 80", "80 ", "1e3", "99999999999999999999"}) {
+  for (const char* bad :
+       {"0", "65536", "", "-1", "+80", " 80", "80 ", "1e3", "99999999999999999999"}) {
     EXPECT_FALSE(ParsePortNumber(bad).has_value()) << bad;
   }
 }

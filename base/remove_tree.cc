@@ -49,7 +49,8 @@ Result<void> EmptyDirectory(int dir, const std::string& path, uint64_t mount_id,
       if (errno != EISDIR) return Error::FromErrno(errno, "remove " + child);
     }
     BERTH_ASSIGN_OR_RETURN(uint64_t child_mount, MountIdAt(dir, name.c_str()));
-    if (child_mount != mount_id) return FailedPrecondition(child + " is a mount point; not removed");
+    if (child_mount != mount_id)
+      return FailedPrecondition(child + " is a mount point; not removed");
     UniqueFd sub(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) {
       if (errno == ENOENT) continue;
@@ -72,7 +73,8 @@ Result<void> RemoveTree(const std::string& path) {
     return Error::FromErrno(errno, "stat " + path);
   }
   if (!S_ISDIR(info.st_mode)) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::FromErrno(errno, "remove " + path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return Error::FromErrno(errno, "remove " + path);
     return Ok();
   }
   std::string parent = path.substr(0, path.find_last_of('/'));
@@ -82,7 +84,8 @@ Result<void> RemoveTree(const std::string& path) {
   BERTH_ASSIGN_OR_RETURN(uint64_t parent_mount, MountIdAt(parent_fd.get(), "."));
   BERTH_ASSIGN_OR_RETURN(uint64_t own_mount, MountIdAt(parent_fd.get(), name.c_str()));
   if (own_mount != parent_mount) return FailedPrecondition(path + " is a mount point; not removed");
-  UniqueFd dir(::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dir(
+      ::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir) return Error::FromErrno(errno, "open " + path);
   BERTH_TRY(EmptyDirectory(dir.get(), path, own_mount, 0));
   if (::unlinkat(parent_fd.get(), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {

@@ -13,7 +13,8 @@ namespace berth {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -52,7 +53,9 @@ class [[nodiscard]] Result<void> {
   std::optional<Error> error_;
 };
 
-inline Result<void> Ok() { return {}; }
+inline Result<void> Ok() {
+  return {};
+}
 
 }  // namespace berth
 
@@ -60,9 +63,9 @@ inline Result<void> Ok() { return {}; }
 #define BERTH_CONCAT(a, b) BERTH_CONCAT_INNER(a, b)
 
 // Returns the error of a Result<...> expression from the enclosing function.
-#define BERTH_TRY(expr)                                         \
-  do {                                                          \
-    auto berth_try_result_ = (expr);                            \
+#define BERTH_TRY(expr)                                                       \
+  do {                                                                        \
+    auto berth_try_result_ = (expr);                                          \
     if (!berth_try_result_.ok()) return std::move(berth_try_result_).error(); \
   } while (0)
 

@@ -43,7 +43,8 @@ Result<pid_t> Spawn(const SpawnRequest& request) {
   int above = static_cast<int>(request.fds.size()) + 3;
   for (size_t i = 0; i < request.fds.size(); ++i) {
     if (request.fds[i] < 0) {
-      if (i > 2) return InvalidArgument("spawn " + program + ": fd " + std::to_string(i) + " unset");
+      if (i > 2)
+        return InvalidArgument("spawn " + program + ": fd " + std::to_string(i) + " unset");
       sources.emplace_back();
       continue;
     }

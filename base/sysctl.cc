@@ -20,7 +20,7 @@ Result<void> WriteSysctl(std::string_view name, std::string_view value) {
     return InvalidArgument("sysctl \"" + std::string(name) + "\" does not exist");
   }
   return Error(written.error().code() == ErrorCode::kInternal ? ErrorCode::kInvalidArgument
-                                                               : written.error().code(),
+                                                              : written.error().code(),
                "set sysctl " + std::string(name) + "=" + std::string(value) + ": " +
                    written.error().message());
 }

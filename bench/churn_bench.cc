@@ -19,8 +19,8 @@
 
 namespace {
 
-using berth::bench::Percentile;
 using berth::bench::Context;
+using berth::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 
@@ -29,7 +29,8 @@ long StatusField(int pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return -1;
 }
@@ -44,13 +45,14 @@ long OpenFds(int pid) {
 }
 
 void Sample(int cycle, int pid) {
-  std::printf("%7d %10ld %10ld %6ld %8ld\n", cycle, StatusField(pid, "VmRSS"), StatusField(pid, "RssAnon"),
-              OpenFds(pid), StatusField(pid, "Threads"));
+  std::printf("%7d %10ld %10ld %6ld %8ld\n", cycle, StatusField(pid, "VmRSS"),
+              StatusField(pid, "RssAnon"), OpenFds(pid), StatusField(pid, "Threads"));
   std::fflush(stdout);
 }
 
 bool Check(const grpc::Status& status, const char* rpc, int cycle) {
-  if (!status.ok()) std::fprintf(stderr, "cycle %d: %s: %s\n", cycle, rpc, status.error_message().c_str());
+  if (!status.ok())
+    std::fprintf(stderr, "cycle %d: %s: %s\n", cycle, rpc, status.error_message().c_str());
   return status.ok();
 }
 
@@ -76,12 +78,14 @@ double Cycle(runtime::v1::RuntimeService::Stub& stub, const std::string& image, 
   config->add_command("/bin/sleep");
   config->add_command("300");
   runtime::v1::CreateContainerResponse created;
-  bool ok = Check(stub.CreateContainer(Context().get(), create, &created), "CreateContainer", cycle);
+  bool ok =
+      Check(stub.CreateContainer(Context().get(), create, &created), "CreateContainer", cycle);
   if (ok) {
     runtime::v1::StartContainerRequest start_request;
     start_request.set_container_id(created.container_id());
     runtime::v1::StartContainerResponse started;
-    ok = Check(stub.StartContainer(Context().get(), start_request, &started), "StartContainer", cycle);
+    ok = Check(stub.StartContainer(Context().get(), start_request, &started), "StartContainer",
+               cycle);
   }
   // Teardown whatever happened, so that a failed cycle leaves nothing for the next.
   runtime::v1::StopPodSandboxRequest stop;
@@ -91,7 +95,8 @@ double Cycle(runtime::v1::RuntimeService::Stub& stub, const std::string& image, 
   runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(ran.pod_sandbox_id());
   runtime::v1::RemovePodSandboxResponse removed;
-  ok = Check(stub.RemovePodSandbox(Context().get(), remove, &removed), "RemovePodSandbox", cycle) && ok;
+  ok = Check(stub.RemovePodSandbox(Context().get(), remove, &removed), "RemovePodSandbox", cycle) &&
+       ok;
   if (!ok) return -1;
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -110,10 +115,13 @@ int main(int argc, char** argv) {
     if (flag == "--berthd-pid") pid = std::atoi(argv[i + 1]);
   }
   if (image.empty() || pid <= 0 || cycles <= 0) {
-    std::fprintf(stderr, "usage: churn_bench --endpoint URL --image NAME --berthd-pid PID [--cycles N] [--sample N]\n");
+    std::fprintf(stderr,
+                 "usage: churn_bench --endpoint URL --image NAME --berthd-pid PID [--cycles N] "
+                 "[--sample N]\n");
     return 2;
   }
-  auto stub = runtime::v1::RuntimeService::NewStub(grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  auto stub = runtime::v1::RuntimeService::NewStub(
+      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
   std::printf("  cycle  RSS (KiB)  anon (KiB)    fds  threads\n");
   Sample(0, pid);
   std::vector<double> times;
@@ -127,7 +135,9 @@ int main(int argc, char** argv) {
     }
     if (cycle % sample == 0 || cycle == cycles) Sample(cycle, pid);
   }
-  std::printf("churn cycle (runp+create+start+stopp+rmp)  p50 %7.2f ms  p99 %7.2f ms  (%d cycles, %d failed)\n",
-              Percentile(times, 0.5), Percentile(times, 0.99), cycles, failed);
+  std::printf(
+      "churn cycle (runp+create+start+stopp+rmp)  p50 %7.2f ms  p99 %7.2f ms  (%d cycles, %d "
+      "failed)\n",
+      Percentile(times, 0.5), Percentile(times, 0.99), cycles, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -15,8 +15,8 @@
 
 namespace {
 
-using berth::bench::Percentile;
 using berth::bench::Context;
+using berth::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 

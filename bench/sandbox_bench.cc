@@ -17,12 +17,14 @@
 
 namespace {
 
-using berth::bench::Percentile;
 using berth::bench::Context;
+using berth::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 
-double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Millis(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
   runtime::v1::RunPodSandboxRequest request;
@@ -95,8 +97,9 @@ int main(int argc, char** argv) {
   for (auto& thread : threads) thread.join();
   double wall = Millis(Clock::now() - start);
   int failures = static_cast<int>(std::count(ok.begin(), ok.end(), 0));
-  std::printf("%d concurrent RunPodSandbox: wall %.1f ms (incl. teardown), p50 %.2f ms, "
-              "p99 %.2f ms, %d failed\n",
-              concurrent, wall, Percentile(each, 0.5), Percentile(each, 0.99), failures);
+  std::printf(
+      "%d concurrent RunPodSandbox: wall %.1f ms (incl. teardown), p50 %.2f ms, "
+      "p99 %.2f ms, %d failed\n",
+      concurrent, wall, Percentile(each, 0.5), Percentile(each, 0.99), failures);
   return failures == 0 ? 0 : 1;
 }

@@ -27,8 +27,8 @@
 
 namespace {
 
-using berth::bench::Percentile;
 using berth::bench::Context;
+using berth::bench::Percentile;
 
 using berth::Result;
 using berth::UniqueFd;
@@ -48,19 +48,24 @@ double Mean(const std::vector<double>& values) {
   return sum / values.size();
 }
 
-double Milliseconds(Clock::duration elapsed) { return std::chrono::duration<double, std::milli>(elapsed).count(); }
+double Milliseconds(Clock::duration elapsed) {
+  return std::chrono::duration<double, std::milli>(elapsed).count();
+}
 
-const char* TransportName(Transport transport) { return transport == Transport::kSpdy ? "SPDY" : "WebSocket"; }
+const char* TransportName(Transport transport) {
+  return transport == Transport::kSpdy ? "SPDY" : "WebSocket";
+}
 
 void PrintLatencies(const std::string& what, const std::vector<double>& latencies) {
   std::printf("%-36s p50 %7.2f ms  p99 %7.2f ms  mean %7.2f ms  (%zu runs)\n", what.c_str(),
-              Percentile(latencies, 0.5), Percentile(latencies, 0.99), Mean(latencies), latencies.size());
+              Percentile(latencies, 0.5), Percentile(latencies, 0.99), Mean(latencies),
+              latencies.size());
 }
 
 // Creates and starts a container running `command`; returns its id, or "" after printing why not.
-std::string RunContainer(Stub& stub, const std::string& pod_id, const runtime::v1::PodSandboxConfig& pod_config,
-                         const std::string& name, const std::string& image,
-                         const std::vector<std::string>& command) {
+std::string RunContainer(Stub& stub, const std::string& pod_id,
+                         const runtime::v1::PodSandboxConfig& pod_config, const std::string& name,
+                         const std::string& image, const std::vector<std::string>& command) {
   runtime::v1::CreateContainerRequest create;
   create.set_pod_sandbox_id(pod_id);
   *create.mutable_sandbox_config() = pod_config;
@@ -93,7 +98,8 @@ bool ExecSyncTrue(Stub& stub, const std::string& container_id) {
   runtime::v1::ExecSyncResponse response;
   auto status = stub.ExecSync(Context().get(), request, &response);
   if (!status.ok() || response.exit_code() != 0) {
-    std::fprintf(stderr, "ExecSync /bin/true: %s (exit %d)\n", status.error_message().c_str(), response.exit_code());
+    std::fprintf(stderr, "ExecSync /bin/true: %s (exit %d)\n", status.error_message().c_str(),
+                 response.exit_code());
     return false;
   }
   return true;
@@ -115,10 +121,13 @@ bool ExecTrue(Stub& stub, const std::string& container_id, Transport transport) 
   }
   berth::streaming::client::RemoteCommandOptions options;
   options.transport = transport;
-  auto exit_code = berth::streaming::client::RunRemoteCommand(response.url(), options, -1, -1, -1, nullptr);
+  auto exit_code =
+      berth::streaming::client::RunRemoteCommand(response.url(), options, -1, -1, -1, nullptr);
   if (!exit_code.ok() || *exit_code != 0) {
-    std::string why = exit_code.ok() ? "exit " + std::to_string(*exit_code) : exit_code.error().message();
-    std::fprintf(stderr, "RunRemoteCommand /bin/true over %s: %s\n", TransportName(transport), why.c_str());
+    std::string why =
+        exit_code.ok() ? "exit " + std::to_string(*exit_code) : exit_code.error().message();
+    std::fprintf(stderr, "RunRemoteCommand /bin/true over %s: %s\n", TransportName(transport),
+                 why.c_str());
     return false;
   }
   return true;
@@ -158,7 +167,8 @@ size_t ReadToEnd(int fd, std::string* head, size_t keep) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return total;
-    if (head->size() < keep) head->append(buffer.data(), std::min(static_cast<size_t>(n), keep - head->size()));
+    if (head->size() < keep)
+      head->append(buffer.data(), std::min(static_cast<size_t>(n), keep - head->size()));
     total += static_cast<size_t>(n);
   }
 }
@@ -175,7 +185,8 @@ struct Transfer {
 // One transfer of `bytes` through a fresh PortForward session. Timed from the first byte
 // written (or the read started) to the end of the reply, which the pod's side closes only after
 // its dd has read everything (to the sink) or written everything (from the source).
-Transfer TransferOnce(Stub& stub, const std::string& pod_id, Transport transport, Direction direction, size_t bytes) {
+Transfer TransferOnce(Stub& stub, const std::string& pod_id, Transport transport,
+                      Direction direction, size_t bytes) {
   Transfer result;
   int32_t port = direction == Direction::kToPod ? kSinkPort : kSourcePort;
   runtime::v1::PortForwardRequest request;
@@ -232,15 +243,16 @@ Transfer TransferOnce(Stub& stub, const std::string& pod_id, Transport transport
       return result;
     }
   } else if (received != bytes) {
-    result.error = "received " + std::to_string(received) + " of " + std::to_string(bytes) + " bytes";
+    result.error =
+        "received " + std::to_string(received) + " of " + std::to_string(bytes) + " bytes";
     return result;
   }
   result.ok = true;
   return result;
 }
 
-bool MeasureThroughput(Stub& stub, const std::string& pod_id, Transport transport, Direction direction,
-                       size_t megabytes, int runs) {
+bool MeasureThroughput(Stub& stub, const std::string& pod_id, Transport transport,
+                       Direction direction, size_t megabytes, int runs) {
   std::vector<double> rates;
   for (int run = 0; run < runs; ++run) {
     Transfer transfer;
@@ -251,42 +263,51 @@ bool MeasureThroughput(Stub& stub, const std::string& pod_id, Transport transpor
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!transfer.ok) {
-      std::fprintf(stderr, "port-forward over %s: %s\n", TransportName(transport), transfer.error.c_str());
+      std::fprintf(stderr, "port-forward over %s: %s\n", TransportName(transport),
+                   transfer.error.c_str());
       return false;
     }
     rates.push_back(static_cast<double>(megabytes) / transfer.seconds);
   }
-  std::string what = std::string("port-forward ") + (direction == Direction::kToPod ? "to" : "from") + " pod (" +
+  std::string what = std::string("port-forward ") +
+                     (direction == Direction::kToPod ? "to" : "from") + " pod (" +
                      TransportName(transport) + ")";
   std::string all;
-  for (double rate : rates) all += (all.empty() ? "" : ", ") + std::to_string(static_cast<int>(rate + 0.5));
-  std::printf("%-36s median %7.1f MB/s  (%zu MiB, runs: %s)\n", what.c_str(), Percentile(rates, 0.5), megabytes,
-              all.c_str());
+  for (double rate : rates)
+    all += (all.empty() ? "" : ", ") + std::to_string(static_cast<int>(rate + 0.5));
+  std::printf("%-36s median %7.1f MB/s  (%zu MiB, runs: %s)\n", what.c_str(),
+              Percentile(rates, 0.5), megabytes, all.c_str());
   return true;
 }
 
-bool RunBenchmarks(Stub& stub, const std::string& pod_id, const runtime::v1::PodSandboxConfig& pod_config,
-                   const std::string& image, int runs, size_t megabytes, int transfer_runs) {
-  std::string sleeper = RunContainer(stub, pod_id, pod_config, "sleeper", image, {"/bin/sleep", "3600"});
+bool RunBenchmarks(Stub& stub, const std::string& pod_id,
+                   const runtime::v1::PodSandboxConfig& pod_config, const std::string& image,
+                   int runs, size_t megabytes, int transfer_runs) {
+  std::string sleeper =
+      RunContainer(stub, pod_id, pod_config, "sleeper", image, {"/bin/sleep", "3600"});
   // `nc -ll -e` forks a dd per connection with the socket as its stdin and stdout (not stderr);
   // iflag=fullblock makes the sink's record count exact, and the count is its reply.
-  std::string sink = RunContainer(stub, pod_id, pod_config, "sink", image,
-                                  {"/bin/busybox", "nc", "-ll", "-p", std::to_string(kSinkPort), "-e", "/bin/busybox",
-                                   "sh", "-c", "exec dd of=/dev/null bs=1M iflag=fullblock 2>&1"});
+  std::string sink =
+      RunContainer(stub, pod_id, pod_config, "sink", image,
+                   {"/bin/busybox", "nc", "-ll", "-p", std::to_string(kSinkPort), "-e",
+                    "/bin/busybox", "sh", "-c", "exec dd of=/dev/null bs=1M iflag=fullblock 2>&1"});
   std::string source = RunContainer(
       stub, pod_id, pod_config, "source", image,
-      {"/bin/busybox", "nc", "-ll", "-p", std::to_string(kSourcePort), "-e", "/bin/busybox", "sh", "-c",
-       "exec dd if=/dev/zero bs=1M count=" + std::to_string(megabytes) + " 2>/dev/null"});
+      {"/bin/busybox", "nc", "-ll", "-p", std::to_string(kSourcePort), "-e", "/bin/busybox", "sh",
+       "-c", "exec dd if=/dev/zero bs=1M count=" + std::to_string(megabytes) + " 2>/dev/null"});
   if (sleeper.empty() || sink.empty() || source.empty()) return false;
 
-  if (!MeasureLatency("ExecSync /bin/true", runs, [&] { return ExecSyncTrue(stub, sleeper); })) return false;
+  if (!MeasureLatency("ExecSync /bin/true", runs, [&] { return ExecSyncTrue(stub, sleeper); }))
+    return false;
   for (auto transport : {Transport::kSpdy, Transport::kWebSocket}) {
     std::string what = std::string("Exec+RunRemoteCommand (") + TransportName(transport) + ")";
-    if (!MeasureLatency(what, runs, [&] { return ExecTrue(stub, sleeper, transport); })) return false;
+    if (!MeasureLatency(what, runs, [&] { return ExecTrue(stub, sleeper, transport); }))
+      return false;
   }
   for (auto transport : {Transport::kSpdy, Transport::kWebSocket}) {
     for (auto direction : {Direction::kToPod, Direction::kFromPod}) {
-      if (!MeasureThroughput(stub, pod_id, transport, direction, megabytes, transfer_runs)) return false;
+      if (!MeasureThroughput(stub, pod_id, transport, direction, megabytes, transfer_runs))
+        return false;
     }
   }
   return true;
@@ -308,7 +329,8 @@ int main(int argc, char** argv) {
   }
   // A refused dial shuts the forwarded socket while a transfer may still be writing to it.
   ::signal(SIGPIPE, SIG_IGN);
-  auto stub = runtime::v1::RuntimeService::NewStub(grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  auto stub = runtime::v1::RuntimeService::NewStub(
+      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
   runtime::v1::RunPodSandboxRequest pod;
   pod.mutable_config()->mutable_metadata()->set_name("stream-bench");
   pod.mutable_config()->mutable_metadata()->set_namespace_("bench");
@@ -319,7 +341,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "RunPodSandbox: %s\n", status.error_message().c_str());
     return 1;
   }
-  bool ok = RunBenchmarks(*stub, pod_created.pod_sandbox_id(), pod.config(), image, runs, megabytes, transfer_runs);
+  bool ok = RunBenchmarks(*stub, pod_created.pod_sandbox_id(), pod.config(), image, runs, megabytes,
+                          transfer_runs);
   runtime::v1::StopPodSandboxRequest stop_pod;
   stop_pod.set_pod_sandbox_id(pod_created.pod_sandbox_id());
   runtime::v1::StopPodSandboxResponse pod_stopped;

@@ -255,28 +255,32 @@ Result<void> ValidateConfig(const Config& config) {
   }
   if (network.bridge.empty() || network.bridge.size() > 15 ||
       network.bridge.find_first_of("/ :") != std::string::npos) {
-    return InvalidArgument("network.bridge \"" + network.bridge +
-                           "\" is not a valid interface name (1-15 characters, no '/', ':' or ' ')");
+    return InvalidArgument(
+        "network.bridge \"" + network.bridge +
+        "\" is not a valid interface name (1-15 characters, no '/', ':' or ' ')");
   }
   if (network.subnet.find('/') == std::string::npos) {
     return InvalidArgument("network.subnet must be a CIDR such as 10.88.0.0/16, got \"" +
                            network.subnet + "\"");
   }
   if (network.nft_table.empty()) return InvalidArgument("network.nft_table must not be empty");
-  if (config.streaming.address.empty()) return InvalidArgument("streaming.address must not be empty");
+  if (config.streaming.address.empty())
+    return InvalidArgument("streaming.address must not be empty");
   if (!config.metrics.address.empty() && config.metrics.address.find(':') == std::string::npos) {
     return InvalidArgument("metrics.address must be host:port (e.g. 127.0.0.1:9464), got \"" +
                            config.metrics.address + "\"");
   }
   if (!IsPort(config.streaming.port, /*zero_allowed=*/true)) {
-    return InvalidArgument("streaming.port must be between 0 and 65535, got " + std::to_string(config.streaming.port));
+    return InvalidArgument("streaming.port must be between 0 and 65535, got " +
+                           std::to_string(config.streaming.port));
   }
   if (config.streaming.token_ttl_seconds < 1 || config.streaming.token_ttl_seconds > 3600) {
     return InvalidArgument("streaming.token_ttl_seconds must be between 1 and 3600, got " +
                            std::to_string(config.streaming.token_ttl_seconds));
   }
   if (config.streaming.tls_cert_file.empty() != config.streaming.tls_key_file.empty()) {
-    return InvalidArgument("streaming.tls_cert_file and streaming.tls_key_file must be set together");
+    return InvalidArgument(
+        "streaming.tls_cert_file and streaming.tls_key_file must be set together");
   }
   // Whether this host can use "systemd" is berthd's start-up check (Cgroups::Configure).
   if (config.cgroup_driver != "cgroupfs" && config.cgroup_driver != "systemd") {
@@ -288,8 +292,10 @@ Result<void> ValidateConfig(const Config& config) {
 
 std::string ConfigToJson(const Config& config) {
   nlohmann::ordered_json json = {
-      {"root", config.root},           {"state", config.state},
-      {"listen", config.listen},       {"log_level", config.log_level},
+      {"root", config.root},
+      {"state", config.state},
+      {"listen", config.listen},
+      {"log_level", config.log_level},
       {"cgroup_driver", config.cgroup_driver},
       {"max_concurrent_downloads", config.max_concurrent_downloads},
       {"image_volumes", config.image_volumes},

@@ -50,12 +50,12 @@ runtime::v1::Signal CriSignal(const std::string& name) {
 TEST(ContainerConvertTest, StopSignalIsASignalName) {
   runtime::v1::ContainerConfig in = MinimalConfig();
   EXPECT_EQ(ToContainerConfig(in)->stop_signal, "");  // RUNTIME_DEFAULT: the image's, or SIGTERM
-  for (auto [cri, name] : std::vector<std::pair<std::string, std::string>>{
-           {"SIGUSR1", "SIGUSR1"},
-           {"SIGRTMINPLUS3", "SIGRTMIN+3"},
-           {"SIGRTMAXMINUS14", "SIGRTMAX-14"},
-           {"SIGRTMAX", "SIGRTMAX"},
-           {"SIGCLD", "SIGCLD"}}) {
+  for (auto [cri, name] :
+       std::vector<std::pair<std::string, std::string>>{{"SIGUSR1", "SIGUSR1"},
+                                                        {"SIGRTMINPLUS3", "SIGRTMIN+3"},
+                                                        {"SIGRTMAXMINUS14", "SIGRTMAX-14"},
+                                                        {"SIGRTMAX", "SIGRTMAX"},
+                                                        {"SIGCLD", "SIGCLD"}}) {
     in.set_stop_signal(CriSignal(cri));
     auto config = ToContainerConfig(in);
     ASSERT_TRUE(config.ok()) << config.error().message();

@@ -16,8 +16,8 @@ grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* context,
     auto config = ToContainerConfig(request->config());
     if (!config) return config.error().Wrap("create container");
     // The caller's deadline: a container that outlives it is kept for kubelet's retry.
-    auto created = containers_.Create(request->pod_sandbox_id(), *config,
-                                      CancelToken(context->deadline()));
+    auto created =
+        containers_.Create(request->pod_sandbox_id(), *config, CancelToken(context->deadline()));
     if (!created) {
       return created.error().Wrap("create container \"" + config->name + "\" in pod " +
                                   request->pod_sandbox_id());

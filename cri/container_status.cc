@@ -18,12 +18,9 @@ constexpr size_t kMaxRuntimeSpecBytes = 4 << 20;
 // containerd and CRI-O report it.
 std::string VerboseInfo(const pod::Container& container) {
   nlohmann::ordered_json info = {
-      {"sandboxID", container.sandbox_id},
-      {"bundle", container.bundle_dir},
-      {"pid", container.container_pid},
-      {"monitorPid", container.monitor_pid},
-      {"cgroupPath", container.cgroup_path},
-      {"stopSignal", container.stop_signal},
+      {"sandboxID", container.sandbox_id},   {"bundle", container.bundle_dir},
+      {"pid", container.container_pid},      {"monitorPid", container.monitor_pid},
+      {"cgroupPath", container.cgroup_path}, {"stopSignal", container.stop_signal},
   };
   if (auto text = ReadFile(container.bundle_dir + "/config.json", kMaxRuntimeSpecBytes)) {
     auto spec = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);

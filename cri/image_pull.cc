@@ -1,10 +1,10 @@
 #include <chrono>
 
 #include "base/cancel.h"
-#include "metrics/berth_metrics.h"
 #include "cri/image_service.h"
 #include "cri/rpc_edge.h"
 #include "cri/rpc_helpers.h"
+#include "metrics/berth_metrics.h"
 
 namespace berth::cri {
 namespace {

@@ -9,7 +9,8 @@ grpc::Status RuntimeService::ListMetricDescriptors(
     grpc::ServerContext*, const runtime::v1::ListMetricDescriptorsRequest*,
     runtime::v1::ListMetricDescriptorsResponse* response) {
   return Serve("ListMetricDescriptors", [&]() -> Result<void> {
-    for (auto& descriptor : MetricDescriptors()) *response->add_descriptors() = std::move(descriptor);
+    for (auto& descriptor : MetricDescriptors())
+      *response->add_descriptors() = std::move(descriptor);
     return Ok();
   });
 }

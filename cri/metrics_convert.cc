@@ -27,22 +27,32 @@ const std::vector<Descriptor>& Descriptors() {
        {}},
       {"container_memory_working_set_bytes", "Current working set in bytes.", {}},
       {"container_memory_rss", "Size of RSS in bytes.", {}},
-      {"container_memory_failures_total", "Cumulative count of memory allocation failures.",
+      {"container_memory_failures_total",
+       "Cumulative count of memory allocation failures.",
        {"failure_type", "scope"}},
       {"container_processes", "Number of processes running inside the container.", {}},
-      {"container_fs_usage_bytes", "Number of bytes that are consumed by the container on this filesystem.",
+      {"container_fs_usage_bytes",
+       "Number of bytes that are consumed by the container on this filesystem.",
        {"device"}},
-      {"container_start_time_seconds", "Start time of the container since unix epoch in seconds.", {}},
+      {"container_start_time_seconds",
+       "Start time of the container since unix epoch in seconds.",
+       {}},
       {"container_spec_cpu_shares", "CPU share of the container.", {}},
       {"container_spec_cpu_quota", "CPU quota of the container.", {}},
       {"container_spec_cpu_period", "CPU period of the container.", {}},
       {"container_spec_memory_limit_bytes", "Memory limit for the container.", {}},
-      {"container_network_receive_bytes_total", "Cumulative count of bytes received", {"interface"}},
-      {"container_network_receive_errors_total", "Cumulative count of errors encountered while receiving",
+      {"container_network_receive_bytes_total",
+       "Cumulative count of bytes received",
        {"interface"}},
-      {"container_network_transmit_bytes_total", "Cumulative count of bytes transmitted", {"interface"}},
+      {"container_network_receive_errors_total",
+       "Cumulative count of errors encountered while receiving",
+       {"interface"}},
+      {"container_network_transmit_bytes_total",
+       "Cumulative count of bytes transmitted",
+       {"interface"}},
       {"container_network_transmit_errors_total",
-       "Cumulative count of errors encountered while transmitting", {"interface"}},
+       "Cumulative count of errors encountered while transmitting",
+       {"interface"}},
   };
   return descriptors;
 }
@@ -70,7 +80,9 @@ class MetricWriter {
   std::vector<std::string> base_;
 };
 
-uint64_t NonNegative(int64_t value) { return value > 0 ? static_cast<uint64_t>(value) : 0; }
+uint64_t NonNegative(int64_t value) {
+  return value > 0 ? static_cast<uint64_t>(value) : 0;
+}
 
 void FillContainerMetrics(const pod::ContainerUsage& usage, runtime::v1::ContainerMetrics* out) {
   const pod::Container& container = usage.container;
@@ -129,15 +141,16 @@ void FillPodMetrics(const pod::Sandbox& sandbox, const std::vector<pod::Containe
                     runtime::v1::PodSandboxMetrics* out) {
   out->set_pod_sandbox_id(sandbox.id);
   if (network) {
-    MetricWriter write(out->mutable_metrics(), NowUnixNanos(), {sandbox.id, sandbox.config.name, ""});
+    MetricWriter write(out->mutable_metrics(), NowUnixNanos(),
+                       {sandbox.id, sandbox.config.name, ""});
     write.Add("container_network_receive_bytes_total", runtime::v1::COUNTER, network->rx_bytes,
               {network->name});
     write.Add("container_network_receive_errors_total", runtime::v1::COUNTER, network->rx_errors,
               {network->name});
     write.Add("container_network_transmit_bytes_total", runtime::v1::COUNTER, network->tx_bytes,
               {network->name});
-    write.Add("container_network_transmit_errors_total", runtime::v1::COUNTER,
-              network->tx_errors, {network->name});
+    write.Add("container_network_transmit_errors_total", runtime::v1::COUNTER, network->tx_errors,
+              {network->name});
   }
   for (const auto& usage : containers) FillContainerMetrics(usage, out->add_container_metrics());
 }

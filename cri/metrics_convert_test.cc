@@ -15,8 +15,9 @@ TEST(MetricsConvertTest, EveryMetricIsDescribedWithItsLabels) {
     EXPECT_EQ(descriptor.label_keys(0), "id");
     label_count[descriptor.name()] = descriptor.label_keys_size();
   }
-  for (const char* name : {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
-                           "container_network_receive_bytes_total", "container_fs_usage_bytes"}) {
+  for (const char* name :
+       {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+        "container_network_receive_bytes_total", "container_fs_usage_bytes"}) {
     EXPECT_TRUE(label_count.contains(name)) << name;
   }
 

@@ -15,17 +15,18 @@ namespace {
 std::pair<std::string, std::string> ServiceAndMethod(const std::string& full) {
   size_t slash = full.rfind('/');
   size_t dot = full.rfind('.', slash);
-  if (slash == std::string::npos || slash == 0 || dot == std::string::npos) return {"other", "other"};
+  if (slash == std::string::npos || slash == 0 || dot == std::string::npos)
+    return {"other", "other"};
   std::string service = full.substr(dot + 1, slash - dot - 1);
-  if (full.rfind("/runtime.v1.", 0) != 0 && full.rfind("/berth.", 0) != 0) return {"other", "other"};
+  if (full.rfind("/runtime.v1.", 0) != 0 && full.rfind("/berth.", 0) != 0)
+    return {"other", "other"};
   return {service, full.substr(slash + 1)};
 }
 
 void CountRpc(const std::string& method, const grpc::Status& status, double seconds) {
   auto [service, name] = ServiceAndMethod(method);
-  metrics::Labels labels = {{"service", service},
-                            {"method", name},
-                            {"code", metrics::GrpcCodeName(status.error_code())}};
+  metrics::Labels labels = {
+      {"service", service}, {"method", name}, {"code", metrics::GrpcCodeName(status.error_code())}};
   auto& registry = metrics::DefaultRegistry();
   registry.Observe(metrics::kRpcDuration, labels, seconds);
   if (!status.ok()) registry.Increment(metrics::kRpcErrors, labels);
@@ -45,8 +46,8 @@ class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
-      auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                               start_);
+      auto elapsed =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_);
       CountRpc(method_, status, elapsed.count() / 1000);
       if (status.ok()) {
         spdlog::debug("rpc={} code=OK duration_ms={:.3f}", method_, elapsed.count());
@@ -56,8 +57,7 @@ class RpcLoggingInterceptor : public grpc::experimental::Interceptor {
                          ? spdlog::level::debug
                          : spdlog::level::warn;
         spdlog::log(level, "rpc={} code={} duration_ms={:.3f} error=\"{}\"", method_,
-                    static_cast<int>(status.error_code()), elapsed.count(),
-                    status.error_message());
+                    static_cast<int>(status.error_code()), elapsed.count(), status.error_message());
       }
     }
     methods->Proceed();

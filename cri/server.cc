@@ -1,5 +1,6 @@
 #include "cri/server.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -7,8 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "cri/rpc_logging.h"
@@ -103,6 +102,8 @@ void CriServer::Shutdown(std::chrono::milliseconds grace) {
   ::unlink(listen_.c_str());
 }
 
-CriServer::~CriServer() { Shutdown(std::chrono::milliseconds(0)); }
+CriServer::~CriServer() {
+  Shutdown(std::chrono::milliseconds(0));
+}
 
 }  // namespace berth::cri

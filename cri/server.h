@@ -37,7 +37,8 @@ class CriServer {
   ~CriServer();
 
  private:
-  CriServer(std::string listen, LockFile lock) : listen_(std::move(listen)), lock_(std::move(lock)) {}
+  CriServer(std::string listen, LockFile lock)
+      : listen_(std::move(listen)), lock_(std::move(lock)) {}
 
   std::string listen_;
   LockFile lock_;

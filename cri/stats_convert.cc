@@ -49,7 +49,8 @@ void FillSwapAndIo(const CgroupStats& stats, int64_t timestamp, runtime::v1::Con
     swap->mutable_swap_usage_bytes()->set_value(stats.swap_usage_bytes);
     if (stats.swap_limit_bytes) {
       uint64_t limit = *stats.swap_limit_bytes;
-      swap->mutable_swap_available_bytes()->set_value(limit > stats.swap_usage_bytes ? limit - stats.swap_usage_bytes : 0);
+      swap->mutable_swap_available_bytes()->set_value(
+          limit > stats.swap_usage_bytes ? limit - stats.swap_usage_bytes : 0);
     }
   }
   if (stats.io_pressure) {

@@ -96,7 +96,9 @@ std::string ContentStore::BlobPath(const Digest& digest) const {
   return root_ + "/blobs/" + std::string(digest.algorithm_name()) + "/" + digest.encoded();
 }
 
-bool ContentStore::Has(const Digest& digest) const { return PathExists(BlobPath(digest)); }
+bool ContentStore::Has(const Digest& digest) const {
+  return PathExists(BlobPath(digest));
+}
 
 Result<std::string> ContentStore::Read(const Digest& digest, size_t max_bytes) const {
   auto content = ReadFile(BlobPath(digest), max_bytes);
@@ -141,7 +143,9 @@ Result<std::vector<Digest>> ContentStore::List() const {
   return digests;
 }
 
-DiskUsage ContentStore::Usage() const { return MeasureDiskUsage(root_); }
+DiskUsage ContentStore::Usage() const {
+  return MeasureDiskUsage(root_);
+}
 
 namespace {
 

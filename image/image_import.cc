@@ -1,12 +1,11 @@
 // ImageManager::Import: OCI image layouts (a directory, or a tar of one) and `docker save`
 // archives, unpacked exactly like a pull, so an air-gapped node needs no registry.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "base/random.h"
@@ -50,7 +49,8 @@ Result<std::string> ReadInside(const InsidePath& path, size_t max_bytes) {
   std::string content;
   BERTH_TRY(StreamFile(path, [&](std::string_view chunk) -> Result<void> {
     if (content.size() + chunk.size() > max_bytes) {
-      return InvalidArgument(path.String() + " is larger than the limit of " + std::to_string(max_bytes) + " bytes");
+      return InvalidArgument(path.String() + " is larger than the limit of " +
+                             std::to_string(max_bytes) + " bytes");
     }
     content.append(chunk);
     return Ok();
@@ -68,7 +68,8 @@ class LayoutProvider : public ContentProvider {
     return {dir_, "blobs/" + std::string(digest.algorithm_name()) + "/" + digest.encoded()};
   }
   Result<ManifestBytes> FetchManifest(const Descriptor& descriptor) override {
-    BERTH_ASSIGN_OR_RETURN(std::string content, ReadInside(BlobPath(descriptor.digest), kMaxManifestBytes));
+    BERTH_ASSIGN_OR_RETURN(std::string content,
+                           ReadInside(BlobPath(descriptor.digest), kMaxManifestBytes));
     return ManifestBytes{descriptor.media_type, std::move(content), descriptor.digest};
   }
   Result<void> FetchBlob(const Descriptor& descriptor, const BlobSink& sink) override {
@@ -91,7 +92,8 @@ class FileMapProvider : public ContentProvider {
   }
   Result<void> FetchBlob(const Descriptor& descriptor, const BlobSink& sink) override {
     auto it = files_.find(descriptor.digest.String());
-    if (it == files_.end()) return NotFound("docker archive has no blob " + descriptor.digest.String());
+    if (it == files_.end())
+      return NotFound("docker archive has no blob " + descriptor.digest.String());
     return StreamFile(it->second, sink);
   }
   std::string Describe() const override { return description_; }
@@ -132,10 +134,12 @@ Result<std::vector<std::string>> StringsAt(const nlohmann::json& item, const cha
   std::vector<std::string> values;
   auto it = item.find(key);
   if (it == item.end() || it->is_null()) return values;
-  if (!it->is_array()) return InvalidArgument(std::string("docker archive manifest: ") + key + " is not a list");
+  if (!it->is_array())
+    return InvalidArgument(std::string("docker archive manifest: ") + key + " is not a list");
   for (const auto& value : *it) {
     if (!value.is_string()) {
-      return InvalidArgument(std::string("docker archive manifest: ") + key + " holds a non-string");
+      return InvalidArgument(std::string("docker archive manifest: ") + key +
+                             " holds a non-string");
     }
     values.push_back(value.get<std::string>());
   }
@@ -143,7 +147,8 @@ Result<std::vector<std::string>> StringsAt(const nlohmann::json& item, const cha
 }
 
 Result<DockerArchiveEntry> ReadDockerArchiveEntry(const nlohmann::json& item) {
-  if (!item.is_object()) return InvalidArgument("docker archive manifest: an entry is not an object");
+  if (!item.is_object())
+    return InvalidArgument("docker archive manifest: an entry is not an object");
   DockerArchiveEntry entry;
   auto config = item.find("Config");
   if (config == item.end() || !config->is_string()) {
@@ -182,9 +187,8 @@ Result<ManifestBytes> DockerArchiveManifest(const std::string& dir, const Docker
   int64_t size = 0;
   BERTH_ASSIGN_OR_RETURN(Digest config_digest, DigestFile(config_path, &size));
   provider.Add(config_digest, config_path);
-  manifest["config"] = {{"mediaType", media_type::kDockerConfig},
-                        {"digest", config_digest.String()},
-                        {"size", size}};
+  manifest["config"] = {
+      {"mediaType", media_type::kDockerConfig}, {"digest", config_digest.String()}, {"size", size}};
   for (const auto& layer : entry.layers) {
     BERTH_ASSIGN_OR_RETURN(InsidePath layer_path, ArchivePath(dir, layer));
     BERTH_ASSIGN_OR_RETURN(Digest layer_digest, DigestFile(layer_path, &size));
@@ -200,16 +204,18 @@ Result<ManifestBytes> DockerArchiveManifest(const std::string& dir, const Docker
 
 }  // namespace
 
-Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportLayout(const std::string& dir,
-                                                                            const std::string& path,
-                                                                            const std::string& name,
-                                                                            const CancelToken& cancel) {
-  BERTH_ASSIGN_OR_RETURN(std::string index_json, ReadInside({dir, "index.json"}, kMaxManifestBytes));
+Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportLayout(
+    const std::string& dir, const std::string& path, const std::string& name,
+    const CancelToken& cancel) {
+  BERTH_ASSIGN_OR_RETURN(std::string index_json,
+                         ReadInside({dir, "index.json"}, kMaxManifestBytes));
   auto index = ParseImageIndex(index_json);
   if (!index) return std::move(index).error().Wrap("import " + path + ": index.json");
-  if (index->manifests.empty()) return InvalidArgument("import " + path + ": the layout holds no image");
+  if (index->manifests.empty())
+    return InvalidArgument("import " + path + ": the layout holds no image");
   if (!name.empty() && index->manifests.size() != 1) {
-    return InvalidArgument("import " + path + ": a name can only be given to a layout with one image");
+    return InvalidArgument("import " + path +
+                           ": a name can only be given to a layout with one image");
   }
   LayoutProvider provider(dir);
   std::vector<ImportedImage> images;
@@ -235,7 +241,8 @@ Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportLayout(cons
 }
 
 Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportDockerArchive(
-    const std::string& dir, const std::string& path, const std::string& name, const CancelToken& cancel) {
+    const std::string& dir, const std::string& path, const std::string& name,
+    const CancelToken& cancel) {
   BERTH_ASSIGN_OR_RETURN(std::string text, ReadInside({dir, "manifest.json"}, kMaxManifestBytes));
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.is_array() || json.empty()) {
@@ -251,7 +258,8 @@ Result<std::vector<ImageManager::ImportedImage>> ImageManager::ImportDockerArchi
     auto record = Unpack(provider, root, cancel);
     if (!record) return std::move(record).error().Wrap("import " + path);
     std::vector<std::string> tags;
-    std::vector<std::string> repo_tags = name.empty() ? entry.repo_tags : std::vector<std::string>{name};
+    std::vector<std::string> repo_tags =
+        name.empty() ? entry.repo_tags : std::vector<std::string>{name};
     for (const auto& tag : repo_tags) {
       auto reference = ParseReference(tag);
       if (!reference) return std::move(reference).error().Wrap("import " + path);
@@ -301,7 +309,8 @@ Result<std::vector<ImageRecord>> ImageManager::Import(const std::string& path,
   std::vector<ImageRecord> imported;
   for (auto& [refs, record] : *unpacked) {
     std::vector<std::string> tags, digests;
-    for (const auto& ref : refs) (ref.find('@') != std::string::npos ? digests : tags).push_back(ref);
+    for (const auto& ref : refs)
+      (ref.find('@') != std::string::npos ? digests : tags).push_back(ref);
     BERTH_ASSIGN_OR_RETURN(ImageRecord stored, Record(std::move(record), tags, digests));
     spdlog::info("imported image {} from {}{}", stored.id, path,
                  tags.empty() ? "" : " as " + tags.front());

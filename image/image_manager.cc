@@ -47,8 +47,12 @@ Result<ImageRecord> ImageManager::Pull(const std::string& text,
 
 Result<ImageRecord> ImageManager::Unpack(ContentProvider& provider, const ManifestBytes& root,
                                          const CancelToken& cancel) {
-  UnpackContext context{*content_, *snapshots_, blob_flights_, layer_flights_,
-                        options_.max_concurrent_downloads, options_.platform};
+  UnpackContext context{*content_,
+                        *snapshots_,
+                        blob_flights_,
+                        layer_flights_,
+                        options_.max_concurrent_downloads,
+                        options_.platform};
   return UnpackImage(context, provider, root, cancel);
 }
 
@@ -147,7 +151,8 @@ Result<void> ImageManager::CollectGarbageLocked() {
   std::set<std::string> blobs;
   std::set<std::string> layers;
   for (const auto& image : images_.List()) {
-    for (const Digest* digest : {&image.manifest_digest, &image.index_digest, &image.config_digest}) {
+    for (const Digest* digest :
+         {&image.manifest_digest, &image.index_digest, &image.config_digest}) {
       if (!digest->empty()) blobs.insert(digest->String());
     }
     for (const auto& layer : image.layers) {

@@ -32,7 +32,8 @@ struct RegistryOpening {
   ManifestBytes root;
 };
 using RegistryOpener = std::function<Result<RegistryOpening>(
-    const Reference& reference, const std::optional<RegistryAuth>& auth, const CancelToken& cancel)>;
+    const Reference& reference, const std::optional<RegistryAuth>& auth,
+    const CancelToken& cancel)>;
 
 struct ImageManagerOptions {
   std::string root;  // <root>/content and <root>/snapshots live here
@@ -75,7 +76,9 @@ class ImageManager {
   Result<void> CollectGarbage();
 
   // Set by pod/: whether a container uses image `id` (then it cannot be removed).
-  void SetInUseCheck(std::function<bool(const std::string& id)> in_use) { in_use_ = std::move(in_use); }
+  void SetInUseCheck(std::function<bool(const std::string& id)> in_use) {
+    in_use_ = std::move(in_use);
+  }
 
   ContentStore& content() { return *content_; }
   Snapshotter& snapshots() { return *snapshots_; }
@@ -99,8 +102,10 @@ class ImageManager {
     ImageRecord record;
   };
   Result<std::vector<ImportedImage>> ImportLayout(const std::string& dir, const std::string& path,
-                                                  const std::string& name, const CancelToken& cancel);
-  Result<std::vector<ImportedImage>> ImportDockerArchive(const std::string& dir, const std::string& path,
+                                                  const std::string& name,
+                                                  const CancelToken& cancel);
+  Result<std::vector<ImportedImage>> ImportDockerArchive(const std::string& dir,
+                                                         const std::string& path,
                                                          const std::string& name,
                                                          const CancelToken& cancel);
   // Collects now if no pull or import is running, else leaves it to the next collection.

@@ -10,7 +10,9 @@ namespace {
 
 constexpr char kKind[] = "image";
 
-std::string DigestText(const Digest& digest) { return digest.empty() ? "" : digest.String(); }
+std::string DigestText(const Digest& digest) {
+  return digest.empty() ? "" : digest.String();
+}
 
 Result<Digest> OptionalDigest(const nlohmann::json& json, const char* key) {
   std::string text = json.value(key, "");
@@ -19,8 +21,8 @@ Result<Digest> OptionalDigest(const nlohmann::json& json, const char* key) {
 }
 
 bool IsHex(const std::string& text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
+  return !text.empty() && std::all_of(text.begin(), text.end(),
+                                      [](char c) { return std::isxdigit(c) && !std::isupper(c); });
 }
 
 template <typename T>
@@ -77,7 +79,8 @@ Result<ImageRecord> ImageRecordFromJson(const std::string& text) {
       record.layers.push_back(std::move(layer));
     }
     record.size = json.value("size", int64_t{0});
-    if (json.contains("uid") && json["uid"].is_number_integer()) record.uid = json["uid"].get<int64_t>();
+    if (json.contains("uid") && json["uid"].is_number_integer())
+      record.uid = json["uid"].get<int64_t>();
     record.username = json.value("username", "");
     record.pinned = json.value("pinned", false);
     record.created_at_nanos = json.value("created_at_nanos", int64_t{0});

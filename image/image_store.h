@@ -24,7 +24,7 @@ struct LayerRecord {
 };
 
 struct ImageRecord {
-  std::string id;  // "sha256:<config digest>", the image ID
+  std::string id;                         // "sha256:<config digest>", the image ID
   std::vector<std::string> repo_tags;     // "docker.io/library/busybox:latest"
   std::vector<std::string> repo_digests;  // "docker.io/library/busybox@sha256:<manifest>"
   Digest manifest_digest;                 // the platform manifest

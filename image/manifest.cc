@@ -63,9 +63,9 @@ Result<Descriptor> ParseDescriptor(const Json& json, const char* what) {
   }
   descriptor.size = size->get<int64_t>();
   if (auto platform = json.find("platform"); platform != json.end() && platform->is_object()) {
-    descriptor.platform = Platform{StringField(*platform, "os"),
-                                   StringField(*platform, "architecture"),
-                                   StringField(*platform, "variant")};
+    descriptor.platform =
+        Platform{StringField(*platform, "os"), StringField(*platform, "architecture"),
+                 StringField(*platform, "variant")};
   }
   if (auto annotations = json.find("annotations");
       annotations != json.end() && annotations->is_object()) {
@@ -198,7 +198,8 @@ Result<Descriptor> SelectPlatform(const ImageIndex& index, const Platform& want)
     const Platform& have = *descriptor.platform;
     if (!available.empty()) available += ", ";
     available += have.String();
-    if (have.os != want.os || NormalizeArchitecture(have.architecture) != want.architecture) continue;
+    if (have.os != want.os || NormalizeArchitecture(have.architecture) != want.architecture)
+      continue;
     for (size_t rank = 0; rank < best_rank; ++rank) {
       if (have.variant == variants[rank]) {
         best = &descriptor;

@@ -1,7 +1,5 @@
 #include "image/rooted_path.h"
 
-#include "base/file_util.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -10,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "base/file_util.h"
 
 namespace berth::image {
 namespace {

@@ -1,8 +1,8 @@
 #include "image/snapshotter.h"
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,7 +95,9 @@ std::string Snapshotter::LayerDir(const Digest& chain_id) const {
   return root_ + "/layers/" + chain_id.encoded();
 }
 
-bool Snapshotter::HasLayer(const Digest& chain_id) const { return PathExists(LayerDir(chain_id)); }
+bool Snapshotter::HasLayer(const Digest& chain_id) const {
+  return PathExists(LayerDir(chain_id));
+}
 
 Result<void> Snapshotter::CommitLayer(
     const Digest& chain_id, const std::function<Result<void>(const std::string& dir)>& apply) {
@@ -192,19 +194,21 @@ Result<void> Snapshotter::Mount(const std::string& key, const std::string& targe
     lowers.push_back(ActiveDir(key) + "/empty");
   }
   auto mounted = MountOverlayFsConfig(lowers, upper, work, target);
-  if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+  if (!mounted &&
+      (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
     mounted = MountOverlayClassic(lowers, upper, work, target);
   }
   if (!mounted) return std::move(mounted).error().Wrap("mount snapshot " + key);
   return Ok();
 }
 
-Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::string& target, int userns_fd,
-                                        uint32_t root_uid, uint32_t root_gid) const {
+Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::string& target,
+                                        int userns_fd, uint32_t root_uid, uint32_t root_gid) const {
   BERTH_ASSIGN_OR_RETURN(auto chain, SnapshotChain(key));
   std::string upper = ActiveDir(key) + "/upper";
   std::string work = ActiveDir(key) + "/work";
-  if (::chown(upper.c_str(), root_uid, root_gid) != 0) return Error::FromErrno(errno, "chown " + upper);
+  if (::chown(upper.c_str(), root_uid, root_gid) != 0)
+    return Error::FromErrno(errno, "chown " + upper);
   // Each layer: a detached idmapped clone, attached under the snapshot only while overlayfs takes
   // its own reference, then detached again.
   std::string staging = ActiveDir(key) + "/idmapped";
@@ -233,7 +237,8 @@ Result<void> Snapshotter::MountIdmapped(const std::string& key, const std::strin
   // Kernels before 6.8 know no "lowerdir+" (EINVAL): the idmapped lowers are short attach
   // points, so the classic options string fits (Debian 12's 6.1 takes this path).
   auto mounted = MountOverlayFsConfig(lowers, upper, work, target);
-  if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+  if (!mounted &&
+      (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
     mounted = MountOverlayClassic(lowers, upper, work, target);
   }
   detach_all();
@@ -285,14 +290,16 @@ Result<void> Snapshotter::ProbeIdmappedMount() const {
   std::string dir = root_ + "/active/.removing-probe-" + RandomHex(8);
   BERTH_TRY(MakeDirs(dir + "/layer", 0755));
   auto probe = [&]() -> Result<void> {
-    for (const char* sub : {"/lower", "/upper", "/work", "/merged"}) BERTH_TRY(MakeDirs(dir + sub, 0700));
+    for (const char* sub : {"/lower", "/upper", "/work", "/merged"})
+      BERTH_TRY(MakeDirs(dir + sub, 0700));
     BERTH_TRY(WriteFileAtomic(dir + "/layer/file", "probe", 0644));
     BERTH_ASSIGN_OR_RETURN(UniqueFd userns, ThrowawayUserNamespace(65534));
     auto idmapped = AttachIdmappedTree(dir + "/layer", dir + "/lower", userns.get(), false);
     if (!idmapped) return std::move(idmapped).error().Wrap("idmap a layer");
     std::vector<std::string> lowers = {dir + "/lower"};
     auto mounted = MountOverlayFsConfig(lowers, dir + "/upper", dir + "/work", dir + "/merged");
-    if (!mounted && (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
+    if (!mounted &&
+        (mounted.error().sys_errno() == ENOSYS || mounted.error().sys_errno() == EINVAL)) {
       mounted = MountOverlayClassic(lowers, dir + "/upper", dir + "/work", dir + "/merged");
     }
     ::umount2((dir + "/lower").c_str(), MNT_DETACH);
@@ -303,7 +310,8 @@ Result<void> Snapshotter::ProbeIdmappedMount() const {
     ::umount2((dir + "/merged").c_str(), MNT_DETACH);
     if (stat_errno != 0) return Error::FromErrno(stat_errno, "stat a file of the idmapped overlay");
     if (seen.st_uid != 65534) {
-      return FailedPrecondition("the idmapped overlay shows uid " + std::to_string(seen.st_uid) + ", not 65534");
+      return FailedPrecondition("the idmapped overlay shows uid " + std::to_string(seen.st_uid) +
+                                ", not 65534");
     }
     return Ok();
   };
@@ -339,7 +347,9 @@ DiskUsage Snapshotter::SnapshotUsage(const std::string& key) const {
   return MeasureDiskUsage(ActiveDir(key) + "/upper");
 }
 
-DiskUsage Snapshotter::Usage() const { return MeasureDiskUsage(root_); }
+DiskUsage Snapshotter::Usage() const {
+  return MeasureDiskUsage(root_);
+}
 
 Result<void> UnmountPath(const std::string& target) {
   if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT) {

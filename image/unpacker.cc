@@ -1,7 +1,5 @@
 #include "image/unpacker.h"
 
-#include "base/failpoint.h"
-
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -11,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/failpoint.h"
 #include "base/process_util.h"
 #include "image/image_user.h"
 #include "image/layer_extractor.h"
@@ -58,7 +57,8 @@ Result<ManifestBytes> ResolvePlatformManifest(const UnpackContext& context,
   BERTH_TRY(CheckManifestDigest(manifest, chosen.digest));
   manifest.digest = chosen.digest;
   if (manifest.media_type.empty()) manifest.media_type = chosen.media_type;
-  BERTH_ASSIGN_OR_RETURN(ManifestKind inner, ClassifyManifest(manifest.media_type, manifest.content));
+  BERTH_ASSIGN_OR_RETURN(ManifestKind inner,
+                         ClassifyManifest(manifest.media_type, manifest.content));
   if (inner != ManifestKind::kImage) {
     return InvalidArgument("index entry " + chosen.digest.String() + " is not an image manifest");
   }
@@ -189,7 +189,8 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
   std::vector<Digest> chain = ChainIds(config.diff_ids);
   std::vector<bool> needed(chain.size());
   for (size_t i = 0; i < chain.size(); ++i) {
-    needed[i] = !context.snapshots.HasLayer(chain[i]) && !context.content.Has(manifest.layers[i].digest);
+    needed[i] =
+        !context.snapshots.HasLayer(chain[i]) && !context.content.Has(manifest.layers[i].digest);
   }
 
   record.size = static_cast<int64_t>(manifest_bytes.content.size()) + manifest.config.size;
@@ -198,7 +199,8 @@ Result<ImageRecord> UnpackImage(const UnpackContext& context, ContentProvider& p
     for (size_t i = 0; i < chain.size(); ++i) {
       const Descriptor& layer = manifest.layers[i];
       record.size += layer.size;
-      record.layers.push_back({layer.digest, layer.size, layer.media_type, config.diff_ids[i], chain[i]});
+      record.layers.push_back(
+          {layer.digest, layer.size, layer.media_type, config.diff_ids[i], chain[i]});
       auto downloaded = downloads.Wait(i);
       if (!downloaded) {
         cancel.Cancel();

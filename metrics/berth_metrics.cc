@@ -76,21 +76,23 @@ void CollectProcess(Registry& registry) {
 void DefineBerthMetrics(Registry& registry) {
   const std::vector<double> rpc_buckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                            1,     2.5,   5,    10,    30,   60,  120};
-  registry.DefineHistogram(kRpcDuration,
-                           "Duration of CRI calls, by service, method and gRPC status code.",
-                           rpc_buckets);
-  registry.DefineCounter(kRpcErrors, "CRI calls that failed, by service, method and gRPC status code.");
+  registry.DefineHistogram(
+      kRpcDuration, "Duration of CRI calls, by service, method and gRPC status code.", rpc_buckets);
+  registry.DefineCounter(kRpcErrors,
+                         "CRI calls that failed, by service, method and gRPC status code.");
   registry.DefineGauge(kPods, "Pod sandboxes, by state (ready, notready).");
   registry.DefineGauge(kContainers, "Containers, by state (created, running, exited, unknown).");
-  registry.DefineGauge(kMonitors, "Container monitor processes berthd supervises (created or running containers).");
+  registry.DefineGauge(
+      kMonitors, "Container monitor processes berthd supervises (created or running containers).");
   registry.DefineGauge(kImages, "Images in the image store.");
   registry.DefineGauge(kImageStoreBytes,
-                       "Bytes of the image store: the sizes of its images (manifest, config, compressed layers) added up.");
+                       "Bytes of the image store: the sizes of its images (manifest, config, "
+                       "compressed layers) added up.");
   registry.DefineCounter(kPulls, "PullImage calls, by result (success, failure).");
   registry.DefineHistogram(kPullDuration, "Duration of PullImage calls, by result.",
                            {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600});
-  registry.DefineCounter(kPullBytes,
-                         "Sizes of the images successfully pulled (manifest, config, compressed layers).");
+  registry.DefineCounter(
+      kPullBytes, "Sizes of the images successfully pulled (manifest, config, compressed layers).");
   registry.DefineGauge(kResidentMemory, "Resident memory of berthd in bytes.");
   registry.DefineGauge(kOpenFds, "Open file descriptors of berthd.");
   registry.DefineGauge(kMaxFds, "berthd's limit of open file descriptors.");
@@ -101,12 +103,23 @@ void DefineBerthMetrics(Registry& registry) {
 }
 
 const char* GrpcCodeName(int code) {
-  static const char* const kNames[] = {
-      "OK",           "CANCELLED",       "UNKNOWN",          "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",   "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",      "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
   return kNames[code];
 }

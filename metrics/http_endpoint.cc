@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -10,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "base/parse_number.h"
 
@@ -50,7 +49,8 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
   std::string host, port;
   if (!address.empty() && address.front() == '[') {
     size_t close = address.find("]:");
-    if (close == std::string::npos) return InvalidArgument("\"" + address + "\" is not [host]:port");
+    if (close == std::string::npos)
+      return InvalidArgument("\"" + address + "\" is not [host]:port");
     host = address.substr(1, close - 1);
     port = address.substr(close + 2);
   } else {
@@ -105,7 +105,9 @@ Result<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& add
 }
 
 HttpEndpoint::HttpEndpoint(UniqueFd listener, UniqueFd stop, std::string url, Registry& registry)
-    : listener_(std::move(listener)), stop_(std::move(stop)), url_(std::move(url)),
+    : listener_(std::move(listener)),
+      stop_(std::move(stop)),
+      url_(std::move(url)),
       registry_(registry) {
   thread_ = std::thread([this] { Serve(); });
 }
@@ -138,7 +140,8 @@ void HttpEndpoint::Answer(int connection) {
   char buffer[1024];
   while (request.find("\r\n\r\n") == std::string::npos) {
     if (request.size() >= kMaxRequestBytes) {
-      WriteAll(connection, Response("431 Request Header Fields Too Large", "text/plain", "too large\n"));
+      WriteAll(connection,
+               Response("431 Request Header Fields Too Large", "text/plain", "too large\n"));
       return;
     }
     ssize_t n = ::recv(connection, buffer, sizeof buffer, 0);

@@ -42,7 +42,7 @@ class Registry {
  private:
   enum class Type { kCounter, kGauge, kHistogram };
   struct Series {
-    double value = 0;                    // counter, gauge
+    double value = 0;                     // counter, gauge
     std::vector<uint64_t> bucket_counts;  // histogram: per bucket (not cumulative)
     uint64_t count = 0;
     double sum = 0;

@@ -84,7 +84,7 @@ struct ContainerSecurity {
   bool supplemental_groups_strict = false;  // Strict: only these; Merge: plus the image's groups
   bool readonly_rootfs = false;
   bool no_new_privs = false;
-  std::vector<std::string> masked_paths;    // empty: the defaults (see container_spec.cc)
+  std::vector<std::string> masked_paths;  // empty: the defaults (see container_spec.cc)
   std::vector<std::string> readonly_paths;
   SecurityProfile seccomp{SecurityProfile::Type::kUnset, ""};
   SecurityProfile apparmor{SecurityProfile::Type::kUnset, ""};

@@ -4,8 +4,8 @@
 // events whose container_id is the sandbox's ID, as containerd sends them.
 #pragma once
 
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>

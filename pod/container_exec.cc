@@ -1,7 +1,6 @@
 // ContainerManager: what reaches into a running container (exec, attach) or its monitor (logs).
-#include "pod/container_manager.h"
-
 #include "base/process_util.h"
+#include "pod/container_manager.h"
 #include "runtime/launcher/monitor.h"
 
 namespace berth::pod {

@@ -13,15 +13,19 @@ namespace berth::pod {
 // Field-by-field JSON for the nested config structs; missing keys keep their defaults, so old
 // records still load.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerMount, host_path, container_path, readonly,
-                                                propagation, recursive_read_only, image, image_sub_path)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerDevice, container_path, host_path, permissions)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerResources, cpu_shares, cpu_quota, cpu_period,
-                                                memory_limit_bytes, memory_swap_limit_bytes, oom_score_adj,
-                                                cpuset_cpus, cpuset_mems, hugepage_limits, unified)
-NLOHMANN_JSON_SERIALIZE_ENUM(SecurityProfile::Type, {{SecurityProfile::Type::kRuntimeDefault, "RuntimeDefault"},
-                                                     {SecurityProfile::Type::kUnconfined, "Unconfined"},
-                                                     {SecurityProfile::Type::kLocalhost, "Localhost"},
-                                                     {SecurityProfile::Type::kUnset, "Unset"}})
+                                                propagation, recursive_read_only, image,
+                                                image_sub_path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerDevice, container_path, host_path,
+                                                permissions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerResources, cpu_shares, cpu_quota,
+                                                cpu_period, memory_limit_bytes,
+                                                memory_swap_limit_bytes, oom_score_adj, cpuset_cpus,
+                                                cpuset_mems, hugepage_limits, unified)
+NLOHMANN_JSON_SERIALIZE_ENUM(SecurityProfile::Type,
+                             {{SecurityProfile::Type::kRuntimeDefault, "RuntimeDefault"},
+                              {SecurityProfile::Type::kUnconfined, "Unconfined"},
+                              {SecurityProfile::Type::kLocalhost, "Localhost"},
+                              {SecurityProfile::Type::kUnset, "Unset"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecurityProfile, type, localhost_ref)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SELinuxOptions, user, role, type, level)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerUser, uid, gid, groups)
@@ -47,16 +51,27 @@ ContainerState StateFromName(const std::string& name) {
   return ContainerState::kUnknown;
 }
 
-Json OptionalInt(const std::optional<int64_t>& value) { return value ? Json(*value) : Json(); }
+Json OptionalInt(const std::optional<int64_t>& value) {
+  return value ? Json(*value) : Json();
+}
 
 Json SecurityToJson(const ContainerSecurity& s) {
-  return {{"privileged", s.privileged}, {"add_capabilities", s.add_capabilities},
-          {"drop_capabilities", s.drop_capabilities}, {"add_ambient_capabilities", s.add_ambient_capabilities},
-          {"run_as_user", OptionalInt(s.run_as_user)}, {"run_as_group", OptionalInt(s.run_as_group)},
-          {"run_as_username", s.run_as_username}, {"supplemental_groups", s.supplemental_groups},
-          {"supplemental_groups_strict", s.supplemental_groups_strict}, {"readonly_rootfs", s.readonly_rootfs},
-          {"no_new_privs", s.no_new_privs}, {"masked_paths", s.masked_paths}, {"readonly_paths", s.readonly_paths},
-          {"seccomp", s.seccomp}, {"apparmor", s.apparmor}, {"selinux", s.selinux}};
+  return {{"privileged", s.privileged},
+          {"add_capabilities", s.add_capabilities},
+          {"drop_capabilities", s.drop_capabilities},
+          {"add_ambient_capabilities", s.add_ambient_capabilities},
+          {"run_as_user", OptionalInt(s.run_as_user)},
+          {"run_as_group", OptionalInt(s.run_as_group)},
+          {"run_as_username", s.run_as_username},
+          {"supplemental_groups", s.supplemental_groups},
+          {"supplemental_groups_strict", s.supplemental_groups_strict},
+          {"readonly_rootfs", s.readonly_rootfs},
+          {"no_new_privs", s.no_new_privs},
+          {"masked_paths", s.masked_paths},
+          {"readonly_paths", s.readonly_paths},
+          {"seccomp", s.seccomp},
+          {"apparmor", s.apparmor},
+          {"selinux", s.selinux}};
 }
 
 std::optional<int64_t> ReadOptionalInt(const Json& json, const char* key) {
@@ -93,23 +108,45 @@ std::string ContainerToJson(const Container& c) {
   for (const auto& [key, value] : c.config.envs) envs.push_back({key, value});
   const ContainerConfig& config = c.config;
   Json json = {
-      {"id", c.id}, {"sandbox_id", c.sandbox_id}, {"image_id", c.image_id},
-      {"state", StateName(c.state)}, {"created_at_nanos", c.created_at_nanos},
-      {"started_at_nanos", c.started_at_nanos}, {"finished_at_nanos", c.finished_at_nanos},
-      {"exit_code", c.exit_code}, {"reason", c.reason}, {"message", c.message},
-      {"log_path", c.log_path}, {"bundle_dir", c.bundle_dir}, {"state_dir", c.state_dir},
-      {"cgroup_path", c.cgroup_path}, {"monitor_pid", c.monitor_pid},
+      {"id", c.id},
+      {"sandbox_id", c.sandbox_id},
+      {"image_id", c.image_id},
+      {"state", StateName(c.state)},
+      {"created_at_nanos", c.created_at_nanos},
+      {"started_at_nanos", c.started_at_nanos},
+      {"finished_at_nanos", c.finished_at_nanos},
+      {"exit_code", c.exit_code},
+      {"reason", c.reason},
+      {"message", c.message},
+      {"log_path", c.log_path},
+      {"bundle_dir", c.bundle_dir},
+      {"state_dir", c.state_dir},
+      {"cgroup_path", c.cgroup_path},
+      {"monitor_pid", c.monitor_pid},
       {"monitor_start_time", c.monitor_start_time},
-      {"container_pid", c.container_pid}, {"container_start_time", c.container_start_time},
-      {"stop_signal", c.stop_signal}, {"user", c.user},
+      {"container_pid", c.container_pid},
+      {"container_start_time", c.container_start_time},
+      {"stop_signal", c.stop_signal},
+      {"user", c.user},
       {"config",
-       {{"name", config.name}, {"attempt", config.attempt}, {"image", config.image},
-        {"command", config.command}, {"args", config.args}, {"envs", envs},
-        {"working_dir", config.working_dir}, {"mounts", config.mounts}, {"labels", config.labels},
-        {"annotations", config.annotations}, {"log_path", config.log_path},
-        {"tty", config.tty}, {"stdin", config.stdin}, {"stdin_once", config.stdin_once},
-        {"devices", config.devices}, {"resources", config.resources},
-        {"security", SecurityToJson(config.security)}, {"stop_signal", config.stop_signal}}},
+       {{"name", config.name},
+        {"attempt", config.attempt},
+        {"image", config.image},
+        {"command", config.command},
+        {"args", config.args},
+        {"envs", envs},
+        {"working_dir", config.working_dir},
+        {"mounts", config.mounts},
+        {"labels", config.labels},
+        {"annotations", config.annotations},
+        {"log_path", config.log_path},
+        {"tty", config.tty},
+        {"stdin", config.stdin},
+        {"stdin_once", config.stdin_once},
+        {"devices", config.devices},
+        {"resources", config.resources},
+        {"security", SecurityToJson(config.security)},
+        {"stop_signal", config.stop_signal}}},
   };
   return json.dump();
 }

@@ -1,10 +1,9 @@
 #include "pod/container_manager.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include "base/failpoint.h"
 #include "base/file_util.h"
@@ -58,12 +57,14 @@ void SignalContainer(const Container& container, int signal) {
 // The signal StopContainer sends first: the config's stop_signal (KEP-4960), else the image's
 // STOPSIGNAL, else SIGTERM; checked now, as one that names no signal would make every stop fail.
 Result<std::string> StopSignalOf(const ContainerConfig& config, const image::ImageConfig& image) {
-  const std::string& requested = config.stop_signal.empty() ? image.stop_signal : config.stop_signal;
+  const std::string& requested =
+      config.stop_signal.empty() ? image.stop_signal : config.stop_signal;
   if (requested.empty()) return std::string("SIGTERM");
   auto signal = ParseSignal(requested);
   if (!signal) {
-    return InvalidArgument((config.stop_signal.empty() ? "the image's STOPSIGNAL \"" : "stop_signal \"") +
-                           requested + "\" names no signal");
+    return InvalidArgument(
+        (config.stop_signal.empty() ? "the image's STOPSIGNAL \"" : "stop_signal \"") + requested +
+        "\" names no signal");
   }
   std::string name = SignalName(*signal);
   return name.empty() ? std::to_string(*signal) : name;
@@ -99,7 +100,9 @@ ContainerManager::ContainerManager(std::string root, std::string state, Metadata
       records_(metadata, ContainerCodec()),
       watcher_([this](const std::string& id) { OnMonitorExit(id); }) {}
 
-ContainerManager::~ContainerManager() { watcher_.Stop(); }
+ContainerManager::~ContainerManager() {
+  watcher_.Stop();
+}
 
 void ContainerManager::Publish(const Container& container, ContainerEventType type) {
   auto sandbox = sandboxes_.Get(container.sandbox_id);
@@ -146,8 +149,8 @@ void ContainerManager::OnMonitorExit(const std::string& id) {
   }
   RecordExit(*container, recorded ? **status : std::optional<ExitStatus>());
   if (auto stored = records_.Put(*container); !stored) {
-    spdlog::error("container {} exited ({}), but recording it failed: {}", id,
-                  container->exit_code, stored.error().message());
+    spdlog::error("container {} exited ({}), but recording it failed: {}", id, container->exit_code,
+                  stored.error().message());
   }
   Publish(*container, ContainerEventType::kStopped);
   exited_.notify_all();
@@ -169,8 +172,8 @@ Result<Container> ContainerManager::Create(const std::string& sandbox_id,
   }
   if (claim.kind == NameClaim::Kind::kTaken) {
     return AlreadyExists("container " + config.name + " (attempt " +
-                         std::to_string(config.attempt) + ") already exists in pod " +
-                         sandbox.id + " as " + claim.id);
+                         std::to_string(config.attempt) + ") already exists in pod " + sandbox.id +
+                         " as " + claim.id);
   }
   auto created = CreateClaimed(sandbox, config, id);
   bool caller_gone = caller.expired() || caller.cancelled();
@@ -205,8 +208,8 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
                            PrepareContainerLogPath(sandbox.config.log_directory, config.log_path));
   }
 
-  Rollback ledger("CreateContainer", "container " + id + " (" + config.name + ") in pod " +
-                                         sandbox.id);
+  Rollback ledger("CreateContainer",
+                  "container " + id + " (" + config.name + ") in pod " + sandbox.id);
   BERTH_TRY(rootfs_.Build(container, image, sandbox, ledger));
   // In the bundle: they go with it if a later step fails.
   BERTH_TRY(PrepareImageConfigVolumes(container, image_config.volumes, image_volumes_));
@@ -221,17 +224,19 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   // left inside, so the cgroup always goes.
   CgroupResources resources = ToCgroupResources(config.resources);
   resources.devices = spec.device_rules;
-  BERTH_TRY(ledger.Done("cgroup", [cgroups, path = container.cgroup_path] {
-    return cgroups.Destroy(path);
-  }));
+  BERTH_TRY(ledger.Done("cgroup",
+                        [cgroups, path = container.cgroup_path] { return cgroups.Destroy(path); }));
   BERTH_TRY(cgroups.PrepareContainer(container.cgroup_path, resources));
   BERTH_TRY(ledger.Done("cgroup-limits"));
   BERTH_TRY(ledger.Done("state-dir", [dir = container.state_dir] { return RemoveTree(dir); }));
-  MonitorRequest request{ExecutableSibling("berth-monitor"), container.bundle_dir,
-                         container.state_dir,
-                         container.log_path.empty() ? "/dev/null" : container.log_path,
-                         config.stdin, config.stdin_once,
-                         [&](pid_t pid) { return cgroups.PlaceContainerInit(container.cgroup_path, pid, resources); }};
+  MonitorRequest request{
+      ExecutableSibling("berth-monitor"),
+      container.bundle_dir,
+      container.state_dir,
+      container.log_path.empty() ? "/dev/null" : container.log_path,
+      config.stdin,
+      config.stdin_once,
+      [&](pid_t pid) { return cgroups.PlaceContainerInit(container.cgroup_path, pid, resources); }};
   auto monitored = SpawnMonitor(request);
   if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
   container.monitor_pid = monitored->monitor_pid;
@@ -322,10 +327,10 @@ Result<void> ContainerManager::StopLocked(const std::string& id, int64_t timeout
 }
 
 Result<void> ContainerManager::Stop(const std::string& id, int64_t timeout_seconds) {
-  auto stopped = records_.WithLocked(id, [&](const std::string& full,
-                                             std::unique_lock<std::mutex>& lock) {
-    return StopLocked(full, timeout_seconds, lock);
-  });
+  auto stopped =
+      records_.WithLocked(id, [&](const std::string& full, std::unique_lock<std::mutex>& lock) {
+        return StopLocked(full, timeout_seconds, lock);
+      });
   // Only an ID that names no container is a success (kubelet retries); NotFound from anything
   // deeper is a real error.
   if (!stopped && stopped.error().code() == ErrorCode::kNotFound && !records_.Resolve(id)) {
@@ -359,17 +364,19 @@ Result<void> ContainerManager::RemoveLocked(const std::string& id,
 }
 
 Result<void> ContainerManager::Remove(const std::string& id) {
-  auto removed = records_.WithLocked(id, [this](const std::string& full,
-                                                std::unique_lock<std::mutex>& lock) {
-    return RemoveLocked(full, lock);
-  });
+  auto removed =
+      records_.WithLocked(id, [this](const std::string& full, std::unique_lock<std::mutex>& lock) {
+        return RemoveLocked(full, lock);
+      });
   if (!removed && removed.error().code() == ErrorCode::kNotFound && !records_.Resolve(id)) {
     return Ok();
   }
   return removed;
 }
 
-Result<Container> ContainerManager::Get(const std::string& id) const { return records_.Get(id); }
+Result<Container> ContainerManager::Get(const std::string& id) const {
+  return records_.Get(id);
+}
 
 Result<Container> ContainerManager::GetRunning(const std::string& id) const {
   BERTH_ASSIGN_OR_RETURN(Container container, Get(id));

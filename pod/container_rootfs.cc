@@ -1,12 +1,11 @@
 #include "pod/container_rootfs.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <filesystem>
-
-#include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "base/idmapped_mount.h"
@@ -35,15 +34,13 @@ Result<void> DetachMount(const std::string& path) {
 Result<void> ContainerRootfs::Build(const Container& container, const image::ImageRecord& image,
                                     const Sandbox& sandbox, Rollback& ledger) {
   BERTH_TRY(images_.snapshots().Prepare(container.id, LayerChain(image)));
-  BERTH_TRY(ledger.Done("snapshot", [this, id = container.id] {
-    return images_.snapshots().Remove(id);
-  }));
+  BERTH_TRY(ledger.Done("snapshot",
+                        [this, id = container.id] { return images_.snapshots().Remove(id); }));
   BERTH_TRY(MakeDirs(container.RootfsPath(), 0755));
   BERTH_TRY(ledger.Done("bundle", [dir = container.bundle_dir] { return RemoveTree(dir); }));
   BERTH_TRY(MountSnapshot(sandbox, container.id, container.RootfsPath()));
-  BERTH_TRY(ledger.Done("rootfs", [path = container.RootfsPath()] {
-    return image::UnmountPath(path);
-  }));
+  BERTH_TRY(
+      ledger.Done("rootfs", [path = container.RootfsPath()] { return image::UnmountPath(path); }));
   BERTH_TRY(MountImageVolumes(container, sandbox, ledger));
   if (sandbox.HasOwnUserns()) BERTH_TRY(MountIdmappedVolumes(container, sandbox, ledger));
   return Ok();

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <climits>
-#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
@@ -29,10 +29,17 @@ namespace {
 using Json = nlohmann::json;
 
 // runc's defaults for a non-privileged container.
-const char* const kMaskedPaths[] = {
-    "/proc/acpi",       "/proc/asound",      "/proc/kcore",   "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap"};
+const char* const kMaskedPaths[] = {"/proc/acpi",
+                                    "/proc/asound",
+                                    "/proc/kcore",
+                                    "/proc/keys",
+                                    "/proc/latency_stats",
+                                    "/proc/timer_list",
+                                    "/proc/timer_stats",
+                                    "/proc/sched_debug",
+                                    "/proc/scsi",
+                                    "/sys/firmware",
+                                    "/sys/devices/virtual/powercap"};
 const char* const kReadonlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                       "/proc/sysrq-trigger"};
 
@@ -51,11 +58,12 @@ Result<std::string> ImageVolumeSource(const Container& container, size_t index) 
   if (!root_fd) return Error::FromErrno(errno, "open image volume " + root);
   auto sub = image::OpenInRoot(root_fd, mount.image_sub_path, O_PATH);
   if (!sub) {
-    return InvalidArgument("mount " + mount.container_path + ": image_sub_path \"" + mount.image_sub_path +
-                           "\" does not exist in image " + mount.image);
+    return InvalidArgument("mount " + mount.container_path + ": image_sub_path \"" +
+                           mount.image_sub_path + "\" does not exist in image " + mount.image);
   }
   char resolved[PATH_MAX];
-  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(sub->get())).c_str(), resolved, sizeof resolved - 1);
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(sub->get())).c_str(), resolved,
+                         sizeof resolved - 1);
   if (n <= 0) return Error::FromErrno(errno, "resolve image_sub_path " + mount.image_sub_path);
   std::string path(resolved, static_cast<size_t>(n));
   if (path != root && path.rfind(root + "/", 0) != 0) {
@@ -116,7 +124,8 @@ Result<Json> Mounts(const Container& container, const Sandbox& sandbox,
       Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
       Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
       // The container's own cgroups (read-only, writable when privileged).
-      Mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
+      Mount("/sys/fs/cgroup", "cgroup", "cgroup",
+            {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}),
   });
   if (sandbox.HasOwnIpc()) {
     mounts.push_back(Mount("/dev/shm", "bind", sandbox.ShmPath(), {"rbind", "rw"}));
@@ -158,24 +167,29 @@ Result<Json> CapabilitySets(const ContainerSecurity& security) {
                                                                   security.add_capabilities,
                                                                   security.drop_capabilities));
   }
-  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> ambient,
-                         security::ParseCapabilityList(security.add_ambient_capabilities,
-                                                       "add_ambient_capabilities"));
+  BERTH_ASSIGN_OR_RETURN(
+      std::vector<std::string> ambient,
+      security::ParseCapabilityList(security.add_ambient_capabilities, "add_ambient_capabilities"));
   for (const auto& name : ambient) {
     if (std::find(granted.begin(), granted.end(), name) == granted.end()) granted.push_back(name);
   }
-  return Json{{"bounding", granted}, {"effective", granted}, {"permitted", granted},
-              {"inheritable", ambient}, {"ambient", ambient}};
+  return Json{{"bounding", granted},
+              {"effective", granted},
+              {"permitted", granted},
+              {"inheritable", ambient},
+              {"ambient", ambient}};
 }
 
 // linux.seccomp, or nothing for Unconfined / privileged.
 Result<std::optional<Json>> SeccompFor(const ContainerSecurity& security, const Json& bounding) {
   using Type = SecurityProfile::Type;
-  if (security.privileged || security.seccomp.type == Type::kUnconfined || security.seccomp.type == Type::kUnset)
+  if (security.privileged || security.seccomp.type == Type::kUnconfined ||
+      security.seccomp.type == Type::kUnset)
     return std::optional<Json>();
   std::vector<std::string> granted = bounding.get<std::vector<std::string>>();
   if (security.seccomp.type == Type::kRuntimeDefault) {
-    return std::optional<Json>(security::SeccompProfileToJson(security::RuntimeDefaultProfile(granted)));
+    return std::optional<Json>(
+        security::SeccompProfileToJson(security::RuntimeDefaultProfile(granted)));
   }
   const std::string& path = security.seccomp.localhost_ref;
   if (path.empty() || path.front() != '/') {
@@ -192,19 +206,24 @@ Result<std::optional<Json>> SeccompFor(const ContainerSecurity& security, const 
 Result<void> AddLsmLabels(const ContainerSecurity& security, Json& process, OciSpec& out) {
   using Type = SecurityProfile::Type;
   security::AppArmorRequest request;
-  request.type = security.apparmor.type == Type::kRuntimeDefault ? security::AppArmorProfileType::kRuntimeDefault
-                 : security.apparmor.type == Type::kUnconfined   ? security::AppArmorProfileType::kUnconfined
-                 : security.apparmor.type == Type::kLocalhost    ? security::AppArmorProfileType::kLocalhost
-                                                                 : security::AppArmorProfileType::kUnset;
+  request.type =
+      security.apparmor.type == Type::kRuntimeDefault
+          ? security::AppArmorProfileType::kRuntimeDefault
+      : security.apparmor.type == Type::kUnconfined ? security::AppArmorProfileType::kUnconfined
+      : security.apparmor.type == Type::kLocalhost  ? security::AppArmorProfileType::kLocalhost
+                                                    : security::AppArmorProfileType::kUnset;
   request.localhost_ref = security.apparmor.localhost_ref;
-  BERTH_ASSIGN_OR_RETURN(std::string profile,
-                         security::ResolveAppArmorProfile(request, security.privileged, security::AppArmorEnabled()));
-  if (profile == security::kAppArmorDefaultProfileName) BERTH_TRY(security::EnsureDefaultProfileLoaded());
+  BERTH_ASSIGN_OR_RETURN(
+      std::string profile,
+      security::ResolveAppArmorProfile(request, security.privileged, security::AppArmorEnabled()));
+  if (profile == security::kAppArmorDefaultProfileName)
+    BERTH_TRY(security::EnsureDefaultProfileLoaded());
   if (!profile.empty()) process["apparmorProfile"] = profile;
   if (security::SELinuxEnabled() && !security.privileged) {
-    BERTH_ASSIGN_OR_RETURN(security::SELinuxLabels labels,
-                           security::BuildSELinuxLabels({security.selinux.user, security.selinux.role,
-                                                         security.selinux.type, security.selinux.level}));
+    BERTH_ASSIGN_OR_RETURN(
+        security::SELinuxLabels labels,
+        security::BuildSELinuxLabels({security.selinux.user, security.selinux.role,
+                                      security.selinux.type, security.selinux.level}));
     process["selinuxLabel"] = labels.process;
     out.mount_label = labels.mount;
   }
@@ -262,12 +281,13 @@ Result<Json> ProcessSection(const ContainerConfig& config, const Sandbox& sandbo
                             const image::ImageConfig& image, const std::vector<std::string>& argv,
                             const Json& capabilities, OciSpec& out) {
   const ContainerSecurity& security = config.security;
-  std::string cwd = !config.working_dir.empty() ? config.working_dir
+  std::string cwd = !config.working_dir.empty()  ? config.working_dir
                     : !image.working_dir.empty() ? image.working_dir
                                                  : "/";
   std::vector<std::string> env = MergeEnv(config, image, sandbox.config.hostname);
   // A terminal needs a TERM; containerd and CRI-O set this one when the image has none.
-  if (config.tty && std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("TERM=", 0) == 0; }))
+  if (config.tty && std::none_of(env.begin(), env.end(),
+                                 [](const std::string& e) { return e.rfind("TERM=", 0) == 0; }))
     env.push_back("TERM=xterm");
   Json process = {
       {"terminal", config.tty},
@@ -287,9 +307,11 @@ Result<Json> ProcessSection(const ContainerConfig& config, const Sandbox& sandbo
 Json NamespacesOf(const Sandbox& sandbox) {
   Json namespaces = Json::array({{{"type", "mount"}}});
   // The pod's user namespace first: the launcher joins it before making the others.
-  if (sandbox.HasOwnUserns()) namespaces.push_back({{"type", "user"}, {"path", sandbox.UsernsPath()}});
+  if (sandbox.HasOwnUserns())
+    namespaces.push_back({{"type", "user"}, {"path", sandbox.UsernsPath()}});
   if (sandbox.config.pid_mode == NamespaceMode::kPod && sandbox.init_pid > 0) {
-    namespaces.push_back({{"type", "pid"}, {"path", "/proc/" + std::to_string(sandbox.init_pid) + "/ns/pid"}});
+    namespaces.push_back(
+        {{"type", "pid"}, {"path", "/proc/" + std::to_string(sandbox.init_pid) + "/ns/pid"}});
   } else if (sandbox.config.pid_mode != NamespaceMode::kNode) {
     namespaces.push_back({{"type", "pid"}});
   }
@@ -306,7 +328,8 @@ Json NamespacesOf(const Sandbox& sandbox) {
 // masked and read-only path lists (the CRI cannot tell empty from unset, so elsewhere an empty
 // list means our defaults).
 void AddMaskedPaths(const ContainerSecurity& security, const Sandbox& sandbox, Json& linux) {
-  bool unmasked_proc = sandbox.HasOwnUserns() && security.masked_paths.empty() && security.readonly_paths.empty();
+  bool unmasked_proc =
+      sandbox.HasOwnUserns() && security.masked_paths.empty() && security.readonly_paths.empty();
   if (security.privileged || unmasked_proc) return;
   Json masked = Json::array(), readonly = Json::array();
   if (!security.masked_paths.empty()) {
@@ -325,7 +348,8 @@ void AddMaskedPaths(const ContainerSecurity& security, const Sandbox& sandbox, J
 
 Json IdMappings(const std::vector<IdMapping>& list) {
   Json out = Json::array();
-  for (const auto& m : list) out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
+  for (const auto& m : list)
+    out.push_back({{"containerID", m.container_id}, {"hostID", m.host_id}, {"size", m.length}});
   return out;
 }
 
@@ -336,11 +360,12 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   const ContainerConfig& config = container.config;
   const ContainerSecurity& security = config.security;
   if (security.privileged && !sandbox.config.privileged) {
-    return InvalidArgument("container " + config.name + " asks to be privileged but pod " + sandbox.id +
-                           " is not privileged");
+    return InvalidArgument("container " + config.name + " asks to be privileged but pod " +
+                           sandbox.id + " is not privileged");
   }
   if (security.privileged && sandbox.HasOwnUserns()) {
-    return InvalidArgument("container " + config.name + ": a privileged container cannot run in a user namespace");
+    return InvalidArgument("container " + config.name +
+                           ": a privileged container cannot run in a user namespace");
   }
   OciSpec out;
   BERTH_ASSIGN_OR_RETURN(auto argv, MergeCommand(config, image));
@@ -348,17 +373,20 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   BERTH_ASSIGN_OR_RETURN(ContainerDevices devices, ResolveDevices(config));
   out.device_rules = std::move(devices.cgroup_rules);
   BERTH_ASSIGN_OR_RETURN(Json capabilities, CapabilitySets(security));
-  BERTH_ASSIGN_OR_RETURN(Json process, ProcessSection(config, sandbox, image, argv, capabilities, out));
+  BERTH_ASSIGN_OR_RETURN(Json process,
+                         ProcessSection(config, sandbox, image, argv, capabilities, out));
   BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox, image));
 
-  Json linux = {{"namespaces", NamespacesOf(sandbox)}, {"cgroupsPath", OciCgroupsPath(container.cgroup_path)},
+  Json linux = {{"namespaces", NamespacesOf(sandbox)},
+                {"cgroupsPath", OciCgroupsPath(container.cgroup_path)},
                 {"devices", devices.oci_devices}};
   // A bidirectional mount stays a peer of the host's only under a shared root (containerd's rule).
   for (const auto& mount : config.mounts) {
     if (mount.propagation == "rshared") linux["rootfsPropagation"] = "rshared";
   }
   AddMaskedPaths(security, sandbox, linux);
-  BERTH_ASSIGN_OR_RETURN(std::optional<Json> seccomp, SeccompFor(security, capabilities["bounding"]));
+  BERTH_ASSIGN_OR_RETURN(std::optional<Json> seccomp,
+                         SeccompFor(security, capabilities["bounding"]));
   if (seccomp) linux["seccomp"] = *seccomp;
   if (!out.mount_label.empty()) linux["mountLabel"] = out.mount_label;
   if (sandbox.HasOwnUserns()) {

@@ -1,15 +1,15 @@
 // Golden config.json tests for the spec builder: a fixed container and pod per case, the whole
 // spec compared with pod/testdata/spec_<case>.json. Paths under the test's temporary directory
 // become "@TMP@", the seccomp filter is summarised (its size depends on libseccomp's syscall
-// table, not on berth), and so is a privileged container's list of the host's devices. BERTH_UPDATE_GOLDEN=1 rewrites the files from what the builder makes.
+// table, not on berth), and so is a privileged container's list of the host's devices.
+// BERTH_UPDATE_GOLDEN=1 rewrites the files from what the builder makes.
 #include "pod/container_spec.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "security/apparmor.h"
@@ -33,7 +33,8 @@ class ContainerSpecTest : public ::testing::Test {
     std::filesystem::create_directories(container_.RootfsPath() + "/etc");
     std::ofstream(container_.RootfsPath() + "/etc/passwd")
         << "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n";
-    std::ofstream(container_.RootfsPath() + "/etc/group") << "root:x:0:\nweb:x:1000:\nextra:x:50000:web\n";
+    std::ofstream(container_.RootfsPath() + "/etc/group")
+        << "root:x:0:\nweb:x:1000:\nextra:x:50000:web\n";
     sandbox_.id = container_.sandbox_id;
     sandbox_.dir = tmp_ + "/pod";
     sandbox_.config.hostname = "web-pod";
@@ -46,7 +47,8 @@ class ContainerSpecTest : public ::testing::Test {
   // The spec as the golden files keep it.
   Json Normalized(const OciSpec& spec) {
     std::string text = spec.json;
-    for (size_t at; (at = text.find(tmp_)) != std::string::npos;) text.replace(at, tmp_.size(), "@TMP@");
+    for (size_t at; (at = text.find(tmp_)) != std::string::npos;)
+      text.replace(at, tmp_.size(), "@TMP@");
     Json json = Json::parse(text);
     if (container_.config.security.privileged) {
       const Json& devices = json["linux"]["devices"];
@@ -83,7 +85,9 @@ class ContainerSpecTest : public ::testing::Test {
   image::ImageConfig image_;
 };
 
-TEST_F(ContainerSpecTest, Default) { ExpectGolden("default"); }
+TEST_F(ContainerSpecTest, Default) {
+  ExpectGolden("default");
+}
 
 TEST_F(ContainerSpecTest, SecurityContext) {
   auto& security = container_.config.security;

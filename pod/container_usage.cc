@@ -1,28 +1,27 @@
 // ContainerManager: resources (UpdateContainerResources) and usage (the stats RPCs).
-#include "pod/container_manager.h"
-
 #include "base/process_util.h"
+#include "pod/container_manager.h"
 #include "runtime/cgroups.h"
 
 namespace berth::pod {
 
 Result<void> ContainerManager::UpdateResources(const std::string& id,
                                                const ContainerResources& resources) {
-  return records_.WithLocked(id, [&](const std::string& full,
-                                     std::unique_lock<std::mutex>&) -> Result<void> {
-    auto container = records_.Find(full);
-    if (!container) return NotFound("container " + id + " not found");
-    if (container->state == ContainerState::kExited) {
-      return FailedPrecondition("container " + full + " has exited");
-    }
-    BERTH_TRY(Cgroups::Probe().Apply(container->cgroup_path, ToCgroupResources(resources)));
-    auto stored = records_.Modify(full, [&](Container& c) -> Result<void> {
-      c.config.resources = resources;
-      return Ok();
-    });
-    if (!stored) return std::move(stored).error();
-    return Ok();
-  });
+  return records_.WithLocked(
+      id, [&](const std::string& full, std::unique_lock<std::mutex>&) -> Result<void> {
+        auto container = records_.Find(full);
+        if (!container) return NotFound("container " + id + " not found");
+        if (container->state == ContainerState::kExited) {
+          return FailedPrecondition("container " + full + " has exited");
+        }
+        BERTH_TRY(Cgroups::Probe().Apply(container->cgroup_path, ToCgroupResources(resources)));
+        auto stored = records_.Modify(full, [&](Container& c) -> Result<void> {
+          c.config.resources = resources;
+          return Ok();
+        });
+        if (!stored) return std::move(stored).error();
+        return Ok();
+      });
 }
 
 std::vector<ContainerUsage> ContainerManager::Usage(const ContainerFilter& filter) {

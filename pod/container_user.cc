@@ -43,7 +43,8 @@ Result<ResolvedName> ResolveName(const UserDatabase& users, const std::string& n
   } else {
     entry = users.UserByName(name);
     if (entry == nullptr) {
-      return InvalidArgument(std::string(what) + " \"" + name + "\" is not in the image's /etc/passwd");
+      return InvalidArgument(std::string(what) + " \"" + name +
+                             "\" is not in the image's /etc/passwd");
     }
     BERTH_ASSIGN_OR_RETURN(out.uid, UserDatabase::Uid(*entry));
   }
@@ -82,7 +83,8 @@ Result<ContainerUser> ResolveUser(const ContainerConfig& config, const image::Im
   user.uid = resolved.uid;
   user.gid = resolved.gid.value_or(0);
   if (security.run_as_group) {
-    BERTH_ASSIGN_OR_RETURN(user.gid, ParseIdOrError(std::to_string(*security.run_as_group), "run_as_group"));
+    BERTH_ASSIGN_OR_RETURN(user.gid,
+                           ParseIdOrError(std::to_string(*security.run_as_group), "run_as_group"));
   } else if (!group.empty()) {
     BERTH_ASSIGN_OR_RETURN(user.gid, users.GroupId(group));
   }
@@ -93,7 +95,8 @@ Result<ContainerUser> ResolveUser(const ContainerConfig& config, const image::Im
     groups.insert(groups.end(), memberships.begin(), memberships.end());
   }
   for (int64_t gid : security.supplemental_groups) {
-    BERTH_ASSIGN_OR_RETURN(uint32_t checked, ParseIdOrError(std::to_string(gid), "supplemental group"));
+    BERTH_ASSIGN_OR_RETURN(uint32_t checked,
+                           ParseIdOrError(std::to_string(gid), "supplemental group"));
     groups.push_back(checked);
   }
   for (uint32_t gid : groups) {

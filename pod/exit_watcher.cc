@@ -1,5 +1,6 @@
 #include "pod/exit_watcher.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -7,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace berth::pod {
 
@@ -23,7 +22,9 @@ ExitWatcher::ExitWatcher(OnExit on_exit)
   thread_ = std::thread([this] { Run(); });
 }
 
-ExitWatcher::~ExitWatcher() { Stop(); }
+ExitWatcher::~ExitWatcher() {
+  Stop();
+}
 
 void ExitWatcher::Stop() {
   {

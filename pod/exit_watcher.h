@@ -39,7 +39,7 @@ class ExitWatcher {
   std::mutex mutex_;
   std::map<std::string, UniqueFd> watched_;  // ID -> pidfd
   std::map<int, std::string> by_fd_;
-  std::map<std::string, bool> gone_;         // reported without a pidfd (already gone)
+  std::map<std::string, bool> gone_;  // reported without a pidfd (already gone)
   bool stopping_ = false;
   std::thread thread_;
 };

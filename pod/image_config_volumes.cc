@@ -47,7 +47,8 @@ Result<void> CopyFileData(int from, int to, const std::string& what) {
 // files, directories and symlinks with their modes and owners; devices, fifos and sockets are
 // left out. Every entry is opened O_NOFOLLOW relative to its parent.
 Result<void> CopyDirectory(int from, int to, const std::string& where, int depth) {
-  if (depth > kMaxDepth) return InvalidArgument(where + ": nested deeper than " + std::to_string(kMaxDepth));
+  if (depth > kMaxDepth)
+    return InvalidArgument(where + ": nested deeper than " + std::to_string(kMaxDepth));
   int listing = ::dup(from);
   if (listing < 0) return Error::FromErrno(errno, "dup " + where);
   DIR* dir = ::fdopendir(listing);
@@ -71,8 +72,10 @@ Result<void> CopyDirectory(int from, int to, const std::string& where, int depth
         result = Error::FromErrno(errno, "mkdir " + what);
         break;
       }
-      UniqueFd child_from(::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      UniqueFd child_to(::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd child_from(
+          ::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd child_to(
+          ::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child_from || !child_to) {
         result = Error::FromErrno(errno, "open " + what);
         break;
@@ -82,7 +85,8 @@ Result<void> CopyDirectory(int from, int to, const std::string& where, int depth
       if (result) result = Check(::fchmod(child_to.get(), mode), "chmod " + what);
     } else if (S_ISREG(st.st_mode)) {
       UniqueFd in(::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-      UniqueFd out(::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      UniqueFd out(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
       if (!in || !out) {
         result = Error::FromErrno(errno, "open " + what);
         break;
@@ -113,7 +117,8 @@ Result<void> CopyDirectory(int from, int to, const std::string& where, int depth
 
 }  // namespace
 
-std::vector<std::pair<size_t, std::string>> CleanImageVolumes(const std::vector<std::string>& volumes) {
+std::vector<std::pair<size_t, std::string>> CleanImageVolumes(
+    const std::vector<std::string>& volumes) {
   std::vector<std::pair<size_t, std::string>> out;
   for (size_t index = 0; index < volumes.size(); ++index) {
     auto components = image::CleanEntryPath(volumes[index]);

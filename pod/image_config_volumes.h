@@ -19,7 +19,8 @@ namespace berth::pod {
 
 // The volumes as clean absolute paths with their index in `volumes`; "/" and paths that name no
 // directory below the root are left out.
-std::vector<std::pair<size_t, std::string>> CleanImageVolumes(const std::vector<std::string>& volumes);
+std::vector<std::pair<size_t, std::string>> CleanImageVolumes(
+    const std::vector<std::string>& volumes);
 
 std::string ImageConfigVolumePath(const Container& container, size_t index);
 

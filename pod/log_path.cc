@@ -64,7 +64,8 @@ Result<std::string> PrepareContainerLogPath(const std::string& log_directory,
   }
   const std::string& file = components.back();
   struct stat info {};
-  if (::fstatat(dir.get(), file.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(info.st_mode)) {
+  if (::fstatat(dir.get(), file.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+      !S_ISREG(info.st_mode)) {
     return invalid("\"" + file + "\" exists and is not a regular file");
   }
   return JoinPath(joined, file);

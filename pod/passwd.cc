@@ -10,8 +10,8 @@ std::vector<std::string_view> Split(std::string_view text, char separator) {
   size_t start = 0;
   while (true) {
     size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos
-                                                                      : end - start));
+    parts.push_back(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) return parts;
     start = end + 1;
   }
@@ -72,7 +72,8 @@ Result<uint32_t> UserDatabase::GroupId(std::string_view group) const {
   if (IsDecimal(group)) return ParseIdOrError(group, "group");
   for (const auto& entry : groups_) {
     if (entry.name == group) {
-      return ParseIdOrError(entry.gid, "the image's /etc/group: gid of group \"" + entry.name + "\"");
+      return ParseIdOrError(entry.gid,
+                            "the image's /etc/group: gid of group \"" + entry.name + "\"");
     }
   }
   return InvalidArgument("group \"" + std::string(group) + "\" is not in the image's /etc/group");
@@ -83,7 +84,9 @@ Result<std::vector<uint32_t>> UserDatabase::MembershipsOf(std::string_view usern
   for (const auto& entry : groups_) {
     for (const auto& member : entry.members) {
       if (member != username) continue;
-      BERTH_ASSIGN_OR_RETURN(uint32_t gid, ParseIdOrError(entry.gid, "the image's /etc/group: gid of group \"" + entry.name + "\""));
+      BERTH_ASSIGN_OR_RETURN(
+          uint32_t gid,
+          ParseIdOrError(entry.gid, "the image's /etc/group: gid of group \"" + entry.name + "\""));
       gids.push_back(gid);
       break;
     }

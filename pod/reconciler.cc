@@ -1,6 +1,7 @@
 #include "pod/reconciler.h"
 
 #include <dirent.h>
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "base/remove_tree.h"
@@ -22,8 +21,7 @@ namespace berth::pod {
 namespace {
 
 bool IsObjectId(const std::string& name) {
-  return name.size() == 64 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
+  return name.size() == 64 && std::all_of(name.begin(), name.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
 }
@@ -84,7 +82,8 @@ ReconcileReport Reconciler::Run(const std::vector<Sandbox>& sandboxes,
     known_dirs.push_back(container.bundle_dir);
     known_dirs.push_back(container.state_dir);
   }
-  for (const auto& key : snapshots_.ListSnapshots()) known_dirs.push_back(snapshots_.root() + "/active/" + key);
+  for (const auto& key : snapshots_.ListSnapshots())
+    known_dirs.push_back(snapshots_.root() + "/active/" + key);
   RemoveMounts(known_dirs, report);
   RemoveDirectories(sandboxes, containers, report);
   RemoveSnapshots(containers, report);
@@ -94,10 +93,11 @@ ReconcileReport Reconciler::Run(const std::vector<Sandbox>& sandboxes,
     report.failures.push_back("pod network: " + reconciled.error().message());
   }
   if (report.total() > 0 || !report.failures.empty()) {
-    spdlog::warn("start-up clean-up of what a crash left: {} processes, {} mounts, {} directories, "
-                 "{} snapshots, {} cgroups removed; {} could not be",
-                 report.processes, report.mounts, report.directories, report.snapshots,
-                 report.cgroups, report.failures.size());
+    spdlog::warn(
+        "start-up clean-up of what a crash left: {} processes, {} mounts, {} directories, "
+        "{} snapshots, {} cgroups removed; {} could not be",
+        report.processes, report.mounts, report.directories, report.snapshots, report.cgroups,
+        report.failures.size());
   }
   for (const auto& failure : report.failures) spdlog::error("start-up clean-up: {}", failure);
   return report;
@@ -141,7 +141,8 @@ void Reconciler::EndProcesses(const std::vector<Sandbox>& sandboxes,
 void Reconciler::RemoveMounts(const std::vector<std::string>& known_dirs, ReconcileReport& report) {
   std::vector<std::string> doomed;
   for (const auto& point : MountPoints()) {
-    bool ours = (Within(point, root_) && point != root_) || (Within(point, state_) && point != state_);
+    bool ours =
+        (Within(point, root_) && point != root_) || (Within(point, state_) && point != state_);
     if (!ours) continue;
     bool known = std::any_of(known_dirs.begin(), known_dirs.end(),
                              [&](const std::string& dir) { return Within(point, dir); });
@@ -219,7 +220,8 @@ void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
       // test's): only one this berthd left a bundle or state directory of is its own to end.
       // (CreateContainer writes the bundle before the cgroup; RemoveContainer erases the record
       // only after the cgroup went.)
-      if (!PathExists(root_ + "/containers/" + id) && !PathExists(state_ + "/c/" + id.substr(0, 32))) {
+      if (!PathExists(root_ + "/containers/" + id) &&
+          !PathExists(state_ + "/c/" + id.substr(0, 32))) {
         continue;
       }
       if (auto destroyed = cgroups.Destroy(path); destroyed) {

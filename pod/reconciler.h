@@ -38,7 +38,10 @@ class Reconciler {
  public:
   Reconciler(std::string root, std::string state, image::Snapshotter& snapshots,
              cni::PodNetwork& network)
-      : root_(std::move(root)), state_(std::move(state)), snapshots_(snapshots), network_(network) {}
+      : root_(std::move(root)),
+        state_(std::move(state)),
+        snapshots_(snapshots),
+        network_(network) {}
 
   ReconcileReport Run(const std::vector<Sandbox>& sandboxes,
                       const std::vector<Container>& containers);
@@ -50,8 +53,8 @@ class Reconciler {
   void RemoveDirectories(const std::vector<Sandbox>& sandboxes,
                          const std::vector<Container>& containers, ReconcileReport& report);
   void RemoveSnapshots(const std::vector<Container>& containers, ReconcileReport& report);
-  void RemoveCgroups(const std::vector<Sandbox>& sandboxes, const std::vector<Container>& containers,
-                     ReconcileReport& report);
+  void RemoveCgroups(const std::vector<Sandbox>& sandboxes,
+                     const std::vector<Container>& containers, ReconcileReport& report);
 
   std::string root_;
   std::string state_;

@@ -162,7 +162,8 @@ class RecordRegistry {
   }
   // Applies `change` to the current record (it may have changed since it was read) and stores the
   // result; NotFound when it is gone. Returns the record as stored.
-  Result<Record> Modify(const std::string& full_id, const std::function<Result<void>(Record&)>& change) {
+  Result<Record> Modify(const std::string& full_id,
+                        const std::function<Result<void>(Record&)>& change) {
     std::lock_guard lock(modify_mutex_);  // one read-modify-write at a time
     auto current = Find(full_id);
     if (!current) return NotFound(codec_.noun + " " + full_id + " not found");
@@ -195,9 +196,10 @@ class RecordRegistry {
 
   // Resolves `id`, takes the object's lock and runs `action` with it held (the lock is passed
   // on, so that a wait inside can release it). NotFound when there is no such object.
-  Result<void> WithLocked(const std::string& id,
-                          const std::function<Result<void>(const std::string&,
-                                                           std::unique_lock<std::mutex>&)>& action) {
+  Result<void> WithLocked(
+      const std::string& id,
+      const std::function<Result<void>(const std::string&, std::unique_lock<std::mutex>&)>&
+          action) {
     BERTH_ASSIGN_OR_RETURN(std::string full, Resolve(id));
     auto object_lock = LockFor(full);
     std::unique_lock guard(*object_lock);

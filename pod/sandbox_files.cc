@@ -4,7 +4,9 @@
 
 namespace berth::pod {
 
-std::string HostnameFile(const std::string& hostname) { return hostname + "\n"; }
+std::string HostnameFile(const std::string& hostname) {
+  return hostname + "\n";
+}
 
 std::string HostsFile(const std::string& hostname, const std::vector<std::string>& ips) {
   std::string text =

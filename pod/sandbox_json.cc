@@ -29,7 +29,8 @@ std::vector<IdMapping> MappingsFromJson(const Json& list) {
   std::vector<IdMapping> mappings;
   for (const auto& item : list) {
     if (item.is_array() && item.size() == 3) {
-      mappings.push_back({item[0].get<uint32_t>(), item[1].get<uint32_t>(), item[2].get<uint32_t>()});
+      mappings.push_back(
+          {item[0].get<uint32_t>(), item[1].get<uint32_t>(), item[2].get<uint32_t>()});
     }
   }
   return mappings;
@@ -49,7 +50,8 @@ std::vector<cni::PortMapping> PortMappingsFromJson(const Json& list) {
 std::string IdMapText(const std::vector<IdMapping>& mappings) {
   std::string text;
   for (const auto& m : mappings) {
-    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.length) + "\n";
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+            std::to_string(m.length) + "\n";
   }
   return text;
 }
@@ -61,8 +63,12 @@ static uint32_t HostRoot(const std::vector<IdMapping>& mappings) {
   return 0;
 }
 
-uint32_t Sandbox::HostRootUid() const { return HostRoot(config.uid_mappings); }
-uint32_t Sandbox::HostRootGid() const { return HostRoot(config.gid_mappings); }
+uint32_t Sandbox::HostRootUid() const {
+  return HostRoot(config.uid_mappings);
+}
+uint32_t Sandbox::HostRootGid() const {
+  return HostRoot(config.gid_mappings);
+}
 
 std::string SandboxToJson(const Sandbox& sandbox) {
   const SandboxConfig& config = sandbox.config;
@@ -83,8 +89,10 @@ std::string SandboxToJson(const Sandbox& sandbox) {
         {"attempt", config.attempt},
         {"hostname", config.hostname},
         {"log_directory", config.log_directory},
-        {"dns", {{"servers", config.dns.servers}, {"searches", config.dns.searches},
-                 {"options", config.dns.options}}},
+        {"dns",
+         {{"servers", config.dns.servers},
+          {"searches", config.dns.searches},
+          {"options", config.dns.options}}},
         {"port_mappings", PortMappingsToJson(config.port_mappings)},
         {"labels", config.labels},
         {"annotations", config.annotations},
@@ -111,7 +119,8 @@ Result<Sandbox> SandboxFromJson(const std::string& text) {
   try {
     Sandbox sandbox;
     sandbox.id = json.at("id").get<std::string>();
-    sandbox.state = json.value("state", "") == "ready" ? SandboxState::kReady : SandboxState::kNotReady;
+    sandbox.state =
+        json.value("state", "") == "ready" ? SandboxState::kReady : SandboxState::kNotReady;
     sandbox.created_at_nanos = json.value("created_at_nanos", int64_t{0});
     sandbox.ips = json.value("ips", std::vector<std::string>{});
     sandbox.dir = json.value("dir", "");

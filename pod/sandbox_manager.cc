@@ -1,8 +1,7 @@
 #include "pod/sandbox_manager.h"
 
-#include <sys/utsname.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/utsname.h>
 
 #include "base/failpoint.h"
 #include "base/file_util.h"
@@ -30,8 +29,8 @@ RecordCodec<Sandbox> SandboxCodec() {
 }
 
 cni::PodNetworkRequest NetworkRequest(const Sandbox& sandbox) {
-  return {sandbox.id,           sandbox.config.name,        sandbox.config.namespace_name,
-          sandbox.config.uid,   sandbox.NetnsPath(),        sandbox.config.port_mappings};
+  return {sandbox.id,         sandbox.config.name, sandbox.config.namespace_name,
+          sandbox.config.uid, sandbox.NetnsPath(), sandbox.config.port_mappings};
 }
 
 bool Matches(const Sandbox& sandbox, const SandboxFilter& filter) {
@@ -84,7 +83,8 @@ SandboxManager::SandboxManager(std::string state_dir, MetadataStore& metadata,
 
 Result<void> SandboxManager::Load() {
   BERTH_ASSIGN_OR_RETURN(size_t count, records_.Load());
-  for (auto sandbox : records_.Select([](const Sandbox& s) { return s.state == SandboxState::kReady; })) {
+  for (auto sandbox :
+       records_.Select([](const Sandbox& s) { return s.state == SandboxState::kReady; })) {
     bool net_ok = !sandbox.HasOwnNetwork() || PathExists(sandbox.NetnsPath());
     bool init_ok = sandbox.config.pid_mode != NamespaceMode::kPod || ProcessAlive(InitOf(sandbox));
     if (net_ok && init_ok) continue;
@@ -135,14 +135,16 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
   if (!sandbox.HasOwnNetwork() && sandbox.config.hostname != node) {
     return InvalidArgument("hostname \"" + sandbox.config.hostname +
                            "\" for a host-network pod: it shares the node's UTS namespace, whose "
-                           "hostname is \"" + node + "\" (leave hostname empty)");
+                           "hostname is \"" +
+                           node + "\" (leave hostname empty)");
   }
   sandbox.id = id;
   sandbox.dir = state_dir_ + "/pods/" + sandbox.id;
   sandbox.created_at_nanos = NowUnixNanos();
   if (sandbox.HasOwnUserns() && (!sandbox.HasOwnNetwork() || !sandbox.HasOwnIpc() ||
                                  config.pid_mode == NamespaceMode::kNode)) {
-    return InvalidArgument("a pod with a user namespace needs its own network, IPC and PID namespaces");
+    return InvalidArgument(
+        "a pod with a user namespace needs its own network, IPC and PID namespaces");
   }
   if (sandbox.HasOwnUserns()) {
     // The pod's root is a host id other than 0: the paths its containers are set up from must be
@@ -198,10 +200,10 @@ Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledge
   BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_path, cgroups_.PodPath(config.cgroup_parent));
   BERTH_ASSIGN_OR_RETURN(sandbox.cgroup_created, cgroups_.Create(sandbox.cgroup_path));
   if (!sandbox.cgroup_created.empty()) {
-    BERTH_TRY(ledger.Done("cgroup", [this, path = sandbox.cgroup_path,
-                                     created = sandbox.cgroup_created] {
-      return cgroups_.Destroy(path, created);
-    }));
+    BERTH_TRY(
+        ledger.Done("cgroup", [this, path = sandbox.cgroup_path, created = sandbox.cgroup_created] {
+          return cgroups_.Destroy(path, created);
+        }));
   }
   BERTH_TRY(cgroups_.Apply(sandbox.cgroup_path, PodCgroupResources(config)));
   return ledger.Done("cgroup-limits");
@@ -241,11 +243,12 @@ Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& led
   BERTH_TRY(WriteFiles(sandbox));
   BERTH_TRY(ledger.Done("files"));
   if (sandbox.config.pid_mode != NamespaceMode::kPod) return Ok();
-  BERTH_ASSIGN_OR_RETURN(ProcessIdentity init,
-                         StartPodInit(sandbox.id, sandbox.HasOwnUserns() ? sandbox.UsernsPath() : "",
-                                      sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
-                                      sandbox.HasOwnIpc() ? sandbox.IpcnsPath() : "",
-                                      sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
+  BERTH_ASSIGN_OR_RETURN(
+      ProcessIdentity init,
+      StartPodInit(sandbox.id, sandbox.HasOwnUserns() ? sandbox.UsernsPath() : "",
+                   sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
+                   sandbox.HasOwnIpc() ? sandbox.IpcnsPath() : "",
+                   sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
   sandbox.init_pid = init.pid;
   sandbox.init_start_time = init.start_time;
   BERTH_TRY(ledger.Done("pod-init", [init]() -> Result<void> {
@@ -259,7 +262,9 @@ void SandboxManager::Publish(const Sandbox& sandbox, ContainerEventType type) {
   if (publish_) publish_(sandbox, type);
 }
 
-Result<Sandbox> SandboxManager::Get(const std::string& id) const { return records_.Get(id); }
+Result<Sandbox> SandboxManager::Get(const std::string& id) const {
+  return records_.Get(id);
+}
 
 std::vector<Sandbox> SandboxManager::List(const SandboxFilter& filter) const {
   return records_.Select([&](const Sandbox& sandbox) { return Matches(sandbox, filter); });

@@ -33,7 +33,8 @@ Result<void> CheckHostname(const std::string& hostname) {
 Result<void> ValidateSandboxConfig(const SandboxConfig& config,
                                    const std::vector<std::string>& handlers) {
   if (config.name.empty()) return InvalidArgument("pod sandbox metadata.name is empty");
-  if (config.namespace_name.empty()) return InvalidArgument("pod sandbox metadata.namespace is empty");
+  if (config.namespace_name.empty())
+    return InvalidArgument("pod sandbox metadata.namespace is empty");
   if (config.uid.empty()) return InvalidArgument("pod sandbox metadata.uid is empty");
   BERTH_TRY(CheckPrintable(config.name, "pod sandbox metadata.name"));
   BERTH_TRY(CheckPrintable(config.namespace_name, "pod sandbox metadata.namespace"));

@@ -30,10 +30,13 @@ bpf_insn LoadContextWord(uint8_t dst, int16_t offset) {
 }
 
 // "if dst != imm: skip to the end of the block", its offset filled in once the block is whole.
-bpf_insn JumpIfNotEqual(uint8_t dst, int32_t imm) { return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
+bpf_insn JumpIfNotEqual(uint8_t dst, int32_t imm) {
+  return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
 
 std::vector<bpf_insn> Return(int32_t verdict) {
-  return {Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, verdict), Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  return {Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, verdict),
+          Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
 }
 
 Result<int32_t> AccessMask(const std::string& access) {
@@ -53,7 +56,8 @@ Result<int32_t> AccessMask(const std::string& access) {
 Result<std::vector<bpf_insn>> RuleBlock(const DeviceRule& rule) {
   std::vector<bpf_insn> block;
   if (rule.type == 'c' || rule.type == 'b') {
-    block.push_back(JumpIfNotEqual(kType, rule.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
+    block.push_back(
+        JumpIfNotEqual(kType, rule.type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
   } else if (rule.type != 'a') {
     return InvalidArgument(std::string("device rule type '") + rule.type + "': only a, b and c");
   }
@@ -65,11 +69,14 @@ Result<std::vector<bpf_insn>> RuleBlock(const DeviceRule& rule) {
     block.push_back(Insn(BPF_ALU | BPF_AND | BPF_K, kScratch, 0, 0, outside));
     block.push_back(JumpIfNotEqual(kScratch, 0));
   }
-  if (rule.type != 'a' && rule.major >= 0) block.push_back(JumpIfNotEqual(kMajor, static_cast<int32_t>(rule.major)));
-  if (rule.type != 'a' && rule.minor >= 0) block.push_back(JumpIfNotEqual(kMinor, static_cast<int32_t>(rule.minor)));
+  if (rule.type != 'a' && rule.major >= 0)
+    block.push_back(JumpIfNotEqual(kMajor, static_cast<int32_t>(rule.major)));
+  if (rule.type != 'a' && rule.minor >= 0)
+    block.push_back(JumpIfNotEqual(kMinor, static_cast<int32_t>(rule.minor)));
   for (const auto& insn : Return(rule.allow ? 1 : 0)) block.push_back(insn);
   for (size_t i = 0; i < block.size(); ++i) {
-    if (block[i].code == (BPF_JMP | BPF_JNE | BPF_K)) block[i].off = static_cast<int16_t>(block.size() - i - 1);
+    if (block[i].code == (BPF_JMP | BPF_JNE | BPF_K))
+      block[i].off = static_cast<int16_t>(block.size() - i - 1);
   }
   return block;
 }
@@ -97,7 +104,8 @@ Result<std::vector<bpf_insn>> DeviceFilterProgram(const std::vector<DeviceRule>&
   return program;
 }
 
-Result<void> AttachDeviceFilter(const std::string& cgroup_dir, const std::vector<bpf_insn>& program) {
+Result<void> AttachDeviceFilter(const std::string& cgroup_dir,
+                                const std::vector<bpf_insn>& program) {
   UniqueFd cgroup(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cgroup) return Error::FromErrno(errno, "open cgroup " + cgroup_dir);
   const char license[] = "Apache-2.0";
@@ -117,7 +125,8 @@ Result<void> AttachDeviceFilter(const std::string& cgroup_dir, const std::vector
     load.log_level = 1;
     UniqueFd again(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
     if (log[0] == '\0') return error;
-    return Internal(error.message() + " (verifier: " + std::string(log, strnlen(log, sizeof log)) + ")");
+    return Internal(error.message() + " (verifier: " + std::string(log, strnlen(log, sizeof log)) +
+                    ")");
   }
   bpf_attr attach{};
   attach.target_fd = static_cast<uint32_t>(cgroup.get());

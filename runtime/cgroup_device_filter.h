@@ -25,6 +25,7 @@ Result<std::vector<bpf_insn>> DeviceFilterProgram(const std::vector<DeviceRule>&
 // Loads `program` (BPF_PROG_LOAD; the verifier's log in the error) and attaches it to the v2
 // cgroup directory `cgroup_dir` with BPF_F_ALLOW_MULTI (every program of the cgroup and its
 // ancestors must allow an access). The attachment lives as long as the cgroup.
-Result<void> AttachDeviceFilter(const std::string& cgroup_dir, const std::vector<bpf_insn>& program);
+Result<void> AttachDeviceFilter(const std::string& cgroup_dir,
+                                const std::vector<bpf_insn>& program);
 
 }  // namespace berth

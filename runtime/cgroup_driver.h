@@ -46,12 +46,10 @@ class CgroupDriver {
   virtual Result<void> KillAll(const std::string& path) const;
   virtual Result<void> PrepareContainer(const std::string& path,
                                         const CgroupResources& resources) const;
-  virtual Result<void> PlaceContainerInit(const std::string&, pid_t,
-                                          const CgroupResources&) const {
+  virtual Result<void> PlaceContainerInit(const std::string&, pid_t, const CgroupResources&) const {
     return Ok();
   }
-  virtual Result<void> PlaceHelper(pid_t pid, const std::string& kind,
-                                   const std::string& id) const;
+  virtual Result<void> PlaceHelper(pid_t pid, const std::string& kind, const std::string& id) const;
 
   const CgroupHierarchies& hierarchies() const { return hierarchies_; }
   Result<bool> IsEmpty(const std::string& path) const;

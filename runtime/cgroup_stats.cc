@@ -49,7 +49,8 @@ void ReadV1(const Cgroups& cgroups, const std::string& path, CgroupStats& stats)
     stats.has_memory = usage.has_value();
     stats.memory_usage_bytes = usage.value_or(0);
     auto stat = ReadKeyValues(memory + path + "/memory.stat");
-    stats.memory_working_set_bytes = WorkingSet(stats.memory_usage_bytes, stat["total_inactive_file"]);
+    stats.memory_working_set_bytes =
+        WorkingSet(stats.memory_usage_bytes, stat["total_inactive_file"]);
     stats.memory_rss_bytes = stat["total_rss"];
     stats.page_faults = stat["total_pgfault"];
     stats.major_page_faults = stat["total_pgmajfault"];

@@ -7,8 +7,9 @@
 // TasksMax...); what it does not own (hugetlb, other `unified` files, the device filter) is
 // written into the unit's cgroup afterwards, as runc does. Unit names derive from the IDs, so a
 // restarted berthd finds its units again.
-#include <cerrno>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "base/file_util.h"
 #include "base/parse_number.h"
@@ -24,7 +25,9 @@ using cgroups_internal::EndsWith;
 using cgroups_internal::LastComponent;
 using systemd::Property;
 
-std::string ParentOf(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
+std::string ParentOf(const std::string& path) {
+  return path.substr(0, path.find_last_of('/'));
+}
 
 // "0-2,4" -> the bitmask AllowedCPUs / AllowedMemoryNodes take (bit n of byte n / 8).
 Result<std::vector<uint8_t>> CpuListMask(const std::string& list, const std::string& what) {
@@ -32,11 +35,13 @@ Result<std::vector<uint8_t>> CpuListMask(const std::string& list, const std::str
   size_t start = 0;
   while (start < list.size()) {
     size_t comma = list.find(',', start);
-    std::string part = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string part =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t dash = part.find('-');
     auto first = ParseUint64(part.substr(0, dash), 8191);
     auto last = dash == std::string::npos ? first : ParseUint64(part.substr(dash + 1), 8191);
-    if (!first || !last || *last < *first) return InvalidArgument(what + " \"" + list + "\" is not a list like 0-2,4");
+    if (!first || !last || *last < *first)
+      return InvalidArgument(what + " \"" + list + "\" is not a list like 0-2,4");
     for (uint64_t n = *first; n <= *last; ++n) {
       if (mask.size() <= n / 8) mask.resize(n / 8 + 1, 0);
       mask[n / 8] |= static_cast<uint8_t>(1u << (n % 8));
@@ -61,18 +66,23 @@ const char* UnifiedProperty(const std::string& key) {
 Result<uint64_t> LimitValue(const std::string& key, const std::string& value) {
   if (value == "max") return systemd::kInfinity;
   auto number = ParseUint64(value, UINT64_MAX - 1);
-  if (!number) return InvalidArgument("unified resource " + key + ": \"" + value + "\" is neither a number nor max");
+  if (!number)
+    return InvalidArgument("unified resource " + key + ": \"" + value +
+                           "\" is neither a number nor max");
   return *number;
 }
 
 // CRI resources as unit properties; what they cannot say goes to `files` (written afterwards).
-Result<std::vector<Property>> ResourceProperties(const CgroupResources& resources, CgroupResources& files) {
+Result<std::vector<Property>> ResourceProperties(const CgroupResources& resources,
+                                                 CgroupResources& files) {
   std::vector<Property> properties;
   if (resources.cpu_shares > 0) {
-    properties.push_back({"CPUWeight", static_cast<uint64_t>(cgroups_internal::SharesToWeight(resources.cpu_shares))});
+    properties.push_back({"CPUWeight", static_cast<uint64_t>(cgroups_internal::SharesToWeight(
+                                           resources.cpu_shares))});
   }
   if (resources.cpu_quota != 0 || resources.cpu_period > 0) {
-    uint64_t period = resources.cpu_period > 0 ? static_cast<uint64_t>(resources.cpu_period) : 100000;
+    uint64_t period =
+        resources.cpu_period > 0 ? static_cast<uint64_t>(resources.cpu_period) : 100000;
     uint64_t per_second = systemd::kInfinity;
     if (resources.cpu_quota > 0) {
       // systemd keeps CPUQuota in whole percent: round up to 10 ms per second (as runc does), so
@@ -94,11 +104,14 @@ Result<std::vector<Property>> ResourceProperties(const CgroupResources& resource
   if (resources.memory_limit_bytes > 0) {
     properties.push_back({"MemoryMax", static_cast<uint64_t>(resources.memory_limit_bytes)});
     if (resources.memory_swap_limit_bytes > 0) {
-      properties.push_back({"MemorySwapMax", static_cast<uint64_t>(cgroups_internal::SwapOnlyLimit(resources))});
+      properties.push_back(
+          {"MemorySwapMax", static_cast<uint64_t>(cgroups_internal::SwapOnlyLimit(resources))});
     }
   }
   if (resources.pids_limit != 0) {
-    properties.push_back({"TasksMax", resources.pids_limit < 0 ? systemd::kInfinity : static_cast<uint64_t>(resources.pids_limit)});
+    properties.push_back({"TasksMax", resources.pids_limit < 0
+                                          ? systemd::kInfinity
+                                          : static_cast<uint64_t>(resources.pids_limit)});
   }
   files.hugepage_limits = resources.hugepage_limits;
   files.devices = resources.devices;
@@ -126,9 +139,11 @@ Result<void> WriteFiles(const std::string& dir, const CgroupResources& files) {
 // A slice path: every component a slice and the whole what systemd's "-" rule makes of the last.
 Result<std::string> SliceOf(const std::string& path) {
   std::string slice = LastComponent(path);
-  auto expected = EndsWith(slice, ".slice") ? CgroupParentToPath(slice) : Result<std::string>(std::string());
+  auto expected =
+      EndsWith(slice, ".slice") ? CgroupParentToPath(slice) : Result<std::string>(std::string());
   if (!expected || *expected != path) {
-    return InvalidArgument("cgroup \"" + path + "\" is not a systemd slice: the systemd cgroup driver takes "
+    return InvalidArgument("cgroup \"" + path +
+                           "\" is not a systemd slice: the systemd cgroup driver takes "
                            "cgroup_parent as a slice name (kubepods-burstable-pod<uid>.slice)");
   }
   return slice;
@@ -140,7 +155,9 @@ class SystemdDriver final : public CgroupDriver {
 
   std::string name() const override { return "systemd"; }
   std::string SharedParent() const override { return "/berth.slice"; }
-  std::string ContainerName(const std::string& id) const override { return "berth-" + id + ".scope"; }
+  std::string ContainerName(const std::string& id) const override {
+    return "berth-" + id + ".scope";
+  }
 
   std::string ContainerIdOf(const std::string& child_name) const override {
     const std::string prefix = "berth-", suffix = ".scope";
@@ -160,12 +177,15 @@ class SystemdDriver final : public CgroupDriver {
     BERTH_ASSIGN_OR_RETURN(std::string slice, SliceOf(path));
     const std::string& root = hierarchies().v2;
     std::string created;
-    for (std::string probe = path; !probe.empty() && !PathExists(root + probe); probe = ParentOf(probe)) {
+    for (std::string probe = path; !probe.empty() && !PathExists(root + probe);
+         probe = ParentOf(probe)) {
       created = probe;
     }
     if (created.empty()) return created;
-    auto started = systemd::StartTransientUnit(slice, {{"Description", std::string("berth pod cgroup")}});
-    if (!started && started.error().code() != ErrorCode::kAlreadyExists) return std::move(started).error();
+    auto started =
+        systemd::StartTransientUnit(slice, {{"Description", std::string("berth pod cgroup")}});
+    if (!started && started.error().code() != ErrorCode::kAlreadyExists)
+      return std::move(started).error();
     return created;
   }
 
@@ -177,8 +197,10 @@ class SystemdDriver final : public CgroupDriver {
   }
 
   // Nothing exists before the init does; what would fail later fails here already.
-  Result<void> PrepareContainer(const std::string& path, const CgroupResources& resources) const override {
-    if (!EndsWith(path, ".scope")) return InvalidArgument("cgroup \"" + path + "\" is not a systemd scope");
+  Result<void> PrepareContainer(const std::string& path,
+                                const CgroupResources& resources) const override {
+    if (!EndsWith(path, ".scope"))
+      return InvalidArgument("cgroup \"" + path + "\" is not a systemd scope");
     CgroupResources files;
     BERTH_TRY(ResourceProperties(resources, files));
     if (!files.devices.empty()) BERTH_TRY(DeviceFilterProgram(files.devices));
@@ -204,7 +226,8 @@ class SystemdDriver final : public CgroupDriver {
     return written;
   }
 
-  Result<void> PlaceHelper(pid_t pid, const std::string& kind, const std::string& id) const override {
+  Result<void> PlaceHelper(pid_t pid, const std::string& kind,
+                           const std::string& id) const override {
     return systemd::StartTransientUnit(
         "berth-" + kind + "-" + id + ".scope",
         {{"Description", "berth " + kind + " of " + id},
@@ -228,7 +251,8 @@ class SystemdDriver final : public CgroupDriver {
         if (current != path && (errno == EBUSY || errno == ENOTEMPTY)) return Ok();
         return Error::FromErrno(errno, "remove cgroup " + dir);
       }
-      if (created_root.empty() || current == created_root || current.size() <= created_root.size()) {
+      if (created_root.empty() || current == created_root ||
+          current.size() <= created_root.size()) {
         return Ok();
       }
     }
@@ -239,16 +263,19 @@ class SystemdDriver final : public CgroupDriver {
 
 Result<std::shared_ptr<const CgroupDriver>> MakeSystemdDriver(CgroupHierarchies hierarchies) {
   if (!systemd::Booted()) {
-    return FailedPrecondition("cgroup_driver \"systemd\": systemd is not running as PID 1 here (no "
-                              "/run/systemd/system); use cgroup_driver \"cgroupfs\"");
+    return FailedPrecondition(
+        "cgroup_driver \"systemd\": systemd is not running as PID 1 here (no "
+        "/run/systemd/system); use cgroup_driver \"cgroupfs\"");
   }
   if (!hierarchies.v1.empty() || hierarchies.v2.empty()) {
-    return FailedPrecondition("cgroup_driver \"systemd\" needs a pure cgroup v2 host (cgroup2 at "
-                              "/sys/fs/cgroup, no v1 hierarchies); use cgroup_driver \"cgroupfs\"");
+    return FailedPrecondition(
+        "cgroup_driver \"systemd\" needs a pure cgroup v2 host (cgroup2 at "
+        "/sys/fs/cgroup, no v1 hierarchies); use cgroup_driver \"cgroupfs\"");
   }
   auto reachable = systemd::UnitLoaded("-.slice");
   if (!reachable) return std::move(reachable).error().Wrap("cgroup_driver \"systemd\"");
-  return std::shared_ptr<const CgroupDriver>(std::make_shared<SystemdDriver>(std::move(hierarchies)));
+  return std::shared_ptr<const CgroupDriver>(
+      std::make_shared<SystemdDriver>(std::move(hierarchies)));
 }
 
 }  // namespace berth

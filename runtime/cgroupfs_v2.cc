@@ -5,8 +5,8 @@
 // on, hence berthd's own processes never sit where that is needed (see PlaceHelper).
 // Devices: an eBPF program per cgroup (cgroup_device_filter.h).
 #include <cerrno>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "base/file_util.h"
 #include "runtime/cgroup_device_filter.h"
@@ -82,7 +82,8 @@ class CgroupfsV2Driver final : public CgroupDriver {
   Result<void> Apply(const std::string& path, const CgroupResources& resources) const override {
     std::string dir = hierarchies().v2 + path;
     BERTH_TRY(cgroups_internal::ApplyV2Files(dir, resources));
-    if (!resources.unified.empty()) BERTH_TRY(cgroups_internal::ApplyUnified(dir, resources.unified));
+    if (!resources.unified.empty())
+      BERTH_TRY(cgroups_internal::ApplyUnified(dir, resources.unified));
     if (resources.devices.empty()) return Ok();
     BERTH_ASSIGN_OR_RETURN(auto program, DeviceFilterProgram(resources.devices));
     return AttachDeviceFilter(dir, program);

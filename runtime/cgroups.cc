@@ -150,7 +150,8 @@ Result<SpecCgroup> ParseOciCgroupsPath(const std::string& cgroups_path) {
       prefix.find('/') != std::string::npos) {
     return InvalidArgument("linux.cgroupsPath \"" + cgroups_path + "\": bad prefix or name");
   }
-  BERTH_ASSIGN_OR_RETURN(std::string slice_path, CgroupParentToPath(slice.empty() ? "system.slice" : slice));
+  BERTH_ASSIGN_OR_RETURN(std::string slice_path,
+                         CgroupParentToPath(slice.empty() ? "system.slice" : slice));
   return SpecCgroup{slice_path + "/" + prefix + "-" + name + ".scope", true};
 }
 
@@ -282,7 +283,8 @@ void CgroupDriver::WaitForChange(const std::string& path, std::chrono::milliseco
   // cgroup.events (v2, also on the hybrid layout's core hierarchy) wakes poll() when
   // "populated" changes; without it, a short sleep.
   if (!hierarchies_.v2.empty()) {
-    UniqueFd events(::open((hierarchies_.v2 + path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd events(
+        ::open((hierarchies_.v2 + path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
     if (events) {
       char buffer[256];
       (void)!::read(events.get(), buffer, sizeof buffer);
@@ -350,7 +352,9 @@ std::shared_ptr<const CgroupDriver> Cgroups::CgroupfsDriver() {
   return CgroupfsDriverFor(CgroupHierarchies::Probe());
 }
 
-std::string Cgroups::driver_name() const { return driver_->name(); }
+std::string Cgroups::driver_name() const {
+  return driver_->name();
+}
 
 Result<std::string> Cgroups::PodPath(const std::string& cgroup_parent) const {
   return driver_->PodPath(cgroup_parent);
@@ -360,13 +364,17 @@ std::string Cgroups::ContainerPath(const std::string& pod_path, const std::strin
   return (pod_path.empty() ? driver_->SharedParent() : pod_path) + "/" + driver_->ContainerName(id);
 }
 
-std::string Cgroups::SharedParent() const { return driver_->SharedParent(); }
+std::string Cgroups::SharedParent() const {
+  return driver_->SharedParent();
+}
 
 std::string Cgroups::ContainerIdOf(const std::string& child_name) const {
   return driver_->ContainerIdOf(child_name);
 }
 
-Result<std::string> Cgroups::Create(const std::string& path) const { return driver_->Create(path); }
+Result<std::string> Cgroups::Create(const std::string& path) const {
+  return driver_->Create(path);
+}
 
 Result<void> Cgroups::Remove(const std::string& path, const std::string& created_root) const {
   if (path.empty() || path == "/") return Ok();
@@ -391,15 +399,21 @@ Result<void> Cgroups::Destroy(const std::string& path, const std::string& create
   return driver_->Remove(path, created_root);
 }
 
-Result<void> Cgroups::KillAll(const std::string& path) const { return driver_->KillAll(path); }
+Result<void> Cgroups::KillAll(const std::string& path) const {
+  return driver_->KillAll(path);
+}
 
-Result<bool> Cgroups::IsEmpty(const std::string& path) const { return driver_->IsEmpty(path); }
+Result<bool> Cgroups::IsEmpty(const std::string& path) const {
+  return driver_->IsEmpty(path);
+}
 
 Result<void> Cgroups::Apply(const std::string& path, const CgroupResources& resources) const {
   return driver_->Apply(path, resources);
 }
 
-bool Cgroups::Exists(const std::string& path) const { return driver_->Exists(path); }
+bool Cgroups::Exists(const std::string& path) const {
+  return driver_->Exists(path);
+}
 
 std::vector<std::string> Cgroups::Children(const std::string& path) const {
   return driver_->Children(path);
@@ -427,6 +441,8 @@ const std::vector<std::pair<std::string, std::string>>& Cgroups::v1() const {
   return driver_->hierarchies().v1;
 }
 
-const std::string& Cgroups::v2() const { return driver_->hierarchies().v2; }
+const std::string& Cgroups::v2() const {
+  return driver_->hierarchies().v2;
+}
 
 }  // namespace berth

@@ -37,7 +37,8 @@ Result<void> ApplyV1(const std::string& controllers, const std::string& dir,
                      const CgroupResources& resources);
 Result<void> ApplyV2Files(const std::string& dir, const CgroupResources& resources);
 Result<void> ApplyV2Hugetlb(const std::string& dir, const CgroupResources& resources);
-Result<void> ApplyUnified(const std::string& dir, const std::map<std::string, std::string>& unified);
+Result<void> ApplyUnified(const std::string& dir,
+                          const std::map<std::string, std::string>& unified);
 
 // pids.max for a pids limit (-1: "max").
 std::string PidsMax(int64_t limit);

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -68,7 +67,8 @@ HostFeatures ProbeHostFeatures(const std::string& proc_root, const std::string& 
   std::string max_userns = FirstLine(proc_root + "/sys/user/max_user_namespaces");
   features.user_namespaces = !max_userns.empty() && max_userns != "0";
   // A call with a bad fd fails with EBADF where the syscall exists, ENOSYS where it does not.
-  features.mount_setattr = ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) != 0 && errno != ENOSYS;
+  features.mount_setattr =
+      ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) != 0 && errno != ENOSYS;
   struct utsname uts {};
   if (uname(&uts) == 0) features.kernel_release = uts.release;
   return features;

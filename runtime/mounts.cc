@@ -10,9 +10,10 @@ namespace berth {
 
 Result<void> MountPodShm(const std::string& path, uint32_t uid, uint32_t gid) {
   BERTH_TRY(MakeDirs(path, 0755));
-  std::string options = "mode=1777,size=65536k,uid=" + std::to_string(uid) +
-                        ",gid=" + std::to_string(gid);
-  if (::mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) != 0) {
+  std::string options =
+      "mode=1777,size=65536k,uid=" + std::to_string(uid) + ",gid=" + std::to_string(gid);
+  if (::mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) !=
+      0) {
     return Error::FromErrno(errno, "mount pod /dev/shm at " + path);
   }
   return Ok();

@@ -17,9 +17,7 @@ namespace berth {
 namespace {
 
 Result<void> Pin(const std::string& source, const std::string& target) {
-  {
-    BERTH_ASSIGN_OR_RETURN(UniqueFd file, OpenFile(target, O_WRONLY | O_CREAT | O_EXCL, 0444));
-  }
+  { BERTH_ASSIGN_OR_RETURN(UniqueFd file, OpenFile(target, O_WRONLY | O_CREAT | O_EXCL, 0444)); }
   if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
     int err = errno;
     ::unlink(target.c_str());
@@ -46,8 +44,9 @@ Result<void> ReadByte(int fd) {
 // With a user namespace: a forked child (setns into a user namespace and unshare(CLONE_NEWUSER)
 // both need a single-threaded caller) makes it, waits while the parent writes its id maps, then
 // makes the other namespaces inside it and waits while the parent pins them all.
-Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const UserNamespaceMaps& maps,
-                                   const std::vector<Kind>& kinds, int flags, std::vector<std::string>& pinned) {
+Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request,
+                                   const UserNamespaceMaps& maps, const std::vector<Kind>& kinds,
+                                   int flags, std::vector<std::string>& pinned) {
   int to_child[2], to_parent[2];
   if (::pipe2(to_child, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
   UniqueFd child_read(to_child[0]), parent_write(to_child[1]);
@@ -61,7 +60,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
     ::close(parent_read.get());
     char byte = 0;
     if (::unshare(CLONE_NEWUSER) != 0) ::_exit(1);
-    if (::write(child_write.get(), "u", 1) != 1 || ::read(child_read.get(), &byte, 1) != 1) ::_exit(2);
+    if (::write(child_write.get(), "u", 1) != 1 || ::read(child_read.get(), &byte, 1) != 1)
+      ::_exit(2);
     if (flags != 0 && ::unshare(flags) != 0) ::_exit(3);
     if (request.uts && !request.hostname.empty() &&
         ::sethostname(request.hostname.data(), request.hostname.size()) != 0)
@@ -76,7 +76,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
     parent_write.reset();  // EOF lets the child go
     int status = WaitClaimedChild(child).value_or(-1);
     if (result && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      return Internal("create pod namespaces: helper exited with " + std::to_string(WEXITSTATUS(status)));
+      return Internal("create pod namespaces: helper exited with " +
+                      std::to_string(WEXITSTATUS(status)));
     return result;
   };
   std::string proc = "/proc/" + std::to_string(child);
@@ -85,7 +86,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
     // setgroups stays allowed: the mapping is written by a parent privileged in our namespace.
     BERTH_TRY(WriteKernelFile(proc + "/uid_map", maps.uid_map));
     BERTH_TRY(WriteKernelFile(proc + "/gid_map", maps.gid_map));
-    if (::write(parent_write.get(), "m", 1) != 1) return Error::FromErrno(errno, "user namespace helper");
+    if (::write(parent_write.get(), "m", 1) != 1)
+      return Error::FromErrno(errno, "user namespace helper");
     auto ready = ReadByte(parent_read.get());
     if (!ready) return Internal("create pod namespaces inside the user namespace failed");
     BERTH_TRY(Pin(proc + "/ns/user", request.dir + "/user"));
@@ -103,7 +105,8 @@ Result<void> CreateInUserNamespace(const PinnedNamespaceRequest& request, const 
 
 }  // namespace
 
-Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request, const UserNamespaceMaps* userns) {
+Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request,
+                                    const UserNamespaceMaps* userns) {
   BERTH_TRY(MakeDirs(request.dir, 0711));
   const std::vector<Kind> kinds = {{request.net, CLONE_NEWNET, "net"},
                                    {request.ipc, CLONE_NEWIPC, "ipc"},

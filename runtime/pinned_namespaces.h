@@ -9,7 +9,7 @@
 namespace berth {
 
 struct PinnedNamespaceRequest {
-  std::string dir;       // created if missing; pins are <dir>/net, <dir>/ipc, <dir>/uts
+  std::string dir;  // created if missing; pins are <dir>/net, <dir>/ipc, <dir>/uts
   bool net = false;
   bool ipc = false;
   bool uts = false;

@@ -40,7 +40,9 @@ uint64_t ProcessStartTime(pid_t pid) {
   return 0;
 }
 
-ProcessIdentity IdentifyProcess(pid_t pid) { return {pid, ProcessStartTime(pid)}; }
+ProcessIdentity IdentifyProcess(pid_t pid) {
+  return {pid, ProcessStartTime(pid)};
+}
 
 bool ProcessAlive(const ProcessIdentity& process) {
   return process.pid > 0 && process.start_time != 0 &&

@@ -24,9 +24,12 @@ Error BusError(int r, const sd_bus_error& error, const std::string& what) {
   std::string detail = error.message != nullptr ? error.message : std::strerror(-r);
   std::string name = error.name != nullptr ? std::string(" (") + error.name + ")" : "";
   ErrorCode code = ErrorCode::kInternal;
-  if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit")) code = ErrorCode::kNotFound;
-  if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists")) code = ErrorCode::kAlreadyExists;
-  if (sd_bus_error_has_name(&error, "org.freedesktop.DBus.Error.InvalidArgs")) code = ErrorCode::kInvalidArgument;
+  if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
+    code = ErrorCode::kNotFound;
+  if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
+    code = ErrorCode::kAlreadyExists;
+  if (sd_bus_error_has_name(&error, "org.freedesktop.DBus.Error.InvalidArgs"))
+    code = ErrorCode::kInvalidArgument;
   return Error(code, what + ": " + detail + name);
 }
 
@@ -48,9 +51,9 @@ class Bus {
         if (auto connected = Connect(); !connected) return std::move(connected).error();
       }
       auto result = call(bus_);
-      bool lost = !result.ok() && (result.error().sys_errno() == ECONNRESET ||
-                                   result.error().sys_errno() == ENOTCONN ||
-                                   result.error().sys_errno() == EPIPE);
+      bool lost = !result.ok() &&
+                  (result.error().sys_errno() == ECONNRESET ||
+                   result.error().sys_errno() == ENOTCONN || result.error().sys_errno() == EPIPE);
       if (!lost || attempt > 0) return result;
       Disconnect();
     }
@@ -71,8 +74,10 @@ class Bus {
       int r = sd_bus_process(bus, nullptr);
       if (r < 0) return Error::FromErrno(-r, "read from systemd's bus");
       if (r > 0) continue;
-      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return DeadlineExceeded("systemd unit " + unit + ": its job did not end in time");
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        return DeadlineExceeded("systemd unit " + unit + ": its job did not end in time");
       r = sd_bus_wait(bus, static_cast<uint64_t>(left.count()));
       if (r < 0) return Error::FromErrno(-r, "wait on systemd's bus");
     }
@@ -95,13 +100,15 @@ class Bus {
       }
     }
     if (bus == nullptr) r = sd_bus_open_system(&bus);
-    if (r < 0) return Error::FromErrno(-r, "connect to systemd (/run/systemd/private, the system bus)");
+    if (r < 0)
+      return Error::FromErrno(-r, "connect to systemd (/run/systemd/private, the system bus)");
     // JobRemoved tells when a unit's start or stop is done. On a direct connection messages carry
     // no sender, so the match names none there.
-    r = sd_bus_match_signal(bus, nullptr, direct ? nullptr : kService, kPath, kManager, "JobRemoved",
-                            &Bus::OnJobRemoved, this);
+    r = sd_bus_match_signal(bus, nullptr, direct ? nullptr : kService, kPath, kManager,
+                            "JobRemoved", &Bus::OnJobRemoved, this);
     sd_bus_error error = SD_BUS_ERROR_NULL;
-    if (r >= 0) r = sd_bus_call_method(bus, kService, kPath, kManager, "Subscribe", &error, nullptr, "");
+    if (r >= 0)
+      r = sd_bus_call_method(bus, kService, kPath, kManager, "Subscribe", &error, nullptr, "");
     if (r < 0) {
       Error failed = BusError(r, error, "subscribe to systemd's job signals");
       sd_bus_error_free(&error);
@@ -148,7 +155,8 @@ int AppendProperty(sd_bus_message* message, const Property& property) {
     r = sd_bus_message_append(message, "v", "s", text->c_str());
   } else if (const auto* pids = std::get_if<std::vector<uint32_t>>(&property.value)) {
     r = sd_bus_message_open_container(message, 'v', "au");
-    if (r >= 0) r = sd_bus_message_append_array(message, 'u', pids->data(), pids->size() * sizeof(uint32_t));
+    if (r >= 0)
+      r = sd_bus_message_append_array(message, 'u', pids->data(), pids->size() * sizeof(uint32_t));
     if (r >= 0) r = sd_bus_message_close_container(message);
   } else if (const auto* bytes = std::get_if<std::vector<uint8_t>>(&property.value)) {
     r = sd_bus_message_open_container(message, 'v', "ay");
@@ -169,8 +177,9 @@ int AppendProperties(sd_bus_message* message, const std::vector<Property>& prope
 }
 
 // Sends `message`, reads the job path it answers with and waits for that job.
-Result<void> CallAndWait(Bus& bus, sd_bus* connection, sd_bus_message* message, const std::string& what,
-                         const std::string& unit, std::chrono::seconds timeout) {
+Result<void> CallAndWait(Bus& bus, sd_bus* connection, sd_bus_message* message,
+                         const std::string& what, const std::string& unit,
+                         std::chrono::seconds timeout) {
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
   int r = sd_bus_call(connection, message, kCallTimeoutUsec, &error, &reply);
@@ -189,7 +198,9 @@ Result<void> CallAndWait(Bus& bus, sd_bus* connection, sd_bus_message* message, 
 
 }  // namespace
 
-bool Booted() { return PathExists("/run/systemd/system"); }
+bool Booted() {
+  return PathExists("/run/systemd/system");
+}
 
 Result<void> StartTransientUnit(const std::string& name, const std::vector<Property>& properties,
                                 std::chrono::seconds timeout) {
@@ -197,7 +208,8 @@ Result<void> StartTransientUnit(const std::string& name, const std::vector<Prope
   std::string what = "start systemd unit " + name;
   return bus.With([&](sd_bus* connection) -> Result<void> {
     sd_bus_message* message = nullptr;
-    int r = sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager, "StartTransientUnit");
+    int r = sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager,
+                                           "StartTransientUnit");
     if (r >= 0) r = sd_bus_message_append(message, "ss", name.c_str(), "fail");
     if (r >= 0) r = AppendProperties(message, properties);
     if (r >= 0) r = sd_bus_message_append(message, "a(sa(sv))", 0);
@@ -216,7 +228,8 @@ Result<void> StopUnit(const std::string& name, std::chrono::seconds timeout) {
   std::string what = "stop systemd unit " + name;
   return bus.With([&](sd_bus* connection) -> Result<void> {
     sd_bus_message* message = nullptr;
-    int r = sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager, "StopUnit");
+    int r =
+        sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager, "StopUnit");
     if (r >= 0) r = sd_bus_message_append(message, "ss", name.c_str(), "replace");
     if (r < 0) {
       sd_bus_message_unref(message);
@@ -234,7 +247,8 @@ Result<void> SetUnitProperties(const std::string& name, const std::vector<Proper
   std::string what = "set properties of systemd unit " + name;
   return Bus::Get().With([&](sd_bus* connection) -> Result<void> {
     sd_bus_message* message = nullptr;
-    int r = sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager, "SetUnitProperties");
+    int r = sd_bus_message_new_method_call(connection, &message, kService, kPath, kManager,
+                                           "SetUnitProperties");
     if (r >= 0) r = sd_bus_message_append(message, "sb", name.c_str(), 1);
     if (r >= 0) r = AppendProperties(message, properties);
     sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -251,7 +265,8 @@ Result<bool> UnitLoaded(const std::string& name) {
   return Bus::Get().With([&](sd_bus* connection) -> Result<bool> {
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(connection, kService, kPath, kManager, "GetUnit", &error, &reply, "s", name.c_str());
+    int r = sd_bus_call_method(connection, kService, kPath, kManager, "GetUnit", &error, &reply,
+                               "s", name.c_str());
     sd_bus_message_unref(reply);
     if (r >= 0) return true;
     Error failed = BusError(r, error, "look up systemd unit " + name);

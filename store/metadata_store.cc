@@ -179,7 +179,9 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& pa
   return store;
 }
 
-MetadataStore::~MetadataStore() { sqlite3_close(db_); }
+MetadataStore::~MetadataStore() {
+  sqlite3_close(db_);
+}
 
 Result<int> MetadataStore::SchemaVersion() {
   std::lock_guard lock(mutex_);
@@ -204,7 +206,8 @@ Result<void> MetadataStore::Migrate() {
       BERTH_TRY(Exec(db_, kMigrations[next]));
       return Exec(db_, "PRAGMA user_version = " + std::to_string(next + 1));
     });
-    if (!step) return std::move(step).error().Wrap("migrate to version " + std::to_string(next + 1));
+    if (!step)
+      return std::move(step).error().Wrap("migrate to version " + std::to_string(next + 1));
   }
   return Ok();
 }

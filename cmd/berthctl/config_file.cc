@@ -33,8 +33,7 @@ nlohmann::json ToJson(const YAML::Node& node) {
       if (!number.is_discarded() && number.is_number()) return number;
       return text;
     }
-    default:
-      return nullptr;
+    default: return nullptr;
   }
 }
 

@@ -108,8 +108,8 @@ int List(const GlobalOptions& options, bool all, bool quiet, const std::string& 
   return 0;
 }
 
-runtime::v1::ContainerStatusResponse Status(Client& client, const std::string& id,
-                                                    bool verbose, grpc::Status* error) {
+runtime::v1::ContainerStatusResponse Status(Client& client, const std::string& id, bool verbose,
+                                            grpc::Status* error) {
   runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(verbose);
@@ -199,7 +199,8 @@ grpc::Status StartContainer(Client& client, const std::string& id) {
 void AddContainerCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto pod = std::make_shared<std::string>();
   auto path = std::make_shared<std::string>();
-  auto* create = app.add_subcommand("create", "create a container in a pod from a ContainerConfig (JSON or YAML)");
+  auto* create = app.add_subcommand(
+      "create", "create a container in a pod from a ContainerConfig (JSON or YAML)");
   create->add_option("pod", *pod, "pod sandbox ID")->required();
   create->add_option("config", *path, "container config file")->required();
   create->callback([&options, exit_code, pod, path] { *exit_code = Create(options, *pod, *path); });
@@ -237,16 +238,16 @@ void AddContainerCommands(CLI::App& app, const GlobalOptions& options, int* exit
   auto inspect_id = std::make_shared<std::string>();
   auto* inspect = app.add_subcommand("inspect", "show a container's status as JSON");
   inspect->add_option("container", *inspect_id, "container ID")->required();
-  inspect->callback([&options, exit_code, inspect_id] { *exit_code = Inspect(options, *inspect_id); });
+  inspect->callback(
+      [&options, exit_code, inspect_id] { *exit_code = Inspect(options, *inspect_id); });
 
   auto logs_id = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
   auto* logs = app.add_subcommand("logs", "print a container's log");
   logs->add_option("container", *logs_id, "container ID")->required();
   logs->add_flag("-f,--follow", *follow, "keep printing until the container exits");
-  logs->callback([&options, exit_code, logs_id, follow] {
-    *exit_code = Logs(options, *logs_id, *follow);
-  });
+  logs->callback(
+      [&options, exit_code, logs_id, follow] { *exit_code = Logs(options, *logs_id, *follow); });
 }
 
 }  // namespace berthctl

@@ -21,7 +21,8 @@ struct StreamFlags {
   bool stdin = false;
   bool tty = false;
   Transport transport = Transport::kSpdy;
-  berth::streaming::TlsClientOptions tls;  // from the global --tls-ca-file / --insecure-skip-tls-verify
+  berth::streaming::TlsClientOptions
+      tls;  // from the global --tls-ca-file / --insecure-skip-tls-verify
 };
 
 berth::streaming::TlsClientOptions TlsOptions(const GlobalOptions& options) {
@@ -144,8 +145,7 @@ void AddStreamFlags(CLI::App& command, StreamFlags* flags) {
 }  // namespace
 
 void AddTransportOption(CLI::App& command, Transport* transport) {
-  command
-      .add_option("--transport", *transport, "streaming protocol: spdy or websocket")
+  command.add_option("--transport", *transport, "streaming protocol: spdy or websocket")
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, Transport>{{"spdy", Transport::kSpdy},
                                            {"websocket", Transport::kWebSocket}},
@@ -158,7 +158,8 @@ void AddExecCommands(CLI::App& app, const GlobalOptions& options, int* exit_code
   auto exec_container = std::make_shared<std::string>();
   auto* exec = app.add_subcommand("exec", "run a command in a running container");
   AddStreamFlags(*exec, &exec_flags->stream);
-  exec->add_flag("-s,--sync", exec_flags->sync, "run with ExecSync and print its output at the end");
+  exec->add_flag("-s,--sync", exec_flags->sync,
+                 "run with ExecSync and print its output at the end");
   exec->add_option("--timeout", exec_flags->sync_timeout,
                    "with --sync: seconds before the command is killed (0: none)")
       ->capture_default_str();

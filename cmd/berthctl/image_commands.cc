@@ -1,11 +1,10 @@
 #include "cmd/berthctl/image_commands.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <google/protobuf/util/json_util.h>
-
 #include <nlohmann/json.hpp>
 
 #include "cmd/berthctl/output.h"
@@ -80,7 +79,8 @@ int RemoveImages(const GlobalOptions& options, const std::vector<std::string>& n
     runtime::v1::ImageStatusRequest status_request;
     status_request.mutable_image()->set_image(name);
     runtime::v1::ImageStatusResponse status_response;
-    auto status = client.images().ImageStatus(client.Context().get(), status_request, &status_response);
+    auto status =
+        client.images().ImageStatus(client.Context().get(), status_request, &status_response);
     if (!status.ok()) {
       exit_code = ReportRpcError("rmi " + name, status);
       continue;
@@ -98,7 +98,8 @@ int RemoveImages(const GlobalOptions& options, const std::vector<std::string>& n
       exit_code = ReportRpcError("rmi " + name, status);
       continue;
     }
-    for (const auto& tag : status_response.image().repo_tags()) std::printf("Deleted: %s\n", tag.c_str());
+    for (const auto& tag : status_response.image().repo_tags())
+      std::printf("Deleted: %s\n", tag.c_str());
     if (status_response.image().repo_tags().empty()) {
       std::printf("Deleted: %s\n", status_response.image().id().c_str());
     }
@@ -146,7 +147,8 @@ int Import(const GlobalOptions& options, const std::string& path, const std::str
   for (const auto& image : response.images()) {
     std::string tags;
     for (const auto& tag : image.repo_tags()) tags += (tags.empty() ? "" : ", ") + tag;
-    std::printf("Imported %s%s\n", image.id().c_str(), tags.empty() ? "" : (" (" + tags + ")").c_str());
+    std::printf("Imported %s%s\n", image.id().c_str(),
+                tags.empty() ? "" : (" (" + tags + ")").c_str());
   }
   return 0;
 }
@@ -160,7 +162,8 @@ grpc::Status PullImage(Client& client, const GlobalOptions& options, const PullF
   if (!flags.creds.empty()) {
     size_t colon = flags.creds.find(':');
     request.mutable_auth()->set_username(flags.creds.substr(0, colon));
-    if (colon != std::string::npos) request.mutable_auth()->set_password(flags.creds.substr(colon + 1));
+    if (colon != std::string::npos)
+      request.mutable_auth()->set_password(flags.creds.substr(colon + 1));
   }
   if (!flags.auth.empty()) request.mutable_auth()->set_auth(flags.auth);
   if (sandbox != nullptr) *request.mutable_sandbox_config() = *sandbox;
@@ -186,9 +189,8 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& options, int* exit_cod
   images->alias("img");
   images->add_option("image", *filter, "only this image (name, digest or ID)");
   images->add_flag("-q,--quiet", *quiet, "only image IDs");
-  images->callback([&options, exit_code, filter, quiet] {
-    *exit_code = Images(options, *filter, *quiet);
-  });
+  images->callback(
+      [&options, exit_code, filter, quiet] { *exit_code = Images(options, *filter, *quiet); });
 
   auto names = std::make_shared<std::vector<std::string>>();
   auto* rmi = app.add_subcommand("rmi", "remove images");
@@ -198,9 +200,8 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& options, int* exit_cod
   auto inspect_name = std::make_shared<std::string>();
   auto* inspecti = app.add_subcommand("inspecti", "show an image's status and config as JSON");
   inspecti->add_option("image", *inspect_name, "image name, digest or ID")->required();
-  inspecti->callback([&options, exit_code, inspect_name] {
-    *exit_code = InspectImage(options, *inspect_name);
-  });
+  inspecti->callback(
+      [&options, exit_code, inspect_name] { *exit_code = InspectImage(options, *inspect_name); });
 
   auto import_path = std::make_shared<std::string>();
   auto import_name = std::make_shared<std::string>();
@@ -210,7 +211,7 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& options, int* exit_cod
   import->add_option("--name", *import_name, "name for the image (layouts with one image)");
   import->callback([&options, exit_code, import_path, import_name] {
     *exit_code = Import(options, *import_path, *import_name);
-  });
-}
+});
+}  // namespace berthctl
 
 }  // namespace berthctl

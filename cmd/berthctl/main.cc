@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
 
-  app.add_option("--tls-ca-file", options.tls_ca_file,
-                 "CA certificates (PEM) to trust for a TLS streaming server (default: the system's)");
+  app.add_option(
+      "--tls-ca-file", options.tls_ca_file,
+      "CA certificates (PEM) to trust for a TLS streaming server (default: the system's)");
   app.add_flag("--insecure-skip-tls-verify", options.insecure_skip_tls_verify,
                "accept any certificate of a TLS streaming server");
 

@@ -38,9 +38,13 @@ void PrintMessage(const google::protobuf::Message& message, bool indent) {
 
 }  // namespace
 
-void PrintJson(const google::protobuf::Message& message) { PrintMessage(message, true); }
+void PrintJson(const google::protobuf::Message& message) {
+  PrintMessage(message, true);
+}
 
-void PrintJsonLine(const google::protobuf::Message& message) { PrintMessage(message, false); }
+void PrintJsonLine(const google::protobuf::Message& message) {
+  PrintMessage(message, false);
+}
 
 std::string HumanSize(uint64_t bytes, int digits) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};

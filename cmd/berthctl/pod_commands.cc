@@ -19,8 +19,9 @@ constexpr int kPodTimeoutSeconds = 120;
 
 std::string Age(int64_t created_nanos) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  int64_t seconds = (std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() -
-                     created_nanos) / 1'000'000'000;
+  int64_t seconds =
+      (std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() - created_nanos) /
+      1'000'000'000;
   if (seconds < 60) return std::to_string(seconds) + " seconds ago";
   if (seconds < 3600) return std::to_string(seconds / 60) + " minutes ago";
   return std::to_string(seconds / 3600) + " hours ago";
@@ -132,12 +133,12 @@ grpc::Status RemovePodSandbox(Client& client, const std::string& id) {
 void AddPodCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
   auto path = std::make_shared<std::string>();
   auto handler = std::make_shared<std::string>();
-  auto* runp = app.add_subcommand("runp", "run a pod sandbox from a PodSandboxConfig (JSON or YAML)");
+  auto* runp =
+      app.add_subcommand("runp", "run a pod sandbox from a PodSandboxConfig (JSON or YAML)");
   runp->add_option("config", *path, "pod config file")->required();
   runp->add_option("--runtime", *handler, "runtime handler (default: the default handler)");
-  runp->callback([&options, exit_code, path, handler] {
-    *exit_code = RunPod(options, *path, *handler);
-  });
+  runp->callback(
+      [&options, exit_code, path, handler] { *exit_code = RunPod(options, *path, *handler); });
 
   auto quiet = std::make_shared<bool>(false);
   auto* pods = app.add_subcommand("pods", "list pod sandboxes");
@@ -147,23 +148,20 @@ void AddPodCommands(CLI::App& app, const GlobalOptions& options, int* exit_code)
   auto inspect_id = std::make_shared<std::string>();
   auto* inspectp = app.add_subcommand("inspectp", "show a pod sandbox's status as JSON");
   inspectp->add_option("pod", *inspect_id, "pod sandbox ID or unique prefix")->required();
-  inspectp->callback([&options, exit_code, inspect_id] {
-    *exit_code = InspectPod(options, *inspect_id);
-  });
+  inspectp->callback(
+      [&options, exit_code, inspect_id] { *exit_code = InspectPod(options, *inspect_id); });
 
   auto stop_ids = std::make_shared<std::vector<std::string>>();
   auto* stopp = app.add_subcommand("stopp", "stop pod sandboxes");
   stopp->add_option("pod", *stop_ids, "pod sandbox IDs")->required();
-  stopp->callback([&options, exit_code, stop_ids] {
-    *exit_code = StopOrRemove(options, *stop_ids, false);
-  });
+  stopp->callback(
+      [&options, exit_code, stop_ids] { *exit_code = StopOrRemove(options, *stop_ids, false); });
 
   auto remove_ids = std::make_shared<std::vector<std::string>>();
   auto* rmp = app.add_subcommand("rmp", "remove pod sandboxes (stopping them first)");
   rmp->add_option("pod", *remove_ids, "pod sandbox IDs")->required();
-  rmp->callback([&options, exit_code, remove_ids] {
-    *exit_code = StopOrRemove(options, *remove_ids, true);
-  });
+  rmp->callback(
+      [&options, exit_code, remove_ids] { *exit_code = StopOrRemove(options, *remove_ids, true); });
 }
 
 }  // namespace berthctl

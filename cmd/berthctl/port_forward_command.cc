@@ -47,7 +47,8 @@ std::optional<PortMapping> ParseMapping(const std::string& spec) {
     if (!port) return {};
     return PortMapping{*port, *port};
   }
-  auto local = colon == 0 ? std::optional<uint16_t>(0) : berth::ParsePortNumber(text.substr(0, colon));
+  auto local =
+      colon == 0 ? std::optional<uint16_t>(0) : berth::ParsePortNumber(text.substr(0, colon));
   auto remote = berth::ParsePortNumber(text.substr(colon + 1));
   if (!local || !remote) return {};
   return PortMapping{*local, *remote};
@@ -80,7 +81,11 @@ class SharedSession {
  public:
   SharedSession(Client& client, std::string pod, std::vector<int32_t> ports, Transport transport,
                 berth::streaming::TlsClientOptions tls)
-      : client_(client), pod_(std::move(pod)), ports_(std::move(ports)), transport_(transport), tls_(std::move(tls)) {}
+      : client_(client),
+        pod_(std::move(pod)),
+        ports_(std::move(ports)),
+        transport_(transport),
+        tls_(std::move(tls)) {}
 
   std::shared_ptr<PortForwarder> Get(std::string* error) {
     std::lock_guard lock(mu_);

@@ -81,9 +81,8 @@ int Info(const GlobalOptions& options) {
 }  // namespace
 
 void AddRuntimeCommands(CLI::App& app, const GlobalOptions& options, int* exit_code) {
-  app.add_subcommand("version", "show the runtime's name and versions")->callback([&options, exit_code] {
-    *exit_code = Version(options);
-  });
+  app.add_subcommand("version", "show the runtime's name and versions")
+      ->callback([&options, exit_code] { *exit_code = Version(options); });
   app.add_subcommand("status", "show the runtime and network conditions and the runtime handlers")
       ->callback([&options, exit_code] { *exit_code = Status(options); });
   app.add_subcommand("info", "show the verbose runtime status as JSON (config, host features)")

@@ -60,7 +60,9 @@ RawTerminal::RawTerminal(int fd) {
   active_ = true;
 }
 
-RawTerminal::~RawTerminal() { Restore(); }
+RawTerminal::~RawTerminal() {
+  Restore();
+}
 
 void RawTerminal::Restore() {
   if (raw_fd < 0) return;

@@ -12,20 +12,20 @@
 #include "base/signals.h"
 #include "base/version.h"
 #include "cmd/berthd/shutdown_watchdog.h"
+#include "cni/builtin/builtin_network.h"
+#include "cni/plugin/cni_network.h"
 #include "cri/admin_service.h"
 #include "cri/container_streams.h"
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
 #include "cri/server.h"
 #include "cri/streaming/server.h"
-#include "cni/builtin/builtin_network.h"
-#include "cni/plugin/cni_network.h"
 #include "image/image_manager.h"
-#include "pod/reconciler.h"
-#include "pod/sandbox_manager.h"
 #include "image/registry/registry_provider.h"
 #include "metrics/berth_metrics.h"
 #include "metrics/http_endpoint.h"
+#include "pod/reconciler.h"
+#include "pod/sandbox_manager.h"
 #include "runtime/cgroups.h"
 #include "runtime/host_features.h"
 #include "store/metadata_store.h"
@@ -80,7 +80,8 @@ void CollectState(metrics::Registry& registry, const pod::SandboxManager& sandbo
     ++pods[sandbox.state == pod::SandboxState::kReady ? "ready" : "notready"];
   }
   for (const auto& [state, count] : pods) registry.Set(metrics::kPods, {{"state", state}}, count);
-  std::map<std::string, int> by_state = {{"created", 0}, {"running", 0}, {"exited", 0}, {"unknown", 0}};
+  std::map<std::string, int> by_state = {
+      {"created", 0}, {"running", 0}, {"exited", 0}, {"unknown", 0}};
   int monitors = 0;
   for (const auto& container : containers.List({})) {
     ++by_state[ContainerStateName(container.state)];
@@ -134,8 +135,9 @@ Result<void> RunDaemon(const Config& config) {
   image::ImageManagerOptions image_options;
   image_options.root = config.root;
   image_options.max_concurrent_downloads = config.max_concurrent_downloads;
-  BERTH_ASSIGN_OR_RETURN(auto images, image::ImageManager::Open(image_options, *store,
-                                                               image::MakeRegistryOpener(registry)));
+  BERTH_ASSIGN_OR_RETURN(
+      auto images,
+      image::ImageManager::Open(image_options, *store, image::MakeRegistryOpener(registry)));
 
   // User-namespaced pods get their rootfs as an overlay over idmapped layers: report them
   // supported (Status) only where that mount works, tried here rather than inferred from the
@@ -161,7 +163,8 @@ Result<void> RunDaemon(const Config& config) {
       .Run(sandboxes.List({}), containers.List({}));
   containers.StartExitWatcher();
   sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
-  sandboxes.SetRemoveContainersHook([&](const std::string& id) { return containers.RemoveAll(id); });
+  sandboxes.SetRemoveContainersHook(
+      [&](const std::string& id) { return containers.RemoveAll(id); });
   sandboxes.SetEventHook([&](const pod::Sandbox& sandbox, pod::ContainerEventType type) {
     containers.PublishSandboxEvent(sandbox, type);
   });
@@ -172,8 +175,10 @@ Result<void> RunDaemon(const Config& config) {
   streaming_config.address = config.streaming.address;
   streaming_config.port = static_cast<uint16_t>(config.streaming.port);
   streaming_config.token_ttl = std::chrono::seconds(config.streaming.token_ttl_seconds);
-  if (!config.streaming.tls_cert_file.empty()) streaming_config.tls_cert_file = config.streaming.tls_cert_file;
-  if (!config.streaming.tls_key_file.empty()) streaming_config.tls_key_file = config.streaming.tls_key_file;
+  if (!config.streaming.tls_cert_file.empty())
+    streaming_config.tls_cert_file = config.streaming.tls_cert_file;
+  if (!config.streaming.tls_key_file.empty())
+    streaming_config.tls_key_file = config.streaming.tls_key_file;
   streaming::StreamingServer streaming_server(streaming_config, container_streams);
   BERTH_TRY(streaming_server.Start());
   spdlog::info("streaming server at {}", streaming_server.BaseUrl());
@@ -184,19 +189,19 @@ Result<void> RunDaemon(const Config& config) {
     metrics::DefaultRegistry().AddCollector([&](metrics::Registry& registry) {
       CollectState(registry, sandboxes, containers, *images);
     });
-    BERTH_ASSIGN_OR_RETURN(metrics_endpoint,
-                           metrics::HttpEndpoint::Start(config.metrics.address,
-                                                        metrics::DefaultRegistry()));
+    BERTH_ASSIGN_OR_RETURN(
+        metrics_endpoint,
+        metrics::HttpEndpoint::Start(config.metrics.address, metrics::DefaultRegistry()));
     spdlog::info("metrics endpoint at {}", metrics_endpoint->url());
   }
 
-  cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network, streaming_server);
+  cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network,
+                                      streaming_server);
   cri::ImageService image_service(*images);
   cri::AdminService admin_service(*images);
-  BERTH_ASSIGN_OR_RETURN(auto server, cri::CriServer::Start(config.listen, std::move(socket_claim),
-                                                          {&runtime_service,
-                                                                           &image_service,
-                                                                           &admin_service}));
+  BERTH_ASSIGN_OR_RETURN(auto server,
+                         cri::CriServer::Start(config.listen, std::move(socket_claim),
+                                               {&runtime_service, &image_service, &admin_service}));
   spdlog::info("berthd {} serving unix://{} root={} state={}", kBerthVersion, config.listen,
                config.root, config.state);
 

@@ -241,7 +241,8 @@ Result<void> BuiltinNetwork::Reconcile(const std::set<std::string>& known_pod_id
   BERTH_ASSIGN_OR_RETURN(auto allocations, ipam_->AllAllocations());
   std::set<std::string> torn_down;
   for (const auto& allocation : allocations) {
-    if (known_pod_ids.count(allocation.pod_id) || !torn_down.insert(allocation.pod_id).second) continue;
+    if (known_pod_ids.count(allocation.pod_id) || !torn_down.insert(allocation.pod_id).second)
+      continue;
     spdlog::warn("network: tearing down pod {}: no sandbox record knows it", allocation.pod_id);
     note(Teardown({allocation.pod_id, "", "", "", "", {}}));
   }

@@ -241,7 +241,8 @@ Result<void> Nat::AddPortMappings(const std::string& pod_id,
 
 Result<void> Nat::RemovePortMappings(const std::string& pod_id) {
   auto removed = RemovePodChain(PodChainName(pod_id));
-  if (!removed.ok()) return std::move(removed).error().Wrap("remove port mappings of pod " + pod_id);
+  if (!removed.ok())
+    return std::move(removed).error().Wrap("remove port mappings of pod " + pod_id);
   return Ok();
 }
 

@@ -129,8 +129,8 @@ Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::st
   BERTH_ASSIGN_OR_RETURN(Pipe out_pipe, MakePipe());
   BERTH_ASSIGN_OR_RETURN(Pipe err_pipe, MakePipe());
   // Its own process group, so that a timeout kills the plugin's helpers too.
-  SpawnRequest spawn{{path}, env, {stdin_fd.get(), out_pipe.write.get(), err_pipe.write.get()},
-                     false, true};
+  SpawnRequest spawn{
+      {path}, env, {stdin_fd.get(), out_pipe.write.get(), err_pipe.write.get()}, false, true};
   BERTH_ASSIGN_OR_RETURN(pid_t pid, Spawn(spawn));
   // Our copies of the child's ends must go, or EOF never comes.
   stdin_fd.reset();
@@ -153,7 +153,8 @@ Result<ExecOutput> ExecPlugin(const std::string& path, const std::vector<std::st
                  path + " printed more than " + std::to_string(limits.max_stdout) + " bytes");
   }
   auto waited = WaitClaimedChild(pid);
-  if (!waited) return Error(waited.error().code(), "wait for " + path + ": " + waited.error().message());
+  if (!waited)
+    return Error(waited.error().code(), "wait for " + path + ": " + waited.error().message());
   int status = *waited;
   if (WIFEXITED(status)) output.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) output.term_signal = WTERMSIG(status);

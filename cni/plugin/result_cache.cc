@@ -90,9 +90,8 @@ Result<std::vector<std::string>> CachedPodIds(const std::string& cache_dir) {
     std::string_view name = dirent->d_name;
     if (name.size() <= 65 || name[name.size() - 65] != '-') continue;
     std::string id(name.substr(name.size() - 64));
-    bool hex = std::all_of(id.begin(), id.end(), [](char c) {
-      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+    bool hex = std::all_of(id.begin(), id.end(),
+                           [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
     if (hex && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
   ::closedir(stream);

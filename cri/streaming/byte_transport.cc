@@ -35,7 +35,8 @@ Result<void> SocketTransport::Write(std::string_view data) {
   while (!data.empty()) {
     bool bounded = deadline_ns_.load() != 0;
     if (bounded) BERTH_TRY(WaitUntilDeadline(POLLOUT));
-    ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_NOSIGNAL | (bounded ? MSG_DONTWAIT : 0));
+    ssize_t n = ::send(socket_.get(), data.data(), data.size(),
+                       MSG_NOSIGNAL | (bounded ? MSG_DONTWAIT : 0));
     if (n < 0) {
       if (errno == EINTR || (bounded && (errno == EAGAIN || errno == EWOULDBLOCK))) continue;
       return Error::FromErrno(errno, "write to streaming connection");
@@ -45,12 +46,18 @@ Result<void> SocketTransport::Write(std::string_view data) {
   return Ok();
 }
 
-void SocketTransport::CloseWrite() { ::shutdown(socket_.get(), SHUT_WR); }
+void SocketTransport::CloseWrite() {
+  ::shutdown(socket_.get(), SHUT_WR);
+}
 
-void SocketTransport::Shutdown() { ::shutdown(socket_.get(), SHUT_RDWR); }
+void SocketTransport::Shutdown() {
+  ::shutdown(socket_.get(), SHUT_RDWR);
+}
 
 void SocketTransport::SetDeadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
-  deadline_ns_ = deadline ? std::max<int64_t>(1, deadline->time_since_epoch() / std::chrono::nanoseconds(1)) : 0;
+  deadline_ns_ =
+      deadline ? std::max<int64_t>(1, deadline->time_since_epoch() / std::chrono::nanoseconds(1))
+               : 0;
 }
 
 Result<void> SocketTransport::WaitUntilDeadline(short events) {
@@ -79,7 +86,8 @@ Result<size_t> PrefixedTransport::Read(std::span<uint8_t> out) {
   return inner_->Read(out);
 }
 
-std::unique_ptr<ByteTransport> WithPrefix(std::unique_ptr<ByteTransport> inner, std::string initial) {
+std::unique_ptr<ByteTransport> WithPrefix(std::unique_ptr<ByteTransport> inner,
+                                          std::string initial) {
   if (initial.empty()) return inner;
   return std::make_unique<PrefixedTransport>(std::move(inner), std::move(initial));
 }

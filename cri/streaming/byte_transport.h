@@ -76,7 +76,8 @@ class PrefixedTransport : public ByteTransport {
 };
 
 // `inner` itself when `initial` is empty, else a PrefixedTransport.
-std::unique_ptr<ByteTransport> WithPrefix(std::unique_ptr<ByteTransport> inner, std::string initial);
+std::unique_ptr<ByteTransport> WithPrefix(std::unique_ptr<ByteTransport> inner,
+                                          std::string initial);
 
 // Milliseconds left until `deadline_ns` (steady_clock nanoseconds; 0: none, giving -1), at
 // least 0 once it has passed.

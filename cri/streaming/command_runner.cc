@@ -36,11 +36,13 @@ struct SharedState {
 
 // Copies one output fd of the process to the client until EOF, or until the process has exited
 // and the fd stays quiet.
-void PumpOutput(int fd, SharedState& state, const std::function<Result<void>(std::string_view)>& write) {
+void PumpOutput(int fd, SharedState& state,
+                const std::function<Result<void>(std::string_view)>& write) {
   char buffer[32 * 1024];
   bool draining = false;
   while (true) {
-    pollfd fds[3] = {{fd, POLLIN, 0}, {state.cancel_latch.fd(), POLLIN, 0}, {state.exit_latch.fd(), POLLIN, 0}};
+    pollfd fds[3] = {
+        {fd, POLLIN, 0}, {state.cancel_latch.fd(), POLLIN, 0}, {state.exit_latch.fd(), POLLIN, 0}};
     int rc = ::poll(fds, draining ? 2 : 3, draining ? kDrainIdleMs : -1);
     if (rc < 0 && errno == EINTR) continue;
     if (rc <= 0) break;  // drain idle timeout
@@ -70,13 +72,25 @@ void PumpStdin(UniqueFd fd, CommandStreams& streams, SharedState& state) {
     bool failed = false;
     while (!data.empty()) {
       pollfd fds[2] = {{fd.get(), POLLOUT, 0}, {state.cancel_latch.fd(), POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 && errno != EINTR) { failed = true; break; }
-      if (fds[1].revents) { failed = true; break; }
-      if (fds[0].revents & (POLLERR | POLLHUP)) { failed = true; break; }
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        failed = true;
+        break;
+      }
+      if (fds[1].revents) {
+        failed = true;
+        break;
+      }
+      if (fds[0].revents & (POLLERR | POLLHUP)) {
+        failed = true;
+        break;
+      }
       if (!(fds[0].revents & POLLOUT)) continue;
       ssize_t written = ::write(fd.get(), data.data(), data.size());
       if (written < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (written <= 0) { failed = true; break; }
+      if (written <= 0) {
+        failed = true;
+        break;
+      }
       data.remove_prefix(static_cast<size_t>(written));
     }
     if (failed) break;  // the process closed its stdin: drop the rest, keep the session
@@ -86,7 +100,8 @@ void PumpStdin(UniqueFd fd, CommandStreams& streams, SharedState& state) {
 
 }  // namespace
 
-void RunCommandSession(ProcessSession& process, CommandStreams& streams, const CommandOptions& options) {
+void RunCommandSession(ProcessSession& process, CommandStreams& streams,
+                       const CommandOptions& options) {
   SharedState state;
   UniqueFd stdin_fd = process.TakeStdin();
   UniqueFd stdout_fd = process.TakeStdout();
@@ -108,7 +123,8 @@ void RunCommandSession(ProcessSession& process, CommandStreams& streams, const C
   start_output(stdout_fd, [&streams](std::string_view data) { return streams.WriteStdout(data); });
   start_output(stderr_fd, [&streams](std::string_view data) { return streams.WriteStderr(data); });
   if (options.stdin) {
-    input_threads.emplace_back([&, fd = std::move(stdin_fd)]() mutable { PumpStdin(std::move(fd), streams, state); });
+    input_threads.emplace_back(
+        [&, fd = std::move(stdin_fd)]() mutable { PumpStdin(std::move(fd), streams, state); });
   }
   if (options.tty) {
     input_threads.emplace_back([&] {

@@ -45,6 +45,7 @@ struct CommandOptions {
 // Pumps until the process ends (then drains its output and writes the status) or the client goes
 // away (then Cancel()s the session). Returns after every thread it started has ended; the caller
 // closes the connection afterwards.
-void RunCommandSession(ProcessSession& process, CommandStreams& streams, const CommandOptions& options);
+void RunCommandSession(ProcessSession& process, CommandStreams& streams,
+                       const CommandOptions& options);
 
 }  // namespace berth::streaming

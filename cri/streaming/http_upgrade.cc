@@ -4,15 +4,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <openssl/evp.h>
-
+#include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-
-#include <algorithm>
 #include <cerrno>
 
 #include "base/random.h"
@@ -26,7 +24,8 @@ namespace {
 // transport for as long as this stream lives.
 class TransportStream {
  public:
-  TransportStream(ByteTransport& transport, std::chrono::steady_clock::time_point deadline) : transport_(transport) {
+  TransportStream(ByteTransport& transport, std::chrono::steady_clock::time_point deadline)
+      : transport_(transport) {
     transport_.SetDeadline(deadline);
   }
   ~TransportStream() { transport_.SetDeadline(std::nullopt); }
@@ -54,13 +53,15 @@ class TransportStream {
   }
   template <class Buffers>
   size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
       boost::asio::const_buffer buffer = *it;
       if (buffer.size() == 0) continue;
       auto written = transport_.Write({static_cast<const char*>(buffer.data()), buffer.size()});
       if (!written.ok()) {
-        ec = written.error().code() == ErrorCode::kDeadlineExceeded ? boost::asio::error::timed_out
-                                                                    : boost::asio::error::broken_pipe;
+        ec = written.error().code() == ErrorCode::kDeadlineExceeded
+                 ? boost::asio::error::timed_out
+                 : boost::asio::error::broken_pipe;
         return 0;
       }
       return buffer.size();
@@ -88,7 +89,8 @@ std::string Trim(std::string_view text) {
 
 std::string Base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(written > 0 ? static_cast<size_t>(written) : 0);
   return out;
 }
@@ -96,9 +98,11 @@ std::string Base64(const unsigned char* data, size_t size) {
 // 16 bytes in base64: 22 characters of the alphabet, then "==".
 bool IsWebSocketKey(std::string_view key) {
   auto base64_char = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
   };
-  return key.size() == 24 && key.substr(22) == "==" && std::all_of(key.begin(), key.begin() + 22, base64_char);
+  return key.size() == 24 && key.substr(22) == "==" &&
+         std::all_of(key.begin(), key.begin() + 22, base64_char);
 }
 
 std::string_view HeaderText(const HttpRequest& request, http::field field) {
@@ -122,7 +126,8 @@ Result<void> WriteResponse(ByteTransport& transport, HttpResponse& response) {
 
 }  // namespace
 
-Result<ReceivedRequest> ReadRequest(ByteTransport& transport, std::chrono::steady_clock::time_point deadline) {
+Result<ReceivedRequest> ReadRequest(ByteTransport& transport,
+                                    std::chrono::steady_clock::time_point deadline) {
   TransportStream stream(transport, deadline);
   boost::beast::flat_buffer buffer(16 * 1024);
   http::request_parser<http::empty_body> parser;
@@ -186,7 +191,9 @@ Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protoco
   HttpResponse response{http::status::switching_protocols, 11};
   response.set(http::field::connection, "Upgrade");
   response.set(http::field::upgrade, "SPDY/3.1");
-  if (!protocol.empty()) response.set("X-Stream-Protocol-Version", boost::beast::string_view(protocol.data(), protocol.size()));
+  if (!protocol.empty())
+    response.set("X-Stream-Protocol-Version",
+                 boost::beast::string_view(protocol.data(), protocol.size()));
   return WriteResponse(transport, response);
 }
 
@@ -196,18 +203,21 @@ std::string WebSocketAccept(std::string_view key) {
   const std::string text = std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1) return {};
+  if (EVP_Digest(text.data(), text.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1)
+    return {};
   return Base64(digest, digest_size);
 }
 
-Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request, std::string_view protocol) {
+Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request,
+                                   std::string_view protocol) {
   auto key = request[http::field::sec_websocket_key];
   HttpResponse response{http::status::switching_protocols, 11};
   response.set(http::field::connection, "Upgrade");
   response.set(http::field::upgrade, "websocket");
   response.set(http::field::sec_websocket_accept, WebSocketAccept({key.data(), key.size()}));
   if (!protocol.empty()) {
-    response.set(http::field::sec_websocket_protocol, boost::beast::string_view(protocol.data(), protocol.size()));
+    response.set(http::field::sec_websocket_protocol,
+                 boost::beast::string_view(protocol.data(), protocol.size()));
   }
   return WriteResponse(transport, response);
 }
@@ -238,7 +248,8 @@ Result<StreamingUrl> ParseStreamingUrl(const std::string& url) {
     size_t close = authority.find(']');
     if (close == std::string::npos) return InvalidArgument("bad host in \"" + url + "\"");
     out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') out.port = authority.substr(close + 2);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      out.port = authority.substr(close + 2);
   } else if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
     out.host = authority.substr(0, colon);
     out.port = authority.substr(colon + 1);
@@ -274,7 +285,8 @@ Result<UniqueFd> ConnectTo(const StreamingUrl& url) {
 }
 
 // The upgrade request: WebSocket (GET, a fresh key in `websocket_key`) or SPDY (POST).
-HttpRequest UpgradeRequest(const StreamingUrl& url, const UpgradeOptions& options, std::string& websocket_key) {
+HttpRequest UpgradeRequest(const StreamingUrl& url, const UpgradeOptions& options,
+                           std::string& websocket_key) {
   HttpRequest request{options.websocket ? http::verb::get : http::verb::post, url.target, 11};
   request.set(http::field::host, url.authority);
   request.set(http::field::connection, "Upgrade");
@@ -289,7 +301,8 @@ HttpRequest UpgradeRequest(const StreamingUrl& url, const UpgradeOptions& option
     if (!list.empty()) request.set(http::field::sec_websocket_protocol, list);
   } else {
     request.set(http::field::upgrade, "SPDY/3.1");
-    for (const auto& protocol : options.protocols) request.insert("X-Stream-Protocol-Version", protocol);
+    for (const auto& protocol : options.protocols)
+      request.insert("X-Stream-Protocol-Version", protocol);
   }
   return request;
 }
@@ -326,7 +339,8 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
   connection.response = parser.release();
   unsigned status = connection.response.result_int();
   if (status == 404) return NotFound("streaming URL " + url + ": 404 Not Found");
-  if (status != 101) return Unavailable("streaming URL " + url + ": HTTP " + std::to_string(status));
+  if (status != 101)
+    return Unavailable("streaming URL " + url + ": HTTP " + std::to_string(status));
   if (options.websocket) {
     auto accept = connection.response[http::field::sec_websocket_accept];
     if (std::string(accept.data(), accept.size()) != WebSocketAccept(websocket_key)) {
@@ -334,8 +348,8 @@ Result<UpgradedConnection> DialUpgrade(const std::string& url, const UpgradeOpti
     }
   }
   auto data = buffer.data();
-  connection.transport =
-      WithPrefix(std::move(transport), std::string(static_cast<const char*>(data.data()), data.size()));
+  connection.transport = WithPrefix(
+      std::move(transport), std::string(static_cast<const char*>(data.data()), data.size()));
   return connection;
 }
 

@@ -3,12 +3,11 @@
 // Boost.Beast parses and serializes; bytes read past the header are handed on to the protocol.
 #pragma once
 
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/beast/http.hpp>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -26,7 +25,8 @@ struct ReceivedRequest {
 };
 
 // Reads one request header (8 KiB bound, no body) by `deadline`.
-Result<ReceivedRequest> ReadRequest(ByteTransport& transport, std::chrono::steady_clock::time_point deadline);
+Result<ReceivedRequest> ReadRequest(ByteTransport& transport,
+                                    std::chrono::steady_clock::time_point deadline);
 
 // Every value of a header that may repeat or carry a comma list (X-Stream-Protocol-Version,
 // Sec-WebSocket-Protocol), trimmed, in order.
@@ -41,7 +41,8 @@ Result<void> WriteErrorResponse(ByteTransport& transport, unsigned status, std::
 // 101 naming the chosen X-Stream-Protocol-Version (none when `protocol` is empty).
 Result<void> WriteSpdyUpgrade(ByteTransport& transport, std::string_view protocol);
 // 101 with Sec-WebSocket-Accept for the request's key and the chosen subprotocol.
-Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request, std::string_view protocol);
+Result<void> WriteWebSocketUpgrade(ByteTransport& transport, const HttpRequest& request,
+                                   std::string_view protocol);
 std::string WebSocketAccept(std::string_view key);
 
 // Client side: connects to an http:// or https:// URL, sends an upgrade request and reads the
@@ -51,7 +52,7 @@ struct UpgradedConnection {
   HttpResponse response;
 };
 struct UpgradeOptions {
-  bool websocket = false;               // GET + WebSocket headers; else POST + Upgrade: SPDY/3.1
+  bool websocket = false;              // GET + WebSocket headers; else POST + Upgrade: SPDY/3.1
   std::vector<std::string> protocols;  // X-Stream-Protocol-Version or Sec-WebSocket-Protocol
   std::chrono::milliseconds timeout{10000};  // connect, TLS handshake and the upgrade together
   TlsClientOptions tls;                      // for https:// URLs

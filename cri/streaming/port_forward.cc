@@ -1,8 +1,7 @@
 #include "cri/streaming/port_forward.h"
 
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,21 +30,22 @@ struct Worker {
 };
 
 // Copies data stream <-> socket until both directions end; then ends the error stream.
-void ForwardConnection(std::shared_ptr<SpdyStream> error, std::shared_ptr<SpdyStream> data, int32_t port,
-                       const PortForwardRequest& request, StreamingRuntime& runtime) {
+void ForwardConnection(std::shared_ptr<SpdyStream> error, std::shared_ptr<SpdyStream> data,
+                       int32_t port, const PortForwardRequest& request, StreamingRuntime& runtime) {
   auto fail = [&](const std::string& message) {
     spdlog::info("streaming: port-forward pod={} port={}: {}", request.pod_id, port, message);
     (void)error->Write(message);
     (void)error->CloseWrite();
     (void)data->CloseWrite();
   };
-  if (!request.ports.empty() && std::find(request.ports.begin(), request.ports.end(), port) == request.ports.end()) {
+  if (!request.ports.empty() &&
+      std::find(request.ports.begin(), request.ports.end(), port) == request.ports.end()) {
     return fail("port " + std::to_string(port) + " was not requested for pod " + request.pod_id);
   }
   auto socket = runtime.DialPodPort(request.pod_id, port);
   if (!socket.ok()) {
-    return fail("error forwarding port " + std::to_string(port) + " to pod " + request.pod_id + ": " +
-                socket.error().message());
+    return fail("error forwarding port " + std::to_string(port) + " to pod " + request.pod_id +
+                ": " + socket.error().message());
   }
   int fd = socket->get();
   std::thread to_pod([&] {
@@ -89,13 +89,15 @@ void ForwardConnection(std::shared_ptr<SpdyStream> error, std::shared_ptr<SpdySt
 Result<int32_t> ParsePort(std::string_view text) {
   auto port = ParsePortNumber(text);
   if (!port) {
-    return InvalidArgument("port-forward: \"" + std::string(text.substr(0, 64)) + "\" is not a port (1-65535)");
+    return InvalidArgument("port-forward: \"" + std::string(text.substr(0, 64)) +
+                           "\" is not a port (1-65535)");
   }
   return static_cast<int32_t>(*port);
 }
 
-void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortForwardRequest& request,
-                          StreamingRuntime& runtime, const PortForwardLimits& limits,
+void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport,
+                          const PortForwardRequest& request, StreamingRuntime& runtime,
+                          const PortForwardLimits& limits,
                           const std::function<void(std::function<void()>)>& register_abort) {
   SpdySession::Options options;
   options.max_streams = limits.max_connections * 2 + 2;
@@ -144,7 +146,8 @@ void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortFo
       request_id = "stream-" + std::to_string(error_id);
     }
     if ((type != "error" && type != "data") || pending.size() >= limits.max_connections) {
-      stream->Reset(type == "error" || type == "data" ? spdy::kRefusedStream : spdy::kProtocolError);
+      stream->Reset(type == "error" || type == "data" ? spdy::kRefusedStream
+                                                      : spdy::kProtocolError);
       continue;
     }
     PendingPair& pair = pending[request_id];
@@ -161,7 +164,8 @@ void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortFo
     auto parsed_port = ParsePort(ready.data->Header("port"));
     int32_t port = parsed_port.ok() ? *parsed_port : 0;
     if (port == 0 || workers.size() >= limits.max_connections) {
-      (void)ready.error->Write(port == 0 ? "invalid port header" : "too many forwarded connections");
+      (void)ready.error->Write(port == 0 ? "invalid port header"
+                                         : "too many forwarded connections");
       (void)ready.error->CloseWrite();
       ready.data->Reset();
       continue;

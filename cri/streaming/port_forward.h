@@ -26,8 +26,9 @@ struct PortForwardLimits {
 };
 
 // Serves until the client closes the session. `register_abort` as for ServeSpdyRemoteCommand.
-void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport, const PortForwardRequest& request,
-                          StreamingRuntime& runtime, const PortForwardLimits& limits,
+void ServeSpdyPortForward(std::unique_ptr<ByteTransport> transport,
+                          const PortForwardRequest& request, StreamingRuntime& runtime,
+                          const PortForwardLimits& limits,
                           const std::function<void(std::function<void()>)>& register_abort);
 
 }  // namespace berth::streaming

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-
 #include <nlohmann/json.hpp>
 
 #include "base/parse_number.h"
@@ -32,7 +31,8 @@ std::string_view ProtocolName(RemoteCommandProtocol protocol) {
   return kProtocolV1;
 }
 
-std::optional<RemoteCommandProtocol> NegotiateSpdyProtocol(const std::vector<std::string>& offered) {
+std::optional<RemoteCommandProtocol> NegotiateSpdyProtocol(
+    const std::vector<std::string>& offered) {
   if (offered.empty()) return RemoteCommandProtocol::kV1;
   bool v4_offered = std::find(offered.begin(), offered.end(), kProtocolV4) != offered.end();
   for (const auto& name : offered) {
@@ -44,30 +44,36 @@ std::optional<RemoteCommandProtocol> NegotiateSpdyProtocol(const std::vector<std
   return std::nullopt;
 }
 
-std::optional<RemoteCommandProtocol> NegotiateWebSocketProtocol(const std::vector<std::string>& offered) {
+std::optional<RemoteCommandProtocol> NegotiateWebSocketProtocol(
+    const std::vector<std::string>& offered) {
   for (const auto& name : offered) {
     auto protocol = FromName(name);
-    if (protocol == RemoteCommandProtocol::kV5 || protocol == RemoteCommandProtocol::kV4) return protocol;
+    if (protocol == RemoteCommandProtocol::kV5 || protocol == RemoteCommandProtocol::kV4)
+      return protocol;
   }
   return std::nullopt;
 }
 
 std::string FinalStatus(RemoteCommandProtocol protocol, const Result<int>& exit_code) {
-  bool status_json = protocol == RemoteCommandProtocol::kV4 || protocol == RemoteCommandProtocol::kV5;
+  bool status_json =
+      protocol == RemoteCommandProtocol::kV4 || protocol == RemoteCommandProtocol::kV5;
   if (exit_code.ok() && *exit_code == 0) {
     return status_json ? R"({"metadata":{},"status":"Success"})" : "";
   }
   std::string message;
   if (exit_code.ok()) {
-    message = "command terminated with non-zero exit code: exit status " + std::to_string(*exit_code);
+    message =
+        "command terminated with non-zero exit code: exit status " + std::to_string(*exit_code);
   } else {
     message = exit_code.error().message();
   }
   if (!status_json) return message;
-  nlohmann::json status = {{"metadata", nlohmann::json::object()}, {"status", "Failure"}, {"message", message}};
+  nlohmann::json status = {
+      {"metadata", nlohmann::json::object()}, {"status", "Failure"}, {"message", message}};
   if (exit_code.ok()) {
     status["reason"] = "NonZeroExitCode";
-    status["details"] = {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(*exit_code)}}}}};
+    status["details"] = {
+        {"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(*exit_code)}}}}};
   } else {
     status["reason"] = "InternalError";
     status["code"] = 500;
@@ -78,7 +84,8 @@ std::string FinalStatus(RemoteCommandProtocol protocol, const Result<int>& exit_
 }
 
 Result<int> ParseFinalStatus(RemoteCommandProtocol protocol, std::string_view content) {
-  bool status_json = protocol == RemoteCommandProtocol::kV4 || protocol == RemoteCommandProtocol::kV5;
+  bool status_json =
+      protocol == RemoteCommandProtocol::kV4 || protocol == RemoteCommandProtocol::kV5;
   if (content.empty()) return 0;
   if (!status_json) return Internal(std::string(content));
   auto status = nlohmann::json::parse(content, nullptr, false);
@@ -93,7 +100,8 @@ Result<int> ParseFinalStatus(RemoteCommandProtocol protocol, std::string_view co
   if (text(status, "status", "") == "Success") return 0;
   std::string message = text(status, "message", "remote command failed");
   auto details = status.find("details");
-  if (text(status, "reason", "") == "NonZeroExitCode" && details != status.end() && details->is_object()) {
+  if (text(status, "reason", "") == "NonZeroExitCode" && details != status.end() &&
+      details->is_object()) {
     auto causes = details->find("causes");
     if (causes == details->end() || !causes->is_array()) return Internal(message);
     for (const auto& cause : *causes) {
@@ -121,14 +129,17 @@ Result<std::vector<TerminalSize>> ResizeDecoder::Feed(std::string_view bytes) {
     // fails the parse below.
     size_t end = pending_.find('}', start);
     if (end == std::string::npos) {
-      if (pending_.size() - start > 4096) return InvalidArgument("resize message longer than 4 KiB");
+      if (pending_.size() - start > 4096)
+        return InvalidArgument("resize message longer than 4 KiB");
       pending_.erase(0, start);
       return sizes;
     }
-    auto json = nlohmann::json::parse(pending_.begin() + static_cast<ptrdiff_t>(start),
-                                      pending_.begin() + static_cast<ptrdiff_t>(end) + 1, nullptr, false);
+    auto json =
+        nlohmann::json::parse(pending_.begin() + static_cast<ptrdiff_t>(start),
+                              pending_.begin() + static_cast<ptrdiff_t>(end) + 1, nullptr, false);
     pending_.erase(0, end + 1);
-    if (json.is_discarded() || !json.is_object()) return InvalidArgument("resize message is not a JSON object");
+    if (json.is_discarded() || !json.is_object())
+      return InvalidArgument("resize message is not a JSON object");
     auto dimension = [&](const char* key) -> int64_t {
       auto it = json.find(key);
       return it != json.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
@@ -142,7 +153,8 @@ Result<std::vector<TerminalSize>> ResizeDecoder::Feed(std::string_view bytes) {
 }
 
 std::string EncodeResize(TerminalSize size) {
-  return R"({"Width":)" + std::to_string(size.width) + R"(,"Height":)" + std::to_string(size.height) + "}";
+  return R"({"Width":)" + std::to_string(size.width) + R"(,"Height":)" +
+         std::to_string(size.height) + "}";
 }
 
 }  // namespace berth::streaming

@@ -28,7 +28,8 @@ std::string_view ProtocolName(RemoteCommandProtocol protocol);
 // over SPDY adds nothing). No offer at all means v1, as kubelet does. nullopt: nothing in common.
 std::optional<RemoteCommandProtocol> NegotiateSpdyProtocol(const std::vector<std::string>& offered);
 // Over WebSocket: v5 or v4 (the binary channel protocols), the client's first.
-std::optional<RemoteCommandProtocol> NegotiateWebSocketProtocol(const std::vector<std::string>& offered);
+std::optional<RemoteCommandProtocol> NegotiateWebSocketProtocol(
+    const std::vector<std::string>& offered);
 
 // The error stream's content at the end of a session. v4/v5: a metav1.Status JSON (Success, the
 // NonZeroExitCode failure with the exit code as cause, or InternalError with the message). v1-v3:

@@ -3,16 +3,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "base/parse_number.h"
 #include "cri/streaming/http_upgrade.h"
 #include "cri/streaming/port_forward.h"
 #include "cri/streaming/remote_command.h"
-#include "cri/streaming/tls_transport.h"
 #include "cri/streaming/spdy_remote_command.h"
+#include "cri/streaming/tls_transport.h"
 #include "cri/streaming/websocket_connection.h"
 #include "cri/streaming/websocket_port_forward.h"
 #include "cri/streaming/websocket_remote_command.h"
@@ -20,7 +19,9 @@
 namespace berth::streaming {
 namespace {
 
-bool IsIpv6(const std::string& address) { return address.find(':') != std::string::npos; }
+bool IsIpv6(const std::string& address) {
+  return address.find(':') != std::string::npos;
+}
 
 template <typename Request>
 CommandOptions OptionsFor(const Request& request, RemoteCommandProtocol protocol) {
@@ -41,9 +42,13 @@ struct Upgrade {
   std::string leftover;
   std::function<void(std::function<void()>)> register_abort;
 
-  void Refuse(unsigned status, const std::string& body) { (void)WriteErrorResponse(*bytes, status, body); }
+  void Refuse(unsigned status, const std::string& body) {
+    (void)WriteErrorResponse(*bytes, status, body);
+  }
   // The transport moves to the protocol, with the leftover bytes first.
-  std::unique_ptr<ByteTransport> Take() { return WithPrefix(std::move(bytes), std::move(leftover)); }
+  std::unique_ptr<ByteTransport> Take() {
+    return WithPrefix(std::move(bytes), std::move(leftover));
+  }
   std::unique_ptr<websocket::Connection> TakeWebSocket() {
     return std::make_unique<websocket::Connection>(Take(), websocket::Connection::Role::kServer);
   }
@@ -62,9 +67,10 @@ std::optional<StreamingRequest> TakeStoredRequest(TokenStore& tokens, const Http
     }
   }
   auto stored = tokens.Take(token);
-  bool kind_matches = stored && ((kind == "exec" && std::holds_alternative<ExecRequest>(*stored)) ||
-                                 (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
-                                 (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
+  bool kind_matches =
+      stored && ((kind == "exec" && std::holds_alternative<ExecRequest>(*stored)) ||
+                 (kind == "attach" && std::holds_alternative<AttachRequest>(*stored)) ||
+                 (kind == "portforward" && std::holds_alternative<PortForwardRequest>(*stored)));
   if (!kind_matches) return std::nullopt;
   return stored;
 }
@@ -75,7 +81,8 @@ bool Offers(const std::vector<std::string>& offered, std::string_view name) {
 
 // Port-forward over WebSocket without SPDY tunnelled in it: kubelet's channel protocol.
 void ServeWebSocketChannelPortForward(Upgrade& upgrade, const PortForwardRequest& forward,
-                                      StreamingRuntime& runtime, const std::vector<std::string>& offered) {
+                                      StreamingRuntime& runtime,
+                                      const std::vector<std::string>& offered) {
   // kubelet takes no subprotocol or v4.channel.k8s.io; clients also name portforward.k8s.io. The
   // first the client offers wins.
   auto chosen = std::find_if(offered.begin(), offered.end(), [](const std::string& name) {
@@ -88,17 +95,20 @@ void ServeWebSocketChannelPortForward(Upgrade& upgrade, const PortForwardRequest
     return;
   }
   const HttpRequest& request = upgrade.request;
-  auto ports = WebSocketPortForwardPorts({request.target().data(), request.target().size()}, forward,
-                                         PortForwardLimits());
+  auto ports = WebSocketPortForwardPorts({request.target().data(), request.target().size()},
+                                         forward, PortForwardLimits());
   if (!ports.ok()) {
     upgrade.Refuse(400, ports.error().message() + "\n");
     return;
   }
-  if (!WriteWebSocketUpgrade(*upgrade.bytes, request, chosen == offered.end() ? "" : *chosen).ok()) return;
-  ServeWebSocketPortForward(upgrade.TakeWebSocket(), *ports, forward, runtime, upgrade.register_abort);
+  if (!WriteWebSocketUpgrade(*upgrade.bytes, request, chosen == offered.end() ? "" : *chosen).ok())
+    return;
+  ServeWebSocketPortForward(upgrade.TakeWebSocket(), *ports, forward, runtime,
+                            upgrade.register_abort);
 }
 
-void ServePortForward(Upgrade& upgrade, const PortForwardRequest& forward, StreamingRuntime& runtime) {
+void ServePortForward(Upgrade& upgrade, const PortForwardRequest& forward,
+                      StreamingRuntime& runtime) {
   const HttpRequest& request = upgrade.request;
   if (IsSpdyUpgrade(request)) {
     if (!Offers(HeaderValues(request, "X-Stream-Protocol-Version"), kPortForwardProtocol)) {
@@ -106,7 +116,8 @@ void ServePortForward(Upgrade& upgrade, const PortForwardRequest& forward, Strea
       return;
     }
     if (!WriteSpdyUpgrade(*upgrade.bytes, kPortForwardProtocol).ok()) return;
-    ServeSpdyPortForward(upgrade.Take(), forward, runtime, PortForwardLimits(), upgrade.register_abort);
+    ServeSpdyPortForward(upgrade.Take(), forward, runtime, PortForwardLimits(),
+                         upgrade.register_abort);
     return;
   }
   if (IsWebSocketUpgrade(request)) {
@@ -117,8 +128,8 @@ void ServePortForward(Upgrade& upgrade, const PortForwardRequest& forward, Strea
     }
     // SPDY frames inside WebSocket messages.
     if (!WriteWebSocketUpgrade(*upgrade.bytes, request, kTunnelledPortForwardProtocol).ok()) return;
-    ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(upgrade.TakeWebSocket()), forward,
-                         runtime, PortForwardLimits(), upgrade.register_abort);
+    ServeSpdyPortForward(std::make_unique<websocket::MessageTransport>(upgrade.TakeWebSocket()),
+                         forward, runtime, PortForwardLimits(), upgrade.register_abort);
     return;
   }
   upgrade.Refuse(400, "expected an upgrade to SPDY/3.1 or WebSocket\n");
@@ -151,7 +162,8 @@ void ServeRemoteCommand(Upgrade& upgrade, const StreamingRequest& stored, Stream
     bool announced = !HeaderValues(request, "X-Stream-Protocol-Version").empty();
     if (!WriteSpdyUpgrade(*upgrade.bytes, announced ? ProtocolName(*protocol) : "").ok()) return;
     spdlog::debug("streaming: {} over SPDY ({})", what, ProtocolName(*protocol));
-    ServeSpdyRemoteCommand(upgrade.Take(), options, start, stream_creation_timeout, upgrade.register_abort);
+    ServeSpdyRemoteCommand(upgrade.Take(), options, start, stream_creation_timeout,
+                           upgrade.register_abort);
     return;
   }
   if (IsWebSocketUpgrade(request)) {
@@ -171,13 +183,14 @@ void ServeRemoteCommand(Upgrade& upgrade, const StreamingRequest& stored, Stream
 
 }  // namespace
 
-
 StreamingServer::StreamingServer(StreamingServerConfig config, StreamingRuntime& runtime)
     : config_(std::move(config)),
       runtime_(runtime),
       tokens_(config_.token_ttl, config_.max_pending_tokens, config_.clock) {}
 
-StreamingServer::~StreamingServer() { Stop(); }
+StreamingServer::~StreamingServer() {
+  Stop();
+}
 
 Result<void> StreamingServer::Start() {
   if (config_.tls_cert_file.has_value() != config_.tls_key_file.has_value()) {
@@ -216,7 +229,8 @@ Result<void> StreamingServer::Start() {
   if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return Error::FromErrno(errno, "streaming server: bind " + where);
   }
-  if (::listen(socket.get(), 64) != 0) return Error::FromErrno(errno, "streaming server: listen " + where);
+  if (::listen(socket.get(), 64) != 0)
+    return Error::FromErrno(errno, "streaming server: listen " + where);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof(bound);
   ::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length);
@@ -277,7 +291,8 @@ Result<std::string> StreamingServer::GetExecUrl(const ExecRequest& request) {
   if (!request.stdin && !request.stdout && !request.stderr) {
     return InvalidArgument("exec: one of stdin, stdout and stderr must be set");
   }
-  if (request.tty && request.stderr) return InvalidArgument("exec: tty and stderr cannot both be set");
+  if (request.tty && request.stderr)
+    return InvalidArgument("exec: tty and stderr cannot both be set");
   return MakeUrl("exec", request);
 }
 
@@ -285,7 +300,8 @@ Result<std::string> StreamingServer::GetAttachUrl(const AttachRequest& request) 
   if (!request.stdin && !request.stdout && !request.stderr) {
     return InvalidArgument("attach: one of stdin, stdout and stderr must be set");
   }
-  if (request.tty && request.stderr) return InvalidArgument("attach: tty and stderr cannot both be set");
+  if (request.tty && request.stderr)
+    return InvalidArgument("attach: tty and stderr cannot both be set");
   return MakeUrl("attach", request);
 }
 
@@ -324,7 +340,8 @@ void StreamingServer::AcceptLoop() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     if (connections_.size() >= config_.max_connections) {
-      spdlog::warn("streaming server: {} connections already open; refusing another", connections_.size());
+      spdlog::warn("streaming server: {} connections already open; refusing another",
+                   connections_.size());
       // Over TLS the answer would need a handshake on this thread; the client sees a close.
       if (!tls_) {
         SocketTransport refused(std::move(client));

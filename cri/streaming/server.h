@@ -32,7 +32,7 @@ struct StreamingServerConfig {
   std::optional<std::string> tls_key_file;
   size_t max_pending_tokens = 1024;
   size_t max_connections = 128;
-  std::chrono::milliseconds handshake_timeout{10000};   // the HTTP request header
+  std::chrono::milliseconds handshake_timeout{10000};        // the HTTP request header
   std::chrono::milliseconds stream_creation_timeout{30000};  // the client opening its streams
   TokenStore::Clock clock = std::chrono::steady_clock::now;  // injectable for tests
 };
@@ -62,8 +62,8 @@ class StreamingServer {
   struct Connection {
     UniqueFd socket;
     std::thread thread;
-    bool done = false;                   // mu_
-    std::function<void()> abort;         // mu_: tears down the upgraded protocol
+    bool done = false;            // mu_
+    std::function<void()> abort;  // mu_: tears down the upgraded protocol
   };
 
   Result<std::string> MakeUrl(std::string_view kind, StreamingRequest request);

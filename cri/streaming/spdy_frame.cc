@@ -31,7 +31,8 @@ Result<Frame> DecodeControl(const FrameHeader& header, std::string_view p) {
   frame.type = header.type;
   frame.flags = header.flags;
   auto need_exact = [&](size_t n, const char* name) -> Result<void> {
-    if (p.size() != n) return Malformed(std::string(name) + " has length " + std::to_string(p.size()));
+    if (p.size() != n)
+      return Malformed(std::string(name) + " has length " + std::to_string(p.size()));
     return Ok();
   };
   auto stream_id_at = [&](size_t offset) { return ReadU32(p, offset) & kMaxStreamId; };
@@ -60,7 +61,8 @@ Result<Frame> DecodeControl(const FrameHeader& header, std::string_view p) {
       if (p.size() < 4) return Malformed("SETTINGS shorter than 4 bytes");
       uint32_t count = ReadU32(p, 0);
       if (count > (p.size() - 4) / 8 || p.size() != 4 + static_cast<size_t>(count) * 8) {
-        return Malformed("SETTINGS entry count " + std::to_string(count) + " does not match its length");
+        return Malformed("SETTINGS entry count " + std::to_string(count) +
+                         " does not match its length");
       }
       for (uint32_t i = 0; i < count; ++i) {
         frame.settings.emplace_back(ReadU32(p, 4 + i * 8) & 0xffffff, ReadU32(p, 8 + i * 8));
@@ -82,9 +84,7 @@ Result<Frame> DecodeControl(const FrameHeader& header, std::string_view p) {
       frame.delta_window = ReadU32(p, 4) & 0x7fffffff;
       if (frame.delta_window == 0) return Malformed("WINDOW_UPDATE with delta 0");
       return frame;
-    default:
-      frame.type = FrameType::kUnknown;
-      return frame;
+    default: frame.type = FrameType::kUnknown; return frame;
   }
 }
 
@@ -98,11 +98,15 @@ FrameHeader ParseFrameHeader(const uint8_t b[kFrameHeaderSize]) {
     header.version = static_cast<uint16_t>((first >> 16) & 0x7fff);
     uint16_t type = static_cast<uint16_t>(first & 0xffff);
     switch (type) {
-      case 1: case 2: case 3: case 4: case 6: case 7: case 8: case 9:
-        header.type = static_cast<FrameType>(type);
-        break;
-      default:
-        header.type = FrameType::kUnknown;
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 6:
+      case 7:
+      case 8:
+      case 9: header.type = static_cast<FrameType>(type); break;
+      default: header.type = FrameType::kUnknown;
     }
   } else {
     header.type = FrameType::kData;
@@ -114,7 +118,8 @@ FrameHeader ParseFrameHeader(const uint8_t b[kFrameHeaderSize]) {
 }
 
 Result<Frame> DecodeFrame(const FrameHeader& header, std::string_view payload) {
-  if (payload.size() != header.length) return Malformed("payload size differs from the header's length");
+  if (payload.size() != header.length)
+    return Malformed("payload size differs from the header's length");
   if (header.control) {
     if (header.version != kVersion) {
       return Malformed("unsupported SPDY version " + std::to_string(header.version));
@@ -164,9 +169,7 @@ std::string EncodeFrame(const Frame& frame) {
         AppendU32(payload, value);
       }
       break;
-    case FrameType::kPing:
-      AppendU32(payload, frame.ping_id);
-      break;
+    case FrameType::kPing: AppendU32(payload, frame.ping_id); break;
     case FrameType::kGoAway:
       AppendU32(payload, frame.last_good_stream_id & kMaxStreamId);
       AppendU32(payload, frame.status);
@@ -175,8 +178,7 @@ std::string EncodeFrame(const Frame& frame) {
       AppendU32(payload, frame.stream_id & kMaxStreamId);
       AppendU32(payload, frame.delta_window & 0x7fffffff);
       break;
-    default:
-      break;
+    default: break;
   }
   out.reserve(kFrameHeaderSize + payload.size());
   AppendU32(out, 0x80000000u | (uint32_t{kVersion} << 16) | static_cast<uint16_t>(frame.type));

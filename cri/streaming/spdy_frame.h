@@ -64,13 +64,13 @@ struct FrameHeader {
 struct Frame {
   FrameType type = FrameType::kData;
   uint8_t flags = 0;
-  uint32_t stream_id = 0;             // DATA, SYN_STREAM, SYN_REPLY, RST_STREAM, HEADERS, WINDOW_UPDATE
-  uint32_t associated_stream_id = 0;  // SYN_STREAM
-  uint8_t priority = 0;               // SYN_STREAM, 3 bits
-  uint32_t status = 0;                // RST_STREAM, GOAWAY
-  uint32_t ping_id = 0;               // PING
-  uint32_t last_good_stream_id = 0;   // GOAWAY
-  uint32_t delta_window = 0;          // WINDOW_UPDATE
+  uint32_t stream_id = 0;  // DATA, SYN_STREAM, SYN_REPLY, RST_STREAM, HEADERS, WINDOW_UPDATE
+  uint32_t associated_stream_id = 0;                    // SYN_STREAM
+  uint8_t priority = 0;                                 // SYN_STREAM, 3 bits
+  uint32_t status = 0;                                  // RST_STREAM, GOAWAY
+  uint32_t ping_id = 0;                                 // PING
+  uint32_t last_good_stream_id = 0;                     // GOAWAY
+  uint32_t delta_window = 0;                            // WINDOW_UPDATE
   std::vector<std::pair<uint32_t, uint32_t>> settings;  // SETTINGS: id -> value
   std::string header_block;  // SYN_STREAM, SYN_REPLY, HEADERS: still compressed
   std::string data;          // DATA payload

@@ -12,17 +12,71 @@ namespace {
 
 // The dictionary is the spec's list of common header names and values, each with a 4-byte
 // big-endian length in front, followed by a run of common value fragments without lengths.
-constexpr std::array<std::string_view, 68> kDictionaryWords = {
-    "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
-    "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
-    "cache-control", "connection", "content-base", "content-encoding", "content-language",
-    "content-length", "content-location", "content-md5", "content-range", "content-type", "date",
-    "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since", "if-none-match",
-    "if-range", "if-unmodified-since", "last-modified", "location", "max-forwards", "pragma",
-    "proxy-authenticate", "proxy-authorization", "range", "referer", "retry-after", "server", "te",
-    "trailer", "transfer-encoding", "upgrade", "user-agent", "vary", "via", "warning",
-    "www-authenticate", "method", "get", "status", "200 OK", "version", "HTTP/1.1", "url", "public",
-    "set-cookie", "keep-alive", "origin"};
+constexpr std::array<std::string_view, 68> kDictionaryWords = {"options",
+                                                               "head",
+                                                               "post",
+                                                               "put",
+                                                               "delete",
+                                                               "trace",
+                                                               "accept",
+                                                               "accept-charset",
+                                                               "accept-encoding",
+                                                               "accept-language",
+                                                               "accept-ranges",
+                                                               "age",
+                                                               "allow",
+                                                               "authorization",
+                                                               "cache-control",
+                                                               "connection",
+                                                               "content-base",
+                                                               "content-encoding",
+                                                               "content-language",
+                                                               "content-length",
+                                                               "content-location",
+                                                               "content-md5",
+                                                               "content-range",
+                                                               "content-type",
+                                                               "date",
+                                                               "etag",
+                                                               "expect",
+                                                               "expires",
+                                                               "from",
+                                                               "host",
+                                                               "if-match",
+                                                               "if-modified-since",
+                                                               "if-none-match",
+                                                               "if-range",
+                                                               "if-unmodified-since",
+                                                               "last-modified",
+                                                               "location",
+                                                               "max-forwards",
+                                                               "pragma",
+                                                               "proxy-authenticate",
+                                                               "proxy-authorization",
+                                                               "range",
+                                                               "referer",
+                                                               "retry-after",
+                                                               "server",
+                                                               "te",
+                                                               "trailer",
+                                                               "transfer-encoding",
+                                                               "upgrade",
+                                                               "user-agent",
+                                                               "vary",
+                                                               "via",
+                                                               "warning",
+                                                               "www-authenticate",
+                                                               "method",
+                                                               "get",
+                                                               "status",
+                                                               "200 OK",
+                                                               "version",
+                                                               "HTTP/1.1",
+                                                               "url",
+                                                               "public",
+                                                               "set-cookie",
+                                                               "keep-alive",
+                                                               "origin"};
 
 constexpr std::string_view kDictionaryTail =
     "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"
@@ -55,7 +109,9 @@ Error Malformed(std::string_view what) {
   return InvalidArgument("malformed SPDY header block: " + std::string(what));
 }
 
-const Bytef* DictionaryBytes() { return reinterpret_cast<const Bytef*>(HeaderDictionary().data()); }
+const Bytef* DictionaryBytes() {
+  return reinterpret_cast<const Bytef*>(HeaderDictionary().data());
+}
 
 }  // namespace
 
@@ -106,7 +162,8 @@ Result<HeaderList> DecodeHeaderBlock(std::string_view raw) {
     if (!read_string(name) || !read_string(value)) return Malformed("truncated pair");
     if (name.empty()) return Malformed("empty header name");
     for (unsigned char c : name) {
-      if (std::isupper(c) || c == 0) return Malformed("header name \"" + name + "\" is not lowercase");
+      if (std::isupper(c) || c == 0)
+        return Malformed("header name \"" + name + "\" is not lowercase");
     }
     if (!seen.insert(name).second) return Malformed("duplicate header \"" + name + "\"");
     headers.emplace_back(std::move(name), std::move(value));
@@ -135,10 +192,13 @@ struct HeaderCompressor::State {
 HeaderCompressor::HeaderCompressor() : state_(std::make_unique<State>()) {
   if (deflateInit(&state_->zs, Z_BEST_COMPRESSION) != Z_OK) return;
   std::string_view dict = HeaderDictionary();
-  state_->ok = deflateSetDictionary(&state_->zs, DictionaryBytes(), static_cast<uInt>(dict.size())) == Z_OK;
+  state_->ok =
+      deflateSetDictionary(&state_->zs, DictionaryBytes(), static_cast<uInt>(dict.size())) == Z_OK;
 }
 
-HeaderCompressor::~HeaderCompressor() { deflateEnd(&state_->zs); }
+HeaderCompressor::~HeaderCompressor() {
+  deflateEnd(&state_->zs);
+}
 
 Result<std::string> HeaderCompressor::Compress(const HeaderList& headers) {
   if (!state_->ok) return Internal("SPDY header compressor failed to initialise");
@@ -170,10 +230,13 @@ HeaderDecompressor::HeaderDecompressor() : state_(std::make_unique<State>()) {
   state_->ok = inflateInit(&state_->zs) == Z_OK;
 }
 
-HeaderDecompressor::~HeaderDecompressor() { inflateEnd(&state_->zs); }
+HeaderDecompressor::~HeaderDecompressor() {
+  inflateEnd(&state_->zs);
+}
 
 Result<HeaderList> HeaderDecompressor::Decompress(std::string_view block) {
-  if (!state_->ok) return FailedPrecondition("SPDY header decompressor is unusable after an earlier error");
+  if (!state_->ok)
+    return FailedPrecondition("SPDY header decompressor is unusable after an earlier error");
   z_stream& zs = state_->zs;
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(block.data()));
   zs.avail_in = static_cast<uInt>(block.size());

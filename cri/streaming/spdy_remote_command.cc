@@ -12,7 +12,8 @@ using spdy::SpdyStream;
 
 class SpdyCommandStreams : public CommandStreams {
  public:
-  SpdyCommandStreams(SpdySession& session, std::map<std::string, std::shared_ptr<SpdyStream>> streams)
+  SpdyCommandStreams(SpdySession& session,
+                     std::map<std::string, std::shared_ptr<SpdyStream>> streams)
       : session_(session), streams_(std::move(streams)) {}
 
   Result<size_t> ReadStdin(std::span<uint8_t> out) override {
@@ -107,7 +108,8 @@ void ServeSpdyRemoteCommand(std::unique_ptr<ByteTransport> transport, const Comm
     auto stream = session.AcceptStream(deadline);
     if (!stream) break;
     std::string type = stream->Header("streamType");
-    if (type != "error" && type != "stdin" && type != "stdout" && type != "stderr" && type != "resize") {
+    if (type != "error" && type != "stdin" && type != "stdout" && type != "stderr" &&
+        type != "resize") {
       spdlog::warn("streaming: remote command stream with unknown streamType \"{}\"", type);
       stream->Reset(spdy::kRefusedStream);
       continue;

@@ -12,7 +12,9 @@ constexpr size_t kMaxDataChunk = 32 * 1024;
 constexpr uint32_t kWindowUpdateThreshold = 16 * 1024;
 constexpr size_t kMaxPendingAccept = 64;
 
-Error ConnectionClosed() { return Unavailable("SPDY connection closed"); }
+Error ConnectionClosed() {
+  return Unavailable("SPDY connection closed");
+}
 
 }  // namespace
 
@@ -58,7 +60,8 @@ Result<std::string> SpdyStream::ReadAll(size_t limit) {
   while (true) {
     BERTH_ASSIGN_OR_RETURN(size_t n, Read(buffer));
     if (n == 0) return all;
-    if (all.size() + n > limit) return InvalidArgument("SPDY stream carries more than " + std::to_string(limit) + " bytes");
+    if (all.size() + n > limit)
+      return InvalidArgument("SPDY stream carries more than " + std::to_string(limit) + " bytes");
     all.append(reinterpret_cast<const char*>(buffer), n);
   }
 }
@@ -72,11 +75,14 @@ Result<void> SpdyStream::Write(std::string_view data) {
         return !session_->flow_control_enforced_ || send_window_ > 0 || reset_ || local_fin_ ||
                session_->closed_;
       });
-      if (reset_) return Error(ErrorCode::kCancelled, "SPDY stream " + std::to_string(id_) + " was reset");
-      if (local_fin_) return FailedPrecondition("write on finished SPDY stream " + std::to_string(id_));
+      if (reset_)
+        return Error(ErrorCode::kCancelled, "SPDY stream " + std::to_string(id_) + " was reset");
+      if (local_fin_)
+        return FailedPrecondition("write on finished SPDY stream " + std::to_string(id_));
       if (session_->closed_) return ConnectionClosed();
       n = std::min(data.size(), kMaxDataChunk);
-      if (session_->flow_control_enforced_) n = std::min<size_t>(n, static_cast<size_t>(send_window_));
+      if (session_->flow_control_enforced_)
+        n = std::min<size_t>(n, static_cast<size_t>(send_window_));
       send_window_ -= static_cast<int64_t>(n);
     }
     BERTH_TRY(session_->SendFrame(DataFrame(id_, std::string(data.substr(0, n)), false)));
@@ -112,10 +118,12 @@ void SpdyStream::Reset(uint32_t status) {
 
 Result<void> SpdyStream::WaitReply(std::chrono::milliseconds timeout) {
   std::unique_lock lock(session_->mu_);
-  bool done = session_->cv_.wait_for(lock, timeout, [&] { return replied_ || reset_ || session_->closed_; });
+  bool done = session_->cv_.wait_for(lock, timeout,
+                                     [&] { return replied_ || reset_ || session_->closed_; });
   if (replied_) return Ok();
   if (!done) return DeadlineExceeded("no SYN_REPLY for SPDY stream " + std::to_string(id_));
-  if (reset_) return Error(ErrorCode::kCancelled, "SPDY stream " + std::to_string(id_) + " was refused");
+  if (reset_)
+    return Error(ErrorCode::kCancelled, "SPDY stream " + std::to_string(id_) + " was refused");
   return ConnectionClosed();
 }
 
@@ -142,7 +150,8 @@ void SpdySession::Start() {
     // Announces that we do flow control, so the server holds to our window from the start.
     Frame settings;
     settings.type = FrameType::kSettings;
-    settings.settings.emplace_back(kSettingsInitialWindowSize, static_cast<uint32_t>(kInitialWindow));
+    settings.settings.emplace_back(kSettingsInitialWindowSize,
+                                   static_cast<uint32_t>(kInitialWindow));
     (void)SendFrame(settings);
   }
   reader_ = std::thread([this] { ReaderLoop(); });
@@ -166,7 +175,8 @@ Result<void> SpdySession::SendHeadersFrame(Frame frame, const HeaderList& header
 
 void SpdySession::SendWindowUpdates(uint32_t stream_id, uint32_t delta) {
   // SPDY/3.1 also has a session-wide window (stream 0); we keep it open as we consume.
-  std::string both = EncodeFrame(WindowUpdateFrame(stream_id, delta)) + EncodeFrame(WindowUpdateFrame(0, delta));
+  std::string both =
+      EncodeFrame(WindowUpdateFrame(stream_id, delta)) + EncodeFrame(WindowUpdateFrame(0, delta));
   std::lock_guard lock(send_mu_);
   (void)transport_->Write(both);
 }
@@ -177,7 +187,8 @@ Result<std::shared_ptr<SpdyStream>> SpdySession::OpenStream(const HeaderList& he
   {
     std::lock_guard lock(mu_);
     if (closed_ || goaway_received_) return ConnectionClosed();
-    if (next_stream_id_ > kMaxStreamId) return Error(ErrorCode::kResourceExhausted, "SPDY stream ids exhausted");
+    if (next_stream_id_ > kMaxStreamId)
+      return Error(ErrorCode::kResourceExhausted, "SPDY stream ids exhausted");
     uint32_t id = next_stream_id_;
     next_stream_id_ += 2;
     stream.reset(new SpdyStream(this, id, headers, peer_initial_window_));
@@ -193,9 +204,11 @@ Result<std::shared_ptr<SpdyStream>> SpdySession::OpenStream(const HeaderList& he
   return stream;
 }
 
-std::shared_ptr<SpdyStream> SpdySession::AcceptStream(std::chrono::steady_clock::time_point deadline) {
+std::shared_ptr<SpdyStream> SpdySession::AcceptStream(
+    std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return !pending_accept_.empty() || closed_ || goaway_received_; });
+  cv_.wait_until(lock, deadline,
+                 [&] { return !pending_accept_.empty() || closed_ || goaway_received_; });
   if (pending_accept_.empty()) return nullptr;
   auto stream = pending_accept_.front();
   pending_accept_.pop_front();
@@ -240,7 +253,8 @@ std::shared_ptr<SpdyStream> SpdySession::FindStream(uint32_t id) {
 }
 
 void SpdySession::ForgetIfDone(const std::shared_ptr<SpdyStream>& stream) {
-  if (stream && (stream->reset_ || (stream->local_fin_ && stream->remote_fin_))) streams_.erase(stream->id_);
+  if (stream && (stream->reset_ || (stream->local_fin_ && stream->remote_fin_)))
+    streams_.erase(stream->id_);
 }
 
 Result<bool> SpdySession::ReadExact(std::string& out, size_t n) {
@@ -249,7 +263,8 @@ Result<bool> SpdySession::ReadExact(std::string& out, size_t n) {
     if (read_offset_ == read_buffer_.size()) {
       read_buffer_.resize(64 * 1024);
       read_offset_ = 0;
-      auto got = transport_->Read({reinterpret_cast<uint8_t*>(read_buffer_.data()), read_buffer_.size()});
+      auto got =
+          transport_->Read({reinterpret_cast<uint8_t*>(read_buffer_.data()), read_buffer_.size()});
       if (!got.ok() || *got == 0) {
         read_buffer_.clear();
         if (!got.ok()) return std::move(got).error();
@@ -271,7 +286,8 @@ void SpdySession::ReaderLoop() {
     if (!got.ok() || !*got) break;
     FrameHeader header = ParseFrameHeader(reinterpret_cast<const uint8_t*>(header_bytes.data()));
     if (header.length > kMaxFramePayload) {
-      spdlog::warn("streaming: SPDY frame of {} bytes exceeds the bound; closing the connection", header.length);
+      spdlog::warn("streaming: SPDY frame of {} bytes exceeds the bound; closing the connection",
+                   header.length);
       (void)SendFrame(GoAwayFrame(last_peer_stream_id_, 1));
       break;
     }
@@ -298,10 +314,8 @@ void SpdySession::ReaderLoop() {
 
 bool SpdySession::HandleFrame(Frame frame) {
   switch (frame.type) {
-    case FrameType::kSynStream:
-      return HandleSynStream(frame);
-    case FrameType::kData:
-      return HandleData(frame);
+    case FrameType::kSynStream: return HandleSynStream(frame);
+    case FrameType::kData: return HandleData(frame);
     case FrameType::kSynReply:
     case FrameType::kHeaders: {
       // Decompress even when unused: the zlib stream must stay in step with the peer's.
@@ -357,13 +371,13 @@ bool SpdySession::HandleFrame(Frame frame) {
       if (frame.stream_id == 0) return true;  // session window: we bound per stream only
       flow_control_enforced_ = true;
       if (auto stream = FindStream(frame.stream_id)) {
-        stream->send_window_ = std::min<int64_t>(stream->send_window_ + frame.delta_window, 0x7fffffff);
+        stream->send_window_ =
+            std::min<int64_t>(stream->send_window_ + frame.delta_window, 0x7fffffff);
         cv_.notify_all();
       }
       return true;
     }
-    default:
-      return true;
+    default: return true;
   }
 }
 
@@ -381,13 +395,14 @@ bool SpdySession::HandleSynStream(Frame& frame) {
     bool peer_parity = (frame.stream_id % 2 == 1) == (role_ == Role::kServer);
     if (!peer_parity || frame.stream_id <= last_peer_stream_id_) {
       refuse = kProtocolError;
-    } else if (streams_.size() >= options_.max_streams || pending_accept_.size() >= kMaxPendingAccept ||
-               goaway_sent_ || aborted_) {
+    } else if (streams_.size() >= options_.max_streams ||
+               pending_accept_.size() >= kMaxPendingAccept || goaway_sent_ || aborted_) {
       refuse = kRefusedStream;
       last_peer_stream_id_ = frame.stream_id;
     } else {
       last_peer_stream_id_ = frame.stream_id;
-      stream.reset(new SpdyStream(this, frame.stream_id, std::move(*headers), peer_initial_window_));
+      stream.reset(
+          new SpdyStream(this, frame.stream_id, std::move(*headers), peer_initial_window_));
       stream->remote_fin_ = (frame.flags & kFlagFin) != 0;
       stream->local_fin_ = (frame.flags & kFlagUnidirectional) != 0;
       stream->replied_ = true;
@@ -419,8 +434,8 @@ bool SpdySession::HandleData(Frame& frame) {
   }
   // A peer that ignores our window (spdystream does) is held back by not reading the socket.
   cv_.wait(lock, [&] {
-    return stream->recv_buffer_.size() - stream->recv_offset_ < options_.max_stream_buffer || stream->reset_ ||
-           aborted_;
+    return stream->recv_buffer_.size() - stream->recv_offset_ < options_.max_stream_buffer ||
+           stream->reset_ || aborted_;
   });
   if (aborted_) return false;
   if (stream->reset_) return true;

@@ -74,8 +74,8 @@ class SpdySession {
  public:
   enum class Role { kClient, kServer };
   struct Options {
-    size_t max_streams = 256;  // concurrently open streams the peer may start
-    size_t max_stream_buffer = 1 << 20;  // bytes buffered per stream before we stop reading
+    size_t max_streams = 256;                // concurrently open streams the peer may start
+    size_t max_stream_buffer = 1 << 20;      // bytes buffered per stream before we stop reading
     std::chrono::milliseconds linger{2000};  // Close(): how long to wait for the peer's close
   };
 

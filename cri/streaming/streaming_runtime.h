@@ -25,7 +25,8 @@ struct TerminalSize {
 class ProcessSession {
  public:
   virtual ~ProcessSession() = default;
-  virtual UniqueFd TakeStdin() = 0;   // write end; the server closes it when the client half-closes stdin
+  virtual UniqueFd
+  TakeStdin() = 0;  // write end; the server closes it when the client half-closes stdin
   virtual UniqueFd TakeStdout() = 0;  // read end
   virtual UniqueFd TakeStderr() = 0;  // read end
   virtual Result<void> Resize(TerminalSize size) = 0;

@@ -17,7 +17,8 @@ Result<std::string> TokenStore::Insert(StreamingRequest request) {
   if (entries_.size() >= max_pending_) DropExpired(now);
   if (entries_.size() >= max_pending_) {
     return Error(ErrorCode::kResourceExhausted,
-                 "streaming server: " + std::to_string(max_pending_) + " requests already wait for a client");
+                 "streaming server: " + std::to_string(max_pending_) +
+                     " requests already wait for a client");
   }
   std::string token;
   do {

@@ -22,7 +22,8 @@ class TokenStore {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
-  TokenStore(std::chrono::seconds ttl, size_t max_pending, Clock clock = std::chrono::steady_clock::now);
+  TokenStore(std::chrono::seconds ttl, size_t max_pending,
+             Clock clock = std::chrono::steady_clock::now);
 
   // A fresh 32-hex-character token for `request`. ResourceExhausted when `max_pending` unexpired
   // tokens are waiting.

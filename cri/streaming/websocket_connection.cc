@@ -8,14 +8,17 @@
 namespace berth::streaming::websocket {
 
 Connection::Connection(std::unique_ptr<ByteTransport> transport, Role role)
-    : transport_(std::move(transport)), role_(role), parser_(role == Role::kServer, kMaxMessageSize) {}
+    : transport_(std::move(transport)),
+      role_(role),
+      parser_(role == Role::kServer, kMaxMessageSize) {}
 
 Result<void> Connection::WriteFrame(Opcode opcode, std::string_view payload) {
   std::optional<std::array<uint8_t, 4>> mask;
   if (role_ == Role::kClient) {
     std::string hex = RandomHex(8);
     std::array<uint8_t, 4> key{};
-    for (size_t i = 0; i < 4; ++i) key[i] = static_cast<uint8_t>(ParseHex(std::string_view(hex).substr(i * 2, 2)).value_or(0));
+    for (size_t i = 0; i < 4; ++i)
+      key[i] = static_cast<uint8_t>(ParseHex(std::string_view(hex).substr(i * 2, 2)).value_or(0));
     mask = key;
   }
   return transport_->Write(EncodeFrame(opcode, payload, true, mask));
@@ -44,7 +47,8 @@ Result<std::optional<Frame>> Connection::ReadFrame() {
       return frame;
     }
     char chunk[32 * 1024];
-    BERTH_ASSIGN_OR_RETURN(size_t n, transport_->Read({reinterpret_cast<uint8_t*>(chunk), sizeof(chunk)}));
+    BERTH_ASSIGN_OR_RETURN(size_t n,
+                           transport_->Read({reinterpret_cast<uint8_t*>(chunk), sizeof(chunk)}));
     if (n == 0) return std::optional<Frame>();
     buffer_.append(chunk, n);
   }
@@ -61,11 +65,8 @@ Result<std::optional<Connection::Message>> Connection::ReadMessage() {
         if (!close_sent_) BERTH_TRY(WriteFrame(Opcode::kPong, frame->payload));
         continue;
       }
-      case Opcode::kPong:
-        continue;
-      case Opcode::kClose:
-        Close();
-        return std::optional<Message>();
+      case Opcode::kPong: continue;
+      case Opcode::kClose: Close(); return std::optional<Message>();
       case Opcode::kContinuation:
         if (!message) return InvalidArgument("WebSocket continuation frame without a message");
         break;
@@ -95,6 +96,8 @@ Result<size_t> MessageTransport::Read(std::span<uint8_t> out) {
   return n;
 }
 
-Result<void> MessageTransport::Write(std::string_view data) { return connection_->WriteMessage(Opcode::kBinary, data); }
+Result<void> MessageTransport::Write(std::string_view data) {
+  return connection_->WriteMessage(Opcode::kBinary, data);
+}
 
 }  // namespace berth::streaming::websocket

@@ -47,7 +47,8 @@ class Connection {
 // Binary messages as a byte stream.
 class MessageTransport : public ByteTransport {
  public:
-  explicit MessageTransport(std::unique_ptr<Connection> connection) : connection_(std::move(connection)) {}
+  explicit MessageTransport(std::unique_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
   Result<size_t> Read(std::span<uint8_t> out) override;
   Result<void> Write(std::string_view data) override;
   void CloseWrite() override { connection_->Close(); }

@@ -3,9 +3,13 @@
 namespace berth::streaming::websocket {
 namespace {
 
-Error Malformed(std::string_view what) { return InvalidArgument("malformed WebSocket frame: " + std::string(what)); }
+Error Malformed(std::string_view what) {
+  return InvalidArgument("malformed WebSocket frame: " + std::string(what));
+}
 
-bool IsKnown(uint8_t opcode) { return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xa); }
+bool IsKnown(uint8_t opcode) {
+  return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xa);
+}
 
 }  // namespace
 
@@ -49,20 +53,23 @@ Result<std::optional<Frame>> FrameParser::Parse(std::string_view buffer, size_t&
   if (!IsKnown(opcode)) return Malformed("unknown opcode " + std::to_string(opcode));
   bool fin = (b0 & 0x80) != 0;
   bool masked = (b1 & 0x80) != 0;
-  if (masked != expect_masked_) return Malformed(expect_masked_ ? "client frame not masked" : "server frame masked");
+  if (masked != expect_masked_)
+    return Malformed(expect_masked_ ? "client frame not masked" : "server frame masked");
   uint64_t length = b1 & 0x7f;
   size_t pos = 2;
   if (length == 126 || length == 127) {
     size_t bytes = length == 126 ? 2 : 8;
     if (buffer.size() < pos + bytes) return std::optional<Frame>();
     length = 0;
-    for (size_t i = 0; i < bytes; ++i) length = (length << 8) | static_cast<uint8_t>(buffer[pos + i]);
+    for (size_t i = 0; i < bytes; ++i)
+      length = (length << 8) | static_cast<uint8_t>(buffer[pos + i]);
     pos += bytes;
     if (bytes == 8 && (length >> 63) != 0) return Malformed("64-bit length with the top bit set");
   }
   bool control = opcode >= 0x8;
   if (control && (!fin || length > 125)) return Malformed("fragmented or oversized control frame");
-  if (length > max_payload_) return Malformed("payload of " + std::to_string(length) + " bytes exceeds the bound");
+  if (length > max_payload_)
+    return Malformed("payload of " + std::to_string(length) + " bytes exceeds the bound");
   std::array<uint8_t, 4> mask{};
   if (masked) {
     if (buffer.size() < pos + 4) return std::optional<Frame>();
@@ -76,7 +83,8 @@ Result<std::optional<Frame>> FrameParser::Parse(std::string_view buffer, size_t&
   frame.payload.assign(buffer.substr(pos, length));
   if (masked) {
     char* data = frame.payload.data();
-    for (size_t i = 0; i < frame.payload.size(); ++i) data[i] = static_cast<char>(data[i] ^ mask[i & 3]);
+    for (size_t i = 0; i < frame.payload.size(); ++i)
+      data[i] = static_cast<char>(data[i] ^ mask[i & 3]);
   }
   consumed = pos + length;
   return std::optional<Frame>(std::move(frame));

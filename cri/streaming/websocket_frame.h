@@ -34,7 +34,8 @@ std::string EncodeFrame(Opcode opcode, std::string_view payload, bool fin,
 class FrameParser {
  public:
   // A server expects masked frames, a client unmasked ones.
-  FrameParser(bool expect_masked, size_t max_payload) : expect_masked_(expect_masked), max_payload_(max_payload) {}
+  FrameParser(bool expect_masked, size_t max_payload)
+      : expect_masked_(expect_masked), max_payload_(max_payload) {}
   // One frame from the front of `buffer`: nullopt when more bytes are needed (`consumed` 0).
   Result<std::optional<Frame>> Parse(std::string_view buffer, size_t& consumed) const;
 

@@ -1,9 +1,8 @@
 #include "cri/streaming/websocket_port_forward.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,7 +29,8 @@ int HexDigit(char c) {
 std::string PercentDecode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 && HexDigit(text[i + 2]) >= 0) {
+    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+        HexDigit(text[i + 2]) >= 0) {
       out += static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2]));
       i += 2;
     } else {
@@ -60,7 +60,8 @@ struct ForwardedPort {
 // One session's state shared by its threads: the reader (client -> pods), one pump per dialled
 // port (pod -> client), and the serving thread that waits for the end and tears down.
 struct Session {
-  Session(websocket::Connection& connection, size_t ports) : connection(connection), forwards(ports) {}
+  Session(websocket::Connection& connection, size_t ports)
+      : connection(connection), forwards(ports) {}
 
   websocket::Connection& connection;
   std::vector<ForwardedPort> forwards;
@@ -90,7 +91,8 @@ struct Session {
       ssize_t n = ::read(fd, buffer.data() + 1, kPumpChunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      if (!connection.WriteMessage(Opcode::kBinary, {buffer.data(), static_cast<size_t>(n) + 1}).ok()) {
+      if (!connection.WriteMessage(Opcode::kBinary, {buffer.data(), static_cast<size_t>(n) + 1})
+               .ok()) {
         ::shutdown(fd, SHUT_RDWR);
         break;
       }
@@ -122,11 +124,13 @@ struct Session {
 
 }  // namespace
 
-Result<std::vector<int32_t>> WebSocketPortForwardPorts(std::string_view target, const PortForwardRequest& request,
+Result<std::vector<int32_t>> WebSocketPortForwardPorts(std::string_view target,
+                                                       const PortForwardRequest& request,
                                                        const PortForwardLimits& limits) {
   std::vector<int32_t> ports;
   size_t question = target.find('?');
-  std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   size_t limit = std::min(limits.max_connections, kMaxChannelPorts);
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -134,32 +138,40 @@ Result<std::vector<int32_t>> WebSocketPortForwardPorts(std::string_view target, 
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     size_t equals = pair.find('=');
     if (PercentDecode(pair.substr(0, equals)) != "port") continue;
-    std::string value = equals == std::string_view::npos ? "" : PercentDecode(pair.substr(equals + 1));
-    if (value.empty()) return InvalidArgument("port-forward: query parameter \"port\" cannot be empty");
+    std::string value =
+        equals == std::string_view::npos ? "" : PercentDecode(pair.substr(equals + 1));
+    if (value.empty())
+      return InvalidArgument("port-forward: query parameter \"port\" cannot be empty");
     for (size_t start = 0; start <= value.size();) {
       size_t comma = std::min(value.find(',', start), value.size());
-      BERTH_ASSIGN_OR_RETURN(int32_t port, ParsePort(std::string_view(value).substr(start, comma - start)));
-      if (!request.ports.empty() && std::find(request.ports.begin(), request.ports.end(), port) == request.ports.end()) {
-        return InvalidArgument("port-forward: port " + std::to_string(port) + " was not requested for pod " +
-                               request.pod_id);
+      BERTH_ASSIGN_OR_RETURN(int32_t port,
+                             ParsePort(std::string_view(value).substr(start, comma - start)));
+      if (!request.ports.empty() &&
+          std::find(request.ports.begin(), request.ports.end(), port) == request.ports.end()) {
+        return InvalidArgument("port-forward: port " + std::to_string(port) +
+                               " was not requested for pod " + request.pod_id);
       }
       if (ports.size() >= limit) {
-        return InvalidArgument("port-forward: more than " + std::to_string(limit) + " ports in one session");
+        return InvalidArgument("port-forward: more than " + std::to_string(limit) +
+                               " ports in one session");
       }
       ports.push_back(port);
       start = comma + 1;
     }
   }
   if (ports.empty()) ports = request.ports;
-  if (ports.empty()) return InvalidArgument("port-forward over WebSocket needs ports (query parameter \"port\")");
+  if (ports.empty())
+    return InvalidArgument("port-forward over WebSocket needs ports (query parameter \"port\")");
   if (ports.size() > limit) {
-    return InvalidArgument("port-forward: more than " + std::to_string(limit) + " ports in one session");
+    return InvalidArgument("port-forward: more than " + std::to_string(limit) +
+                           " ports in one session");
   }
   return ports;
 }
 
-void ServeWebSocketPortForward(std::unique_ptr<websocket::Connection> connection, const std::vector<int32_t>& ports,
-                               const PortForwardRequest& request, StreamingRuntime& runtime,
+void ServeWebSocketPortForward(std::unique_ptr<websocket::Connection> connection,
+                               const std::vector<int32_t>& ports, const PortForwardRequest& request,
+                               StreamingRuntime& runtime,
                                const std::function<void(std::function<void()>)>& register_abort) {
   Session session(*connection, ports.size());
   register_abort([&session] {
@@ -171,15 +183,16 @@ void ServeWebSocketPortForward(std::unique_ptr<websocket::Connection> connection
   // As kubelet: every channel first carries its port, 2 bytes little endian.
   for (size_t i = 0; i < ports.size(); ++i) {
     session.forwards[i].port = ports[i];
-    const char prefix[2] = {static_cast<char>(ports[i] & 0xff), static_cast<char>((ports[i] >> 8) & 0xff)};
+    const char prefix[2] = {static_cast<char>(ports[i] & 0xff),
+                            static_cast<char>((ports[i] >> 8) & 0xff)};
     (void)session.WriteChannel(static_cast<uint8_t>(2 * i), {prefix, 2});
     (void)session.WriteChannel(static_cast<uint8_t>(2 * i + 1), {prefix, 2});
   }
   for (size_t i = 0; i < ports.size(); ++i) {
     auto socket = runtime.DialPodPort(request.pod_id, ports[i]);
     if (!socket.ok()) {
-      std::string message = "error forwarding port " + std::to_string(ports[i]) + " to pod " + request.pod_id +
-                            ": " + socket.error().message();
+      std::string message = "error forwarding port " + std::to_string(ports[i]) + " to pod " +
+                            request.pod_id + ": " + socket.error().message();
       spdlog::info("streaming: {}", message);
       (void)session.WriteChannel(static_cast<uint8_t>(2 * i + 1), message);
       continue;

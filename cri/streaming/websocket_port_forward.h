@@ -20,14 +20,16 @@ namespace berth::streaming {
 // The ports of a session: the `port` query parameters of `target` (each may be a comma list), or
 // the request's ports when there are none. A port the request does not list (when it lists any) is
 // refused, as are unparsable ports, no ports at all, and more than `limits.max_connections`.
-Result<std::vector<int32_t>> WebSocketPortForwardPorts(std::string_view target, const PortForwardRequest& request,
+Result<std::vector<int32_t>> WebSocketPortForwardPorts(std::string_view target,
+                                                       const PortForwardRequest& request,
                                                        const PortForwardLimits& limits);
 
 // Serves until the client closes the connection, or every port's forward has ended (as kubelet
 // closes the connection when all its PortForward calls returned). `register_abort` as for
 // ServeSpdyRemoteCommand.
-void ServeWebSocketPortForward(std::unique_ptr<websocket::Connection> connection, const std::vector<int32_t>& ports,
-                               const PortForwardRequest& request, StreamingRuntime& runtime,
+void ServeWebSocketPortForward(std::unique_ptr<websocket::Connection> connection,
+                               const std::vector<int32_t>& ports, const PortForwardRequest& request,
+                               StreamingRuntime& runtime,
                                const std::function<void(std::function<void()>)>& register_abort);
 
 }  // namespace berth::streaming

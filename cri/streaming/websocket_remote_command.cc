@@ -61,7 +61,9 @@ class WebSocketCommandStreams : public CommandStreams {
     }
   }
 
-  Result<void> WriteStatus(std::string_view status) override { return WriteChannel(kError, status); }
+  Result<void> WriteStatus(std::string_view status) override {
+    return WriteChannel(kError, status);
+  }
 
   void OnClientGone(std::function<void()> on_gone) override {
     std::lock_guard lock(mu_);
@@ -106,7 +108,8 @@ class WebSocketCommandStreams : public CommandStreams {
         } else {
           sizes_.insert(sizes_.end(), sizes->begin(), sizes->end());
         }
-      } else if (channel == kCloseChannel && payload.size() == 1 && options_.protocol == RemoteCommandProtocol::kV5) {
+      } else if (channel == kCloseChannel && payload.size() == 1 &&
+                 options_.protocol == RemoteCommandProtocol::kV5) {
         if (payload[0] == kStdin) stdin_closed_ = true;
         if (payload[0] == kResize) resize_closed_ = true;
       }
@@ -135,8 +138,8 @@ class WebSocketCommandStreams : public CommandStreams {
 
 }  // namespace
 
-void ServeWebSocketRemoteCommand(std::unique_ptr<websocket::Connection> connection, const CommandOptions& options,
-                                 const StartProcess& start,
+void ServeWebSocketRemoteCommand(std::unique_ptr<websocket::Connection> connection,
+                                 const CommandOptions& options, const StartProcess& start,
                                  const std::function<void(std::function<void()>)>& register_abort) {
   websocket::Connection* raw = connection.get();
   register_abort([raw] { raw->Shutdown(); });

@@ -11,10 +11,17 @@
 
 namespace berth::streaming {
 
-enum Channel : uint8_t { kStdin = 0, kStdout = 1, kStderr = 2, kError = 3, kResize = 4, kCloseChannel = 255 };
+enum Channel : uint8_t {
+  kStdin = 0,
+  kStdout = 1,
+  kStderr = 2,
+  kError = 3,
+  kResize = 4,
+  kCloseChannel = 255
+};
 
-void ServeWebSocketRemoteCommand(std::unique_ptr<websocket::Connection> connection, const CommandOptions& options,
-                                 const StartProcess& start,
+void ServeWebSocketRemoteCommand(std::unique_ptr<websocket::Connection> connection,
+                                 const CommandOptions& options, const StartProcess& start,
                                  const std::function<void(std::function<void()>)>& register_abort);
 
 }  // namespace berth::streaming

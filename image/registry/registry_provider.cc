@@ -18,7 +18,7 @@ class RegistryProvider : public ContentProvider {
         auth_(std::move(auth)),
         cancel_(std::move(cancel)),
         description_("registry " + (first->endpoints().empty() ? reference_.domain
-                                                                : first->endpoints().front())) {
+                                                               : first->endpoints().front())) {
     idle_.push_back(std::move(first));
   }
 
@@ -75,8 +75,8 @@ RegistryOpener MakeRegistryOpener(const RegistryClient& client) {
     BERTH_ASSIGN_OR_RETURN(FetchedManifest root,
                            session->FetchManifest(object, ManifestMediaTypes()));
     ManifestBytes bytes{root.media_type, std::move(root.content), root.digest};
-    auto provider = std::make_unique<RegistryProvider>(client, reference, auth, cancel,
-                                                       std::move(session));
+    auto provider =
+        std::make_unique<RegistryProvider>(client, reference, auth, cancel, std::move(session));
     return RegistryOpening{std::move(provider), std::move(bytes)};
   };
 }

@@ -6,7 +6,6 @@
 // leaks into the container (the /proc/self/exe and leaked-fd escape classes, CVE-2019-5736 and
 // CVE-2024-21626).
 #include "runtime/launcher/container_init.h"
-#include "runtime/launcher/process_setup.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -28,6 +27,7 @@
 #include "base/fd_passing.h"
 #include "base/file_util.h"
 #include "base/sysctl.h"
+#include "runtime/launcher/process_setup.h"
 #include "security/apparmor.h"
 #include "security/selinux.h"
 
@@ -59,7 +59,8 @@ Result<void> WaitForParent(int start_fd, const char* what) {
   ssize_t n;
   do n = ::read(start_fd, &byte, 1);
   while (n < 0 && errno == EINTR);
-  if (n != 1) return Error(ErrorCode::kCancelled, std::string("wait for ") + what + ": the caller went away");
+  if (n != 1)
+    return Error(ErrorCode::kCancelled, std::string("wait for ") + what + ": the caller went away");
   return Ok();
 }
 
@@ -68,7 +69,8 @@ Result<void> ConnectStdio(const StdioFds& stdio) {
   int moved[3];
   // First lift every fd above 2 so dup2 onto 0..2 cannot clobber one still needed.
   for (int i = 0; i < 3; ++i) {
-    moved[i] = wanted[i] >= 0 ? ::fcntl(wanted[i], F_DUPFD_CLOEXEC, 3) : ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    moved[i] = wanted[i] >= 0 ? ::fcntl(wanted[i], F_DUPFD_CLOEXEC, 3)
+                              : ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (moved[i] < 0) return Error::FromErrno(errno, "stdio");
   }
   for (int i = 0; i < 3; ++i) {
@@ -83,7 +85,8 @@ Result<void> ConnectStdio(const StdioFds& stdio) {
 Result<void> ResetSignals() {
   sigset_t none;
   sigemptyset(&none);
-  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return Error::FromErrno(errno, "sigprocmask");
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
+    return Error::FromErrno(errno, "sigprocmask");
   for (int sig = 1; sig < NSIG; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
   return Ok();
@@ -104,7 +107,8 @@ Result<void> UnshareCgroupNamespace(const InitPlan& plan) {
 
 Result<void> SetHostname(const oci::Spec& spec) {
   if (spec.hostname.empty()) return Ok();
-  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return Error::FromErrno(errno, "sethostname");
+  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+    return Error::FromErrno(errno, "sethostname");
   return Ok();
 }
 
@@ -120,9 +124,12 @@ Result<void> SetRlimits(const oci::Spec& spec) {
     rlimit wanted{limit.soft, limit.hard};
     if (::setrlimit(limit.resource, &wanted) == 0) continue;
     rlimit current{};
-    if (errno != EPERM || ::getrlimit(limit.resource, &current) != 0) return Error::FromErrno(errno, "setrlimit " + limit.name);
-    rlimit clamped{std::min<rlim_t>(limit.soft, current.rlim_max), std::min<rlim_t>(limit.hard, current.rlim_max)};
-    if (::setrlimit(limit.resource, &clamped) != 0) return Error::FromErrno(errno, "setrlimit " + limit.name);
+    if (errno != EPERM || ::getrlimit(limit.resource, &current) != 0)
+      return Error::FromErrno(errno, "setrlimit " + limit.name);
+    rlimit clamped{std::min<rlim_t>(limit.soft, current.rlim_max),
+                   std::min<rlim_t>(limit.hard, current.rlim_max)};
+    if (::setrlimit(limit.resource, &clamped) != 0)
+      return Error::FromErrno(errno, "setrlimit " + limit.name);
   }
   return Ok();
 }
@@ -131,8 +138,11 @@ Result<void> SetRlimits(const oci::Spec& spec) {
 // containerd's restrict_oom_score_adj does.
 Result<void> SetOomScoreAdj(const oci::Spec& spec) {
   if (!spec.process.oom_score_adj) return Ok();
-  auto written = WriteKernelFile("/proc/self/oom_score_adj", std::to_string(*spec.process.oom_score_adj));
-  if (written.ok() || (written.error().sys_errno() != EACCES && written.error().sys_errno() != EPERM)) return written;
+  auto written =
+      WriteKernelFile("/proc/self/oom_score_adj", std::to_string(*spec.process.oom_score_adj));
+  if (written.ok() ||
+      (written.error().sys_errno() != EACCES && written.error().sys_errno() != EPERM))
+    return written;
   return Ok();
 }
 
@@ -149,7 +159,8 @@ Result<void> SetupConsole(const InitPlan& plan) {
   int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) return Error::FromErrno(errno, "open pty slave");
   UniqueFd slave_owner(slave);
-  if (::fchown(slave, spec.process.uid, static_cast<gid_t>(-1)) != 0) return Error::FromErrno(errno, "chown pty");
+  if (::fchown(slave, spec.process.uid, static_cast<gid_t>(-1)) != 0)
+    return Error::FromErrno(errno, "chown pty");
   BERTH_TRY(SendWithFds(plan.stdio.console, "T", &master, 1));
   if (::setsid() < 0) return Error::FromErrno(errno, "setsid");
   if (::ioctl(slave, TIOCSCTTY, 0) != 0) return Error::FromErrno(errno, "set controlling terminal");
@@ -160,8 +171,10 @@ Result<void> SetupConsole(const InitPlan& plan) {
 
 // AppArmor profile and SELinux label, both taking effect at execve.
 Result<void> SetLsmLabels(const oci::Spec& spec) {
-  if (!spec.process.apparmor_profile.empty()) BERTH_TRY(security::PrepareApplyOnExec(spec.process.apparmor_profile));
-  if (!spec.process.selinux_label.empty()) BERTH_TRY(security::SetExecLabel(spec.process.selinux_label));
+  if (!spec.process.apparmor_profile.empty())
+    BERTH_TRY(security::PrepareApplyOnExec(spec.process.apparmor_profile));
+  if (!spec.process.selinux_label.empty())
+    BERTH_TRY(security::SetExecLabel(spec.process.selinux_label));
   return Ok();
 }
 
@@ -172,16 +185,20 @@ Result<void> InstallSeccomp(const InitPlan& plan) {
 }
 
 Result<void> ChangeWorkingDirectory(const oci::Spec& spec) {
-  if (::chdir(spec.process.cwd.c_str()) != 0) return Error::FromErrno(errno, "chdir " + spec.process.cwd);
+  if (::chdir(spec.process.cwd.c_str()) != 0)
+    return Error::FromErrno(errno, "chdir " + spec.process.cwd);
   return Ok();
 }
 
-Result<void> ReportReady(const InitPlan& plan) { return WriteAll(plan.report_fd, "R", 1); }
+Result<void> ReportReady(const InitPlan& plan) {
+  return WriteAll(plan.report_fd, "R", 1);
+}
 
 Result<void> CloseHostFds(const InitPlan& plan) {
   ::close(plan.start_fd);
   // Close-on-exec rather than close, so the report pipe still carries an execve failure.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return Error::FromErrno(errno, "close_range");
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    return Error::FromErrno(errno, "close_range");
   return Ok();
 }
 
@@ -210,7 +227,8 @@ Result<void> Setup(const InitPlan& plan) {
   BERTH_TRY(SetRlimits(spec));
   BERTH_TRY(SetOomScoreAdj(spec));
   BERTH_TRY(ChangeWorkingDirectory(spec));
-  BERTH_ASSIGN_OR_RETURN(std::string executable, FindExecutable(spec.process.args, spec.process.env));
+  BERTH_ASSIGN_OR_RETURN(std::string executable,
+                         FindExecutable(spec.process.args, spec.process.env));
   BERTH_TRY(ReportReady(plan));
   BERTH_TRY(WaitForParent(plan.start_fd, "start"));
   // The container outlives its creator from here on (the caller may exit after starting it).

@@ -21,7 +21,8 @@ struct InitPlan {
   StdioFds stdio;
   int start_fd = -1;   // read end: byte 1 "cgroup joined", byte 2 "start"
   int report_fd = -1;  // write end, close-on-exec
-  int parent_fds[2] = {-1, -1};  // the parent's ends of both pipes: closed first, or EOF never comes
+  int parent_fds[2] = {-1,
+                       -1};  // the parent's ends of both pipes: closed first, or EOF never comes
   std::vector<NamespaceToJoin> joins;
   bool new_cgroup_namespace = false;
   int last_capability = 40;

@@ -14,10 +14,12 @@ enum class LogStream { kStdout, kStderr };
 
 inline constexpr size_t kMaxLogLineBytes = 16 * 1024;
 
-// "2024-05-01T12:34:56.123456789Z" (UTC, always nine fraction digits; RFC3339Nano parsers accept it).
+// "2024-05-01T12:34:56.123456789Z" (UTC, always nine fraction digits; RFC3339Nano parsers accept
+// it).
 std::string FormatRfc3339Nano(const timespec& time);
 
-std::string FormatCriLogRecord(const timespec& time, LogStream stream, bool partial, std::string_view text);
+std::string FormatCriLogRecord(const timespec& time, LogStream stream, bool partial,
+                               std::string_view text);
 
 // Cuts one stream's bytes into log records. `emit(bool partial, std::string_view text)`.
 class CriLineSplitter {

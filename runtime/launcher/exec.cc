@@ -20,8 +20,8 @@
 
 #include "base/child_reaper.h"
 #include "base/fd_passing.h"
-#include "base/spawn.h"
 #include "base/process_util.h"
+#include "base/spawn.h"
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
 #include "runtime/launcher/oci_spec.h"
@@ -172,7 +172,9 @@ void StopExec(pid_t pid) {
   (void)RequestExecStop(pid);
   for (int i = 0; i < 200; ++i) {  // up to 2 s; WNOWAIT: the caller still reaps it
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) return;
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid)
+      return;
     ::usleep(10000);
   }
   ::kill(-pid, SIGKILL);
@@ -230,7 +232,8 @@ Result<void> OpenExecConsole(uid_t uid) {
   (void)!::fchown(slave.get(), uid, static_cast<gid_t>(-1));
   BERTH_TRY(SendWithFds(3, "T", &master, 1));
   if (::setsid() < 0) return Error::FromErrno(errno, "setsid");
-  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return Error::FromErrno(errno, "set controlling terminal");
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0)
+    return Error::FromErrno(errno, "set controlling terminal");
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(slave.get(), fd) < 0) return Error::FromErrno(errno, "pty stdio");
   return Ok();
@@ -265,7 +268,8 @@ void JoinContainerNamespaces(pid_t container_pid) {
     fds[i] = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) Fail(126, "container process " + std::to_string(container_pid) + " is gone");
   }
-  struct stat own {}, theirs {};
+  struct stat own {
+  }, theirs{};
   bool same_user = ::stat("/proc/self/ns/user", &own) == 0 && ::fstat(fds[0], &theirs) == 0 &&
                    own.st_ino == theirs.st_ino && own.st_dev == theirs.st_dev;
   for (int i = 0; i < 6; ++i) {
@@ -278,13 +282,15 @@ void JoinContainerNamespaces(pid_t container_pid) {
 
 // The forked command, inside the container's namespaces: terminal, cwd, LSM labels, seccomp,
 // credentials and capabilities in the container init's order, then exec. `parent` is berth-exec.
-[[noreturn]] void ExecCommand(const oci::Process& process, const std::optional<security::SeccompProgram>& seccomp,
-                              bool tty, pid_t parent) {
+[[noreturn]] void ExecCommand(const oci::Process& process,
+                              const std::optional<security::SeccompProgram>& seccomp, bool tty,
+                              pid_t parent) {
   if (tty) {
     auto console = OpenExecConsole(process.uid);
     if (!console) Fail(126, console.error().message());
   }
-  if (::chdir(process.cwd.c_str()) != 0) Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
+  if (::chdir(process.cwd.c_str()) != 0)
+    Fail(126, "chdir " + process.cwd + ": " + std::strerror(errno));
   auto executable = launcher_internal::FindExecutable(process.args, process.env);
   if (!executable) Fail(127, executable.error().message());
   if (!process.apparmor_profile.empty()) {
@@ -297,8 +303,10 @@ void JoinContainerNamespaces(pid_t container_pid) {
   }
   // As in the container's init: seccomp before the capability drop unless no_new_privs is set.
   bool seccomp_first = seccomp && !process.no_new_privileges;
-  if (seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
-  auto user = launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
+  if (seccomp_first && security::InstallSeccompRaw(*seccomp) != 0)
+    Fail(126, "install seccomp filter");
+  auto user =
+      launcher_internal::SetUserAndCapabilities(process, launcher_internal::LastCapability());
   if (!user) Fail(126, user.error().message());
   auto nnp = launcher_internal::SetNoNewPrivileges(process);
   if (!nnp) Fail(126, nnp.error().message());
@@ -307,7 +315,8 @@ void JoinContainerNamespaces(pid_t container_pid) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (::getppid() != parent) ::_exit(137);
   ::syscall(SYS_close_range, 3U, ~0U, 0U);
-  if (seccomp && !seccomp_first && security::InstallSeccompRaw(*seccomp) != 0) Fail(126, "install seccomp filter");
+  if (seccomp && !seccomp_first && security::InstallSeccompRaw(*seccomp) != 0)
+    Fail(126, "install seccomp filter");
   auto failed = launcher_internal::ExecProcess(process.args, process.env, *executable);
   Fail(126, failed.error().message());
 }
@@ -315,7 +324,8 @@ void JoinContainerNamespaces(pid_t container_pid) {
 }  // namespace
 
 void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
-                        const std::string& cgroup_path, const std::vector<std::string>& args, bool tty) {
+                        const std::string& cgroup_path, const std::vector<std::string>& args,
+                        bool tty) {
   // Nobody may open /proc/<pid>/exe (the host's berth-exec) or our fds once we are inside.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto spec = oci::LoadBundle(bundle_dir);

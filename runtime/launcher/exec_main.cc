@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   bool tty = argc > 4 && std::string(argv[4]) == "--tty";
   int first = tty ? 5 : 4;
   if (argc < first + 2 || std::string(argv[first]) != "--") {
-    static const char kUsage[] = "usage: berth-exec BUNDLE_DIR CONTAINER_PID CGROUP_PATH [--tty] -- COMMAND...\n";
+    static const char kUsage[] =
+        "usage: berth-exec BUNDLE_DIR CONTAINER_PID CGROUP_PATH [--tty] -- COMMAND...\n";
     ssize_t ignored = ::write(2, kUsage, sizeof kUsage - 1);
     (void)ignored;
     return 126;

@@ -52,7 +52,8 @@ Result<Pipe> MakePipe() {
 // Namespaces to join are opened here, before clone, so a bad path is a plain error to the caller.
 struct NamespaceFds {
   std::vector<UniqueFd> owners;
-  std::vector<launcher_internal::NamespaceToJoin> joins;  // for the child (not pid, user: see below)
+  std::vector<launcher_internal::NamespaceToJoin>
+      joins;  // for the child (not pid, user: see below)
   UniqueFd pid;
   UniqueFd user;
 };
@@ -62,7 +63,9 @@ Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
   for (const auto& ns : spec.namespaces) {
     if (ns.path.empty()) continue;
     int fd = ::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Error::FromErrno(errno, "open " + oci::NamespaceTypeName(ns.type) + " namespace " + ns.path);
+    if (fd < 0)
+      return Error::FromErrno(errno,
+                              "open " + oci::NamespaceTypeName(ns.type) + " namespace " + ns.path);
     if (ns.type == NamespaceType::kPid) {
       fds.pid.reset(fd);
       continue;
@@ -80,7 +83,8 @@ Result<NamespaceFds> OpenNamespaces(const oci::Spec& spec) {
 int NewNamespaceFlags(const oci::Spec& spec) {
   int flags = CLONE_NEWNS;  // always: the container's mounts must never touch the host
   for (const auto& ns : spec.namespaces)
-    if (ns.path.empty() && ns.type != NamespaceType::kCgroup && ns.type != NamespaceType::kUser) flags |= CloneFlag(ns.type);
+    if (ns.path.empty() && ns.type != NamespaceType::kCgroup && ns.type != NamespaceType::kUser)
+      flags |= CloneFlag(ns.type);
   return flags;
 }
 
@@ -128,10 +132,12 @@ Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const Un
     int error = 0;
     // Root of the user namespace: what it creates (in /dev, /proc...) must belong to a mapped id.
     if (::setns(join_user.get(), CLONE_NEWUSER) != 0 || ::syscall(SYS_setresgid, 0, 0, 0) != 0 ||
-        ::syscall(SYS_setresuid, 0, 0, 0) != 0 || (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)) {
+        ::syscall(SYS_setresuid, 0, 0, 0) != 0 ||
+        (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)) {
       error = errno;
     } else {
-      pid = ::syscall(SYS_clone, (flags & ~CLONE_NEWUSER) | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+      pid = ::syscall(SYS_clone, (flags & ~CLONE_NEWUSER) | SIGCHLD, nullptr, nullptr, nullptr,
+                      nullptr);
       if (pid == 0) launcher_internal::RunContainerInit(plan);
       if (pid < 0) error = errno;
     }
@@ -144,7 +150,8 @@ Result<pid_t> CloneInitInUserNamespace(const InitPlan& plan, int flags, const Un
   ssize_t n = ::read(read_end.get(), message, sizeof message);
   ::waitpid(static_cast<pid_t>(intermediate), nullptr, 0);
   if (n != sizeof message || message[0] <= 0) {
-    return Error::FromErrno(static_cast<int>(message[1]), "clone the container's init in the pod's user namespace");
+    return Error::FromErrno(static_cast<int>(message[1]),
+                            "clone the container's init in the pod's user namespace");
   }
   return static_cast<pid_t>(message[0]);
 }
@@ -156,7 +163,8 @@ Result<pid_t> CloneInit(const InitPlan& plan, int flags, const UniqueFd& join_pi
   UniqueFd own_pid;
   if (join_pid) {
     own_pid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-    if (!own_pid || ::setns(join_pid.get(), CLONE_NEWPID) != 0) return Error::FromErrno(errno, "join pid namespace");
+    if (!own_pid || ::setns(join_pid.get(), CLONE_NEWPID) != 0)
+      return Error::FromErrno(errno, "join pid namespace");
   }
   long pid = RawClone(flags, cgroup_fd, into_cgroup);
   if (pid == 0) launcher_internal::RunContainerInit(plan);
@@ -187,17 +195,21 @@ Result<InitCgroup> PrepareInitCgroup(const oci::Spec& spec) {
   BERTH_ASSIGN_OR_RETURN(std::string created_root, cgroups.Create(out.target.path));
   out.created = !created_root.empty();
   if (!cgroups.v2().empty()) {
-    out.v2_dir.reset(::open((cgroups.v2() + out.target.path).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    out.v2_dir.reset(
+        ::open((cgroups.v2() + out.target.path).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   return out;
 }
 
 // After the clone, before the init goes on: the cgroups it is not in yet (v1 hierarchies, or all
 // of them without clone3), or the caller's placement into a systemd scope.
-Result<void> JoinCgroup(const InitCgroup& cgroup, pid_t pid, bool into_v2, const InitPlacer& place) {
+Result<void> JoinCgroup(const InitCgroup& cgroup, pid_t pid, bool into_v2,
+                        const InitPlacer& place) {
   if (cgroup.target.path.empty()) return Ok();
   if (cgroup.target.systemd_managed) {
-    if (!place) return FailedPrecondition("cgroupsPath " + cgroup.target.path + " is a systemd scope: the caller must place the init");
+    if (!place)
+      return FailedPrecondition("cgroupsPath " + cgroup.target.path +
+                                " is a systemd scope: the caller must place the init");
     return place(pid);
   }
   Cgroups cgroups = Cgroups::Probe();
@@ -208,7 +220,8 @@ Result<void> JoinCgroup(const InitCgroup& cgroup, pid_t pid, bool into_v2, const
   for (const auto& mountpoint : mountpoints) {
     std::string procs = mountpoint + cgroup.target.path + "/cgroup.procs";
     UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), pid_text.data(), pid_text.size()) < 0) return Error::FromErrno(errno, "join cgroup " + procs);
+    if (!fd || ::write(fd.get(), pid_text.data(), pid_text.size()) < 0)
+      return Error::FromErrno(errno, "join cgroup " + procs);
   }
   return Ok();
 }
@@ -232,11 +245,14 @@ Result<char> ReadReport(int fd, std::string& message) {
 }
 
 // The init reports its error with its code (Error::ToWire), never guessed from the text.
-Error ReportedError(const std::string& message) { return Error::FromWire(message); }
+Error ReportedError(const std::string& message) {
+  return Error::FromWire(message);
+}
 
 }  // namespace
 
-Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio, const InitPlacer& place) {
+Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& stdio,
+                                         const InitPlacer& place) {
   BERTH_ASSIGN_OR_RETURN(NamespaceFds namespaces, OpenNamespaces(spec));
   BERTH_ASSIGN_OR_RETURN(Pipe start, MakePipe());
   BERTH_ASSIGN_OR_RETURN(Pipe report, MakePipe());
@@ -259,7 +275,8 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
     seccomp = std::move(*compiled);
     plan.seccomp = &*seccomp;
   }
-  if (spec.process.terminal && stdio.console < 0) return InvalidArgument("process.terminal: no console socket given");
+  if (spec.process.terminal && stdio.console < 0)
+    return InvalidArgument("process.terminal: no console socket given");
   // Here, on the host: after the root switch the container's /sys need not show securityfs.
   BERTH_TRY(security::CheckApplyOnExecSupported(spec.process.apparmor_profile));
 
@@ -273,10 +290,12 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
   plan.parent_death_signal = !namespaces.user;
   bool into_cgroup = false;
   int cgroup_fd = cgroup.v2_dir ? cgroup.v2_dir.get() : -1;
-  BERTH_ASSIGN_OR_RETURN(pid_t pid, namespaces.user
-                                        ? CloneInitInUserNamespace(plan, NewNamespaceFlags(spec), namespaces.user,
-                                                                   namespaces.pid, cgroup_fd, &into_cgroup)
-                                        : CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid, cgroup_fd, &into_cgroup));
+  BERTH_ASSIGN_OR_RETURN(
+      pid_t pid,
+      namespaces.user
+          ? CloneInitInUserNamespace(plan, NewNamespaceFlags(spec), namespaces.user, namespaces.pid,
+                                     cgroup_fd, &into_cgroup)
+          : CloneInit(plan, NewNamespaceFlags(spec), namespaces.pid, cgroup_fd, &into_cgroup));
   start.read.reset();
   report.write.reset();
   // The cgroup cannot go while the init is still in it: this undo runs before the cgroup's.
@@ -286,7 +305,8 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
     return Ok();
   }));
   BERTH_TRY(JoinCgroup(cgroup, pid, into_cgroup, place));
-  if (::write(start.write.get(), "C", 1) != 1) return Error::FromErrno(errno, "let the container's init go on");
+  if (::write(start.write.get(), "C", 1) != 1)
+    return Error::FromErrno(errno, "let the container's init go on");
 
   std::string message;
   BERTH_ASSIGN_OR_RETURN(char report_kind, ReadReport(report.read.get(), message));
@@ -303,7 +323,8 @@ Result<CreatedContainer> CreateContainer(const oci::Spec& spec, const StdioFds& 
 
 Result<void> StartContainer(CreatedContainer& container) {
   if (!container.start_) return FailedPrecondition("container was already started");
-  if (::write(container.start_.get(), "S", 1) != 1) return Error::FromErrno(errno, "start the container");
+  if (::write(container.start_.get(), "S", 1) != 1)
+    return Error::FromErrno(errno, "start the container");
   container.start_.reset();
   std::string message;
   BERTH_ASSIGN_OR_RETURN(char report_kind, ReadReport(container.report_.get(), message));

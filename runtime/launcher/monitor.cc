@@ -30,7 +30,8 @@ namespace {
   int null_fd = ::open("/dev/null", O_RDWR);
   // Above 4 first, so that dup2 onto 3 and 4 cannot clobber the other one.
   int report = ::fcntl(report_fd, F_DUPFD, 5), answer = ::fcntl(answer_fd, F_DUPFD, 5);
-  if (null_fd < 0 || report < 0 || answer < 0 || ::dup2(report, 3) < 0 || ::dup2(answer, 4) < 0) ::_exit(1);
+  if (null_fd < 0 || report < 0 || answer < 0 || ::dup2(report, 3) < 0 || ::dup2(answer, 4) < 0)
+    ::_exit(1);
   for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
   ::close_range(5, ~0U, 0);
   ::execv(argv[0], argv.data());
@@ -55,7 +56,8 @@ Result<UniqueFd> ConnectMonitor(const std::string& state_dir) {
   std::string path = MonitorSocketPath(state_dir);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return InvalidArgument("monitor socket path is too long: " + path);
+  if (path.size() >= sizeof address.sun_path)
+    return InvalidArgument("monitor socket path is too long: " + path);
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return Error::FromErrno(errno, "socket");
@@ -77,9 +79,15 @@ Result<std::string> Request(const std::string& state_dir, const std::string& com
 
 }  // namespace
 
-std::string MonitorSocketPath(const std::string& state_dir) { return JoinPath(state_dir, "monitor.sock"); }
-std::string ExitFilePath(const std::string& state_dir) { return JoinPath(state_dir, "exit"); }
-std::string StartFilePath(const std::string& state_dir) { return JoinPath(state_dir, "started"); }
+std::string MonitorSocketPath(const std::string& state_dir) {
+  return JoinPath(state_dir, "monitor.sock");
+}
+std::string ExitFilePath(const std::string& state_dir) {
+  return JoinPath(state_dir, "exit");
+}
+std::string StartFilePath(const std::string& state_dir) {
+  return JoinPath(state_dir, "started");
+}
 
 std::optional<int64_t> ReadStartTime(const std::string& state_dir) {
   auto text = ReadFile(StartFilePath(state_dir), 64);
@@ -93,7 +101,8 @@ std::optional<int64_t> ReadStartTime(const std::string& state_dir) {
 
 Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
   BERTH_TRY(MakeDirs(request.state_dir, 0700));
-  std::vector<std::string> args = {request.monitor_binary, request.bundle_dir, request.state_dir, request.log_path};
+  std::vector<std::string> args = {request.monitor_binary, request.bundle_dir, request.state_dir,
+                                   request.log_path};
   if (request.stdin) args.push_back(request.stdin_once ? "stdin-once" : "stdin");
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -115,19 +124,23 @@ Result<MonitoredContainer> SpawnMonitor(const MonitorRequest& request) {
     if (line.rfind("place ", 0) != 0) break;
     // The init waits in its setup for its systemd scope (see InitPlacer).
     int pid = 0;
-    Result<void> placed = std::sscanf(line.c_str(), "place %d", &pid) == 1 && pid > 0 && request.place_init
-                              ? request.place_init(pid)
-                              : FailedPrecondition("berth-monitor asked to place a container's init in its cgroup, which "
-                                                   "only a systemd scope needs");
+    Result<void> placed =
+        std::sscanf(line.c_str(), "place %d", &pid) == 1 && pid > 0 && request.place_init
+            ? request.place_init(pid)
+            : FailedPrecondition(
+                  "berth-monitor asked to place a container's init in its cgroup, which "
+                  "only a systemd scope needs");
     std::string answer = placed ? "ok\n" : "error " + placed.error().ToWire() + "\n";
-    if (::write(answer_write.get(), answer.data(), answer.size()) != static_cast<ssize_t>(answer.size())) {
+    if (::write(answer_write.get(), answer.data(), answer.size()) !=
+        static_cast<ssize_t>(answer.size())) {
       return Error::FromErrno(errno, "answer berth-monitor");
     }
   }
   if (line.rfind("error ", 0) == 0) return Error::FromWire(line.substr(6));
   MonitoredContainer result;
   if (std::sscanf(line.c_str(), "created %d %d", &result.container_pid, &result.monitor_pid) != 2)
-    return Internal("berth-monitor " + request.monitor_binary + " did not start (answered \"" + line + "\")");
+    return Internal("berth-monitor " + request.monitor_binary + " did not start (answered \"" +
+                    line + "\")");
   return result;
 }
 

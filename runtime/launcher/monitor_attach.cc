@@ -125,8 +125,10 @@ void AttachHub::AppendPollFds(std::vector<pollfd>& fds) const {
     // Input is taken only while the container keeps up with what came before.
     bool want_input = client->in && stdin_pending_.empty();
     fds.push_back({want_input ? client->in.get() : -1, POLLIN, 0});
-    fds.push_back({client->out && !client->pending[0].empty() ? client->out.get() : -1, POLLOUT, 0});
-    fds.push_back({client->err && !client->pending[1].empty() ? client->err.get() : -1, POLLOUT, 0});
+    fds.push_back(
+        {client->out && !client->pending[0].empty() ? client->out.get() : -1, POLLOUT, 0});
+    fds.push_back(
+        {client->err && !client->pending[1].empty() ? client->err.get() : -1, POLLOUT, 0});
   }
   fds.push_back({stdin_fd_ >= 0 && !stdin_pending_.empty() ? stdin_fd_ : -1, POLLOUT, 0});
 }
@@ -143,8 +145,9 @@ void AttachHub::HandlePollResults(const std::vector<pollfd>& fds, size_t first) 
   }
   if (fds[index].revents && stdin_fd_ >= 0 && !WriteSome(stdin_fd_, stdin_pending_)) CloseStdin();
   if (stdin_pending_.size() > kMaxStdinPending) stdin_pending_.clear();
-  clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const auto& c) { return c->dead; }),
-                 clients_.end());
+  clients_.erase(
+      std::remove_if(clients_.begin(), clients_.end(), [](const auto& c) { return c->dead; }),
+      clients_.end());
 }
 
 void AttachHub::Finish(int exit_code) {

@@ -29,8 +29,8 @@
 #include "runtime/cgroups.h"
 #include "runtime/launcher/cri_log.h"
 #include "runtime/launcher/launcher.h"
-#include "runtime/launcher/monitor_attach.h"
 #include "runtime/launcher/monitor.h"
+#include "runtime/launcher/monitor_attach.h"
 
 namespace berth {
 namespace {
@@ -74,7 +74,10 @@ Result<void> AskSpawnerToPlace(pid_t pid) {
 class Monitor {
  public:
   Monitor(std::string state_dir, std::string log_path, bool stdin, bool stdin_once)
-      : state_dir_(std::move(state_dir)), log_path_(std::move(log_path)), stdin_(stdin), stdin_once_(stdin_once) {}
+      : state_dir_(std::move(state_dir)),
+        log_path_(std::move(log_path)),
+        stdin_(stdin),
+        stdin_once_(stdin_once) {}
 
   Result<void> Create(const std::string& bundle_dir);
   void Run();
@@ -115,7 +118,8 @@ void Monitor::WatchOomKills() {
   auto cgroup = ParseOciCgroupsPath(spec_.cgroups_path);
   Cgroups cgroups = Cgroups::Probe();
   if (!cgroup || cgroup->path.empty() || cgroups.v2().empty() || !cgroups.v1().empty()) return;
-  memory_events_.reset(::open((cgroups.v2() + cgroup->path + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC));
+  memory_events_.reset(
+      ::open((cgroups.v2() + cgroup->path + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC));
   ReadOomKills();
 }
 
@@ -148,13 +152,15 @@ Result<void> Monitor::Create(const std::string& bundle_dir) {
   UniqueFd out_write, err_write, in_read, console_parent, console_child;
   if (spec_.process.terminal) {
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::FromErrno(errno, "socketpair");
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+      return Error::FromErrno(errno, "socketpair");
     console_parent.reset(pair[0]);
     console_child.reset(pair[1]);
     stdio.console = console_child.get();
   } else {
     int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno(errno, "pipe");
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+      return Error::FromErrno(errno, "pipe");
     streams_[0].reset(out[0]);
     streams_[1].reset(err[0]);
     out_write.reset(out[1]);
@@ -173,10 +179,12 @@ Result<void> Monitor::Create(const std::string& bundle_dir) {
   if (!created.ok()) return std::move(created).error();
   container_.emplace(std::move(*created));
   if (spec_.process.terminal) BERTH_TRY(ReceiveConsole(console_parent.get()));
-  attach_ = std::make_unique<AttachHub>(stdin_write_.get(), stdin_once_, spec_.process.terminal, pty_master_.get());
+  attach_ = std::make_unique<AttachHub>(stdin_write_.get(), stdin_once_, spec_.process.terminal,
+                                        pty_master_.get());
   BERTH_TRY(BlockSignals());
   WatchOomKills();
-  BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "container.pid"), std::to_string(container_->pid())));
+  BERTH_TRY(
+      WriteFileAtomic(JoinPath(state_dir_, "container.pid"), std::to_string(container_->pid())));
   BERTH_TRY(WriteFileAtomic(JoinPath(state_dir_, "monitor.pid"), std::to_string(::getpid())));
   return Ok();
 }
@@ -185,11 +193,13 @@ Result<void> Monitor::Listen() {
   std::string path = MonitorSocketPath(state_dir_);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return InvalidArgument("monitor socket path is too long: " + path);
+  if (path.size() >= sizeof address.sun_path)
+    return InvalidArgument("monitor socket path is too long: " + path);
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   ::unlink(path.c_str());
-  if (!listener_ || ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+  if (!listener_ ||
+      ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(listener_.get(), 8) != 0)
     return Error::FromErrno(errno, "listen on " + path);
   return Ok();
@@ -213,7 +223,8 @@ void Monitor::ReopenLog() {
   log_.reset(::open(log_path_.c_str(),
                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640));
   struct stat info {};
-  if (log_.get() >= 0 && (::fstat(log_.get(), &info) != 0 || !S_ISREG(info.st_mode))) log_.reset(-1);
+  if (log_.get() >= 0 && (::fstat(log_.get(), &info) != 0 || !S_ISREG(info.st_mode)))
+    log_.reset(-1);
 }
 
 void Monitor::Emit(LogStream stream, bool partial, std::string_view text) {
@@ -223,7 +234,8 @@ void Monitor::Emit(LogStream stream, bool partial, std::string_view text) {
 void Monitor::Drain(int index) {
   char buffer[16384];
   ssize_t n = ::read(streams_[index].get(), buffer, sizeof buffer);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;  // (a pty says EIO once the slave is gone)
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;  // (a pty says EIO once the slave is gone)
   LogStream stream = index == 0 ? LogStream::kStdout : LogStream::kStderr;
   auto emit = [&](bool partial, std::string_view text) { Emit(stream, partial, text); };
   if (n <= 0) {
@@ -294,7 +306,8 @@ void Monitor::RecordExit() {
   // Whether the OOM killer ended it: readable only while the cgroup exists.
   ReadOomKills();
   auto cgroup = ParseOciCgroupsPath(spec_.cgroups_path);
-  bool oom_killed = signal == SIGKILL && (oom_killed_ || (cgroup && CgroupHadOomKill(Cgroups::Probe(), cgroup->path)));
+  bool oom_killed = signal == SIGKILL &&
+                    (oom_killed_ || (cgroup && CgroupHadOomKill(Cgroups::Probe(), cgroup->path)));
   (void)RemoveContainerCgroup(spec_);
   char text[256];
   int64_t nanos = static_cast<int64_t>(finished_at_.tv_sec) * 1000000000 + finished_at_.tv_nsec;
@@ -316,8 +329,10 @@ void Monitor::Run() {
   for (;;) {
     bool streams_open = streams_[0] || streams_[1];
     if (wait_status_ && (!streams_open || grace_ms <= 0)) break;
-    std::vector<pollfd> fds = {{signals_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0},
-                               {streams_[0].get(), POLLIN, 0}, {streams_[1].get(), POLLIN, 0},
+    std::vector<pollfd> fds = {{signals_.get(), POLLIN, 0},
+                               {listener_.get(), POLLIN, 0},
+                               {streams_[0].get(), POLLIN, 0},
+                               {streams_[1].get(), POLLIN, 0},
                                {memory_events_.get(), POLLPRI, 0}};
     attach_->AppendPollFds(fds);
     int timeout = wait_status_ ? 100 : -1;
@@ -334,7 +349,8 @@ void Monitor::Run() {
     if (fds[4].revents) ReadOomKills();
     attach_->HandlePollResults(fds, 5);
   }
-  for (int i = 0; i < 2; ++i) splitters_[i].Finish([&](bool partial, std::string_view text) {
+  for (int i = 0; i < 2; ++i)
+    splitters_[i].Finish([&](bool partial, std::string_view text) {
       Emit(i == 0 ? LogStream::kStdout : LogStream::kStderr, partial, text);
     });
   RecordExit();
@@ -345,7 +361,13 @@ int Main(int argc, char** argv) {
   ::fcntl(kAnswerFd, F_SETFD, FD_CLOEXEC);
   std::string io = argc == 5 ? argv[4] : "";
   if ((argc != 4 && argc != 5) || (argc == 5 && io != "stdin" && io != "stdin-once")) {
-    WriteString(kReportFd, "error " + InvalidArgument("usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]").ToWire() + "\n");
+    WriteString(
+        kReportFd,
+        "error " +
+            InvalidArgument(
+                "usage: berth-monitor <bundle_dir> <state_dir> <log_path> [stdin|stdin-once]")
+                .ToWire() +
+            "\n");
     return 2;
   }
   // Orphans of the container come to us, not to the host's PID 1 (which reaps late here).
@@ -356,7 +378,8 @@ int Main(int argc, char** argv) {
     WriteString(kReportFd, "error " + created.error().ToWire() + "\n");
     return 1;
   }
-  WriteString(kReportFd, "created " + std::to_string(monitor.container_pid()) + " " + std::to_string(::getpid()) + "\n");
+  WriteString(kReportFd, "created " + std::to_string(monitor.container_pid()) + " " +
+                             std::to_string(::getpid()) + "\n");
   ::close(kReportFd);
   ::close(kAnswerFd);
   monitor.Run();
@@ -366,4 +389,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace berth
 
-int main(int argc, char** argv) { return berth::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return berth::Main(argc, argv);
+}

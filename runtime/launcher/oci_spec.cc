@@ -19,15 +19,22 @@ Error Invalid(const std::string& field, const std::string& why) {
 }
 
 const std::map<std::string, int>& RlimitNumbers() {
-  static const std::map<std::string, int> numbers = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK}};
+  static const std::map<std::string, int> numbers = {{"RLIMIT_AS", RLIMIT_AS},
+                                                     {"RLIMIT_CORE", RLIMIT_CORE},
+                                                     {"RLIMIT_CPU", RLIMIT_CPU},
+                                                     {"RLIMIT_DATA", RLIMIT_DATA},
+                                                     {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                                                     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+                                                     {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+                                                     {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+                                                     {"RLIMIT_NICE", RLIMIT_NICE},
+                                                     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                                                     {"RLIMIT_NPROC", RLIMIT_NPROC},
+                                                     {"RLIMIT_RSS", RLIMIT_RSS},
+                                                     {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+                                                     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+                                                     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+                                                     {"RLIMIT_STACK", RLIMIT_STACK}};
   return numbers;
 }
 
@@ -95,7 +102,8 @@ Result<uint64_t> ParseCapabilitySet(const json& names, const std::string& field)
   if (!names.is_array()) return Invalid(field, "must be a list of capability names");
   uint64_t mask = 0;
   for (const auto& name : names) {
-    int number = name.is_string() ? security::CapabilityNumberFromOciName(name.get<std::string>()) : -1;
+    int number =
+        name.is_string() ? security::CapabilityNumberFromOciName(name.get<std::string>()) : -1;
     if (number < 0) return Invalid(field, "unknown capability " + name.dump());
     mask |= uint64_t{1} << number;
   }
@@ -105,13 +113,15 @@ Result<uint64_t> ParseCapabilitySet(const json& names, const std::string& field)
 Result<Capabilities> ParseCapabilities(const json& object) {
   if (!object.is_object()) return Invalid("process.capabilities", "must be an object");
   Capabilities caps;
-  const std::pair<const char*, uint64_t*> sets[] = {
-      {"bounding", &caps.bounding}, {"effective", &caps.effective},
-      {"inheritable", &caps.inheritable}, {"permitted", &caps.permitted},
-      {"ambient", &caps.ambient}};
+  const std::pair<const char*, uint64_t*> sets[] = {{"bounding", &caps.bounding},
+                                                    {"effective", &caps.effective},
+                                                    {"inheritable", &caps.inheritable},
+                                                    {"permitted", &caps.permitted},
+                                                    {"ambient", &caps.ambient}};
   for (const auto& [key, mask] : sets) {
     if (!object.contains(key)) continue;
-    BERTH_ASSIGN_OR_RETURN(*mask, ParseCapabilitySet(object[key], std::string("process.capabilities.") + key));
+    BERTH_ASSIGN_OR_RETURN(
+        *mask, ParseCapabilitySet(object[key], std::string("process.capabilities.") + key));
   }
   return caps;
 }
@@ -123,11 +133,13 @@ Result<std::vector<Rlimit>> ParseRlimits(const json& list) {
     Rlimit rlimit;
     BERTH_TRY(ReadOptional(item, "type", "process.rlimits[]", rlimit.name));
     auto found = RlimitNumbers().find(rlimit.name);
-    if (found == RlimitNumbers().end()) return Invalid("process.rlimits", "unknown type \"" + rlimit.name + "\"");
+    if (found == RlimitNumbers().end())
+      return Invalid("process.rlimits", "unknown type \"" + rlimit.name + "\"");
     rlimit.resource = found->second;
     BERTH_TRY(ReadOptional(item, "soft", "process.rlimits[]", rlimit.soft));
     BERTH_TRY(ReadOptional(item, "hard", "process.rlimits[]", rlimit.hard));
-    if (rlimit.soft > rlimit.hard) return Invalid("process.rlimits", rlimit.name + " soft limit is above the hard limit");
+    if (rlimit.soft > rlimit.hard)
+      return Invalid("process.rlimits", rlimit.name + " soft limit is above the hard limit");
     rlimits.push_back(std::move(rlimit));
   }
   return rlimits;
@@ -141,19 +153,25 @@ Result<Process> ParseProcess(const json& object) {
   if (process.args.empty()) return Invalid("process.args", "must not be empty");
   BERTH_TRY(ReadOptional(object, "env", "process", process.env));
   BERTH_TRY(ReadOptional(object, "cwd", "process", process.cwd));
-  if (process.cwd.empty() || process.cwd[0] != '/') return Invalid("process.cwd", "must be an absolute path");
+  if (process.cwd.empty() || process.cwd[0] != '/')
+    return Invalid("process.cwd", "must be an absolute path");
   if (auto user = object.find("user"); user != object.end()) {
     BERTH_TRY(ReadOptional(*user, "uid", "process.user", process.uid));
     BERTH_TRY(ReadOptional(*user, "gid", "process.user", process.gid));
     BERTH_TRY(ReadOptional(*user, "additionalGids", "process.user", process.additional_gids));
   }
-  if (object.contains("rlimits")) { BERTH_ASSIGN_OR_RETURN(process.rlimits, ParseRlimits(object["rlimits"])); }
+  if (object.contains("rlimits")) {
+    BERTH_ASSIGN_OR_RETURN(process.rlimits, ParseRlimits(object["rlimits"]));
+  }
   BERTH_TRY(ReadOptional(object, "noNewPrivileges", "process", process.no_new_privileges));
-  if (object.contains("capabilities")) { BERTH_ASSIGN_OR_RETURN(process.capabilities, ParseCapabilities(object["capabilities"])); }
+  if (object.contains("capabilities")) {
+    BERTH_ASSIGN_OR_RETURN(process.capabilities, ParseCapabilities(object["capabilities"]));
+  }
   int oom = 0;
   if (object.contains("oomScoreAdj")) {
     BERTH_TRY(ReadOptional(object, "oomScoreAdj", "process", oom));
-    if (oom < -1000 || oom > 1000) return Invalid("process.oomScoreAdj", "must be within [-1000, 1000]");
+    if (oom < -1000 || oom > 1000)
+      return Invalid("process.oomScoreAdj", "must be within [-1000, 1000]");
     process.oom_score_adj = oom;
   }
   BERTH_TRY(ReadOptional(object, "apparmorProfile", "process", process.apparmor_profile));
@@ -172,7 +190,8 @@ Result<std::vector<Mount>> ParseMounts(const json& list, const std::string& bund
     Mount mount;
     BERTH_TRY(ReadOptional(item, "destination", "mounts[]", mount.destination));
     if (mount.destination.empty() || mount.destination[0] != '/')
-      return Invalid("mounts", "destination \"" + mount.destination + "\" must be an absolute path");
+      return Invalid("mounts",
+                     "destination \"" + mount.destination + "\" must be an absolute path");
     std::string field = "mount " + mount.destination;
     BERTH_TRY(ReadOptional(item, "type", field, mount.type));
     BERTH_TRY(ReadOptional(item, "source", field, mount.source));
@@ -194,9 +213,9 @@ Result<std::vector<Mount>> ParseMounts(const json& list, const std::string& bund
 
 Result<NamespaceType> ParseNamespaceType(const std::string& name) {
   static const std::map<std::string, NamespaceType> types = {
-      {"pid", NamespaceType::kPid},   {"network", NamespaceType::kNetwork},
-      {"mount", NamespaceType::kMount}, {"ipc", NamespaceType::kIpc},
-      {"uts", NamespaceType::kUts},   {"user", NamespaceType::kUser},
+      {"pid", NamespaceType::kPid},       {"network", NamespaceType::kNetwork},
+      {"mount", NamespaceType::kMount},   {"ipc", NamespaceType::kIpc},
+      {"uts", NamespaceType::kUts},       {"user", NamespaceType::kUser},
       {"cgroup", NamespaceType::kCgroup}, {"time", NamespaceType::kTime}};
   auto it = types.find(name);
   if (it == types.end()) return Invalid("linux.namespaces", "unknown type \"" + name + "\"");
@@ -213,7 +232,8 @@ Result<std::vector<Namespace>> ParseNamespaces(const json& list) {
     BERTH_ASSIGN_OR_RETURN(ns.type, ParseNamespaceType(type));
     BERTH_TRY(ReadOptional(item, "path", "linux.namespaces[]", ns.path));
     for (const auto& seen : namespaces)
-      if (seen.type == ns.type) return Invalid("linux.namespaces", "\"" + type + "\" is listed twice");
+      if (seen.type == ns.type)
+        return Invalid("linux.namespaces", "\"" + type + "\" is listed twice");
     namespaces.push_back(std::move(ns));
   }
   return namespaces;
@@ -226,7 +246,8 @@ Result<std::vector<Device>> ParseDevices(const json& list) {
     Device device;
     std::string type;
     BERTH_TRY(ReadOptional(item, "path", "linux.devices[]", device.path));
-    if (device.path.empty() || device.path[0] != '/') return Invalid("linux.devices", "path must be absolute");
+    if (device.path.empty() || device.path[0] != '/')
+      return Invalid("linux.devices", "path must be absolute");
     BERTH_TRY(ReadOptional(item, "type", "linux.devices[]", type));
     if (type != "c" && type != "b" && type != "p" && type != "u")
       return Invalid("linux.devices", device.path + ": unknown type \"" + type + "\"");
@@ -242,9 +263,12 @@ Result<std::vector<Device>> ParseDevices(const json& list) {
 }
 
 Result<void> ParseLinux(const json& object, Spec& spec) {
-  if (object.contains("namespaces")) { BERTH_ASSIGN_OR_RETURN(spec.namespaces, ParseNamespaces(object["namespaces"])); }
+  if (object.contains("namespaces")) {
+    BERTH_ASSIGN_OR_RETURN(spec.namespaces, ParseNamespaces(object["namespaces"]));
+  }
   BERTH_TRY(ReadOptional(object, "cgroupsPath", "linux", spec.cgroups_path));
-  if (spec.cgroups_path.find("..") != std::string::npos) return Invalid("linux.cgroupsPath", "must not contain \"..\"");
+  if (spec.cgroups_path.find("..") != std::string::npos)
+    return Invalid("linux.cgroupsPath", "must not contain \"..\"");
   BERTH_TRY(ReadOptional(object, "maskedPaths", "linux", spec.masked_paths));
   BERTH_TRY(ReadOptional(object, "readonlyPaths", "linux", spec.readonly_paths));
   BERTH_TRY(ReadOptional(object, "rootfsPropagation", "linux", spec.rootfs_propagation));
@@ -255,7 +279,9 @@ Result<void> ParseLinux(const json& object, Spec& spec) {
       return Invalid("linux.sysctl", "bad key \"" + key + "\"");
     spec.sysctls.push_back({key, value});
   }
-  if (object.contains("devices")) { BERTH_ASSIGN_OR_RETURN(spec.devices, ParseDevices(object["devices"])); }
+  if (object.contains("devices")) {
+    BERTH_ASSIGN_OR_RETURN(spec.devices, ParseDevices(object["devices"]));
+  }
   BERTH_TRY(ReadOptional(object, "mountLabel", "linux", spec.mount_label));
   if (object.contains("seccomp") && !object["seccomp"].is_null()) {
     auto seccomp = security::ParseOciSeccomp(object["seccomp"]);
@@ -272,7 +298,8 @@ Result<void> CheckSupported(const Spec& spec) {
       return Unimplemented("linux.namespaces: time namespaces are not supported yet");
     // A user namespace is joined (the pod's, made by berthd with its id maps), never made here.
     if (ns.type == NamespaceType::kUser && ns.path.empty())
-      return Unimplemented("linux.namespaces: a new user namespace is not supported; give the path of one to join");
+      return Unimplemented(
+          "linux.namespaces: a new user namespace is not supported; give the path of one to join");
     if (ns.type == NamespaceType::kMount && !ns.path.empty())
       return Unimplemented("linux.namespaces: joining a mount namespace is not supported");
   }
@@ -284,7 +311,9 @@ Result<void> CheckSupported(const Spec& spec) {
 
 }  // namespace
 
-bool MountFlags::bind() const { return (flags & MS_BIND) != 0; }
+bool MountFlags::bind() const {
+  return (flags & MS_BIND) != 0;
+}
 
 const Namespace* Spec::FindNamespace(NamespaceType type) const {
   for (const auto& ns : namespaces)
@@ -311,7 +340,8 @@ Result<MountFlags> ParseMountOptions(const std::vector<std::string>& options) {
   for (const auto& option : options) {
     auto known = KnownOptions().find(option);
     if (known == KnownOptions().end()) {
-      if (option.find(',') != std::string::npos) return InvalidArgument("option \"" + option + "\" contains a comma");
+      if (option.find(',') != std::string::npos)
+        return InvalidArgument("option \"" + option + "\" contains a comma");
       parsed.data += (parsed.data.empty() ? "" : ",") + option;
       continue;
     }
@@ -325,7 +355,8 @@ Result<MountFlags> ParseMountOptions(const std::vector<std::string>& options) {
 
 Result<Spec> ParseSpec(const std::string& json_text, const std::string& bundle_dir) {
   json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) return InvalidArgument("config.json: not a JSON object");
+  if (root.is_discarded() || !root.is_object())
+    return InvalidArgument("config.json: not a JSON object");
   Spec spec;
   BERTH_ASSIGN_OR_RETURN(spec.process, ParseProcess(root.value("process", json())));
   const json& rootfs = root.value("root", json());
@@ -335,7 +366,9 @@ Result<Spec> ParseSpec(const std::string& json_text, const std::string& bundle_d
   spec.root_path = Absolute(spec.root_path, bundle_dir);
   BERTH_TRY(ReadOptional(rootfs, "readonly", "root", spec.root_readonly));
   BERTH_TRY(ReadOptional(root, "hostname", "spec", spec.hostname));
-  if (root.contains("mounts")) { BERTH_ASSIGN_OR_RETURN(spec.mounts, ParseMounts(root["mounts"], bundle_dir)); }
+  if (root.contains("mounts")) {
+    BERTH_ASSIGN_OR_RETURN(spec.mounts, ParseMounts(root["mounts"], bundle_dir));
+  }
   if (root.contains("linux")) BERTH_TRY(ParseLinux(root["linux"], spec));
   BERTH_TRY(CheckSupported(spec));
   return spec;

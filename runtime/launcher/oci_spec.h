@@ -45,8 +45,8 @@ struct Process {
 
 // Mount options turned into what mount(2) and mount_setattr(2) take.
 struct MountFlags {
-  unsigned long flags = 0;        // MS_* set on the mount (MS_BIND, MS_RDONLY, MS_NOSUID ...)
-  unsigned long propagation = 0;  // MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE (| MS_REC)
+  unsigned long flags = 0;          // MS_* set on the mount (MS_BIND, MS_RDONLY, MS_NOSUID ...)
+  unsigned long propagation = 0;    // MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE (| MS_REC)
   uint64_t recursive_attr_set = 0;  // MOUNT_ATTR_* applied with AT_RECURSIVE ("rro", "rnosuid"...)
   std::string data;                 // everything else ("mode=755,size=65536k"), for the filesystem
   bool bind() const;
@@ -55,7 +55,7 @@ struct MountFlags {
 struct Mount {
   std::string destination;  // absolute, inside the container
   std::string type;
-  std::string source;       // for binds: a host path (relative ones are relative to the bundle)
+  std::string source;  // for binds: a host path (relative ones are relative to the bundle)
   std::vector<std::string> options;
   MountFlags parsed;
 };

@@ -18,7 +18,8 @@ namespace {
 
 std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
   for (const auto& entry : env)
-    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
+    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+        entry[name.size()] == '=')
       return entry.substr(name.size() + 1);
   return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
@@ -26,7 +27,8 @@ std::string EnvValue(const std::vector<std::string>& env, const std::string& nam
 Result<void> CheckExecutable(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return Error::FromErrno(errno, "exec " + path);
-  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return Error::FromErrno(EACCES, "exec " + path);
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
+    return Error::FromErrno(EACCES, "exec " + path);
   return Ok();
 }
 
@@ -46,7 +48,8 @@ Result<std::string> FindExecutable(const std::vector<std::string>& args,
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = std::min(path.find(':', start), path.size());
-    std::string candidate = (end == start ? std::string(".") : path.substr(start, end - start)) + "/" + name;
+    std::string candidate =
+        (end == start ? std::string(".") : path.substr(start, end - start)) + "/" + name;
     if (CheckExecutable(candidate).ok()) return candidate;
     start = end + 1;
   }
@@ -58,8 +61,10 @@ namespace {
 Result<void> DropBoundingSet(const oci::Process& process, int last_capability) {
   const auto& caps = process.capabilities;
   for (int cap = 0; cap <= last_capability; ++cap)
-    if (!(caps->bounding & (uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-      return Error::FromErrno(errno, "drop capability " + std::to_string(cap) + " from the bounding set");
+    if (!(caps->bounding & (uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+        errno != EINVAL)
+      return Error::FromErrno(errno,
+                              "drop capability " + std::to_string(cap) + " from the bounding set");
   return Ok();
 }
 
@@ -67,9 +72,12 @@ Result<void> DropBoundingSet(const oci::Process& process, int last_capability) {
 // had, and those threads do not exist in this child.
 Result<void> SetIds(const oci::Process& process) {
   const auto& groups = process.additional_gids;
-  if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) return Error::FromErrno(errno, "setgroups");
-  if (::syscall(SYS_setresgid, process.gid, process.gid, process.gid) != 0) return Error::FromErrno(errno, "setgid " + std::to_string(process.gid));
-  if (::syscall(SYS_setresuid, process.uid, process.uid, process.uid) != 0) return Error::FromErrno(errno, "setuid " + std::to_string(process.uid));
+  if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0)
+    return Error::FromErrno(errno, "setgroups");
+  if (::syscall(SYS_setresgid, process.gid, process.gid, process.gid) != 0)
+    return Error::FromErrno(errno, "setgid " + std::to_string(process.gid));
+  if (::syscall(SYS_setresuid, process.uid, process.uid, process.uid) != 0)
+    return Error::FromErrno(errno, "setuid " + std::to_string(process.uid));
   return Ok();
 }
 
@@ -99,9 +107,11 @@ Result<void> SetUserAndCapabilities(const oci::Process& process, int last_capabi
   if (!process.capabilities) return SetIds(process);
   BERTH_TRY(DropBoundingSet(process, last_capability));
   // Keep the permitted set across setuid(non-zero); capset then trims it to the spec's sets.
-  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return Error::FromErrno(errno, "keep capabilities");
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+    return Error::FromErrno(errno, "keep capabilities");
   BERTH_TRY(SetIds(process));
-  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return Error::FromErrno(errno, "keep capabilities");
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+    return Error::FromErrno(errno, "keep capabilities");
   return SetCapabilitySets(*process.capabilities);
 }
 

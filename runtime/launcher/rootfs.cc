@@ -31,7 +31,9 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
 
 // A path through the fd, for the mount(2) calls that take no fd: the kernel follows it to exactly
 // the file the fd refers to, not to whatever the name points at by then.
-std::string FdPath(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
+std::string FdPath(const UniqueFd& fd) {
+  return "/proc/self/fd/" + std::to_string(fd.get());
+}
 
 // Where a symlink met while creating `prefix` leads: its target, read as a path inside the rootfs
 // (absolute targets from the rootfs, relative ones from the link's directory), plus the rest of
@@ -73,16 +75,18 @@ Result<UniqueFd> CreateInRoot(int root_fd, const std::string& path, bool directo
     auto next = OpenInRoot(root_fd, prefix, O_PATH);
     if (!next.ok() && next.error().sys_errno() == ENOENT) {
       struct stat st {};
-      if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode)) {
         std::string rest = start < path.size() ? path.substr(start) : "";
         BERTH_ASSIGN_OR_RETURN(std::string followed,
                                FollowLinkInRoot(parent.get(), name, prefix, rest));
         return CreateInRoot(root_fd, followed, directory, depth + 1);
       }
-      int made = (last && !directory)
-                     ? ::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644)
-                     : ::mkdirat(parent.get(), name.c_str(), 0755);
-      if (made < 0 && errno != EEXIST) return Error::FromErrno(errno, "create " + prefix + " in the rootfs");
+      int made = (last && !directory) ? ::openat(parent.get(), name.c_str(),
+                                                 O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644)
+                                      : ::mkdirat(parent.get(), name.c_str(), 0755);
+      if (made < 0 && errno != EEXIST)
+        return Error::FromErrno(errno, "create " + prefix + " in the rootfs");
       if (made > 0 && last && !directory) ::close(made);
       next = OpenInRoot(root_fd, prefix, O_PATH);
     }
@@ -113,8 +117,9 @@ Result<void> RemountBind(const std::string& target, unsigned long flags) {
   return Ok();
 }
 
-constexpr unsigned long kBindRemountFlags =
-    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+constexpr unsigned long kBindRemountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+                                            MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+                                            MS_STRICTATIME;
 
 Result<void> MountBind(int root_fd, const oci::Mount& mount) {
   struct stat source {};
@@ -122,8 +127,10 @@ Result<void> MountBind(int root_fd, const oci::Mount& mount) {
     if (errno == ENOENT) return NotFound("host path " + mount.source + " does not exist");
     return Error::FromErrno(errno, "host path " + mount.source);
   }
-  BERTH_ASSIGN_OR_RETURN(UniqueFd target, CreateInRoot(root_fd, mount.destination, S_ISDIR(source.st_mode)));
-  BERTH_TRY(MountAt(mount.source.c_str(), FdPath(target), nullptr, MS_BIND | (mount.parsed.flags & MS_REC), ""));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd target,
+                         CreateInRoot(root_fd, mount.destination, S_ISDIR(source.st_mode)));
+  BERTH_TRY(MountAt(mount.source.c_str(), FdPath(target), nullptr,
+                    MS_BIND | (mount.parsed.flags & MS_REC), ""));
   if (mount.parsed.flags & kBindRemountFlags) {
     BERTH_ASSIGN_OR_RETURN(UniqueFd mounted, OpenInRoot(root_fd, mount.destination, O_PATH));
     BERTH_TRY(RemountBind(FdPath(mounted), mount.parsed.flags & kBindRemountFlags));
@@ -143,7 +150,8 @@ Result<void> SetRecursiveAttributes(int root_fd, const oci::Mount& mount) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd mounted, OpenInRoot(root_fd, mount.destination, O_PATH));
   mount_attr attr{};
   attr.attr_set = mount.parsed.recursive_attr_set;
-  if (::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+  if (::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                sizeof attr) != 0)
     return Error::FromErrno(errno, "mount_setattr");
   return Ok();
 }
@@ -156,7 +164,8 @@ Result<void> SetPropagation(int root_fd, const oci::Mount& mount) {
 // type "cgroup": the container's own cgroup of every hierarchy, each at its controller's name
 // under a tmpfs (as runc mounts cgroup v1 without a cgroup namespace); on a pure v2 host, the
 // container's cgroup directory itself. Read-only unless the mount asks for rw (privileged).
-Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::string& spec_cgroups_path) {
+Result<void> MountCgroups(int root_fd, const oci::Mount& mount,
+                          const std::string& spec_cgroups_path) {
   BERTH_ASSIGN_OR_RETURN(SpecCgroup cgroup, ParseOciCgroupsPath(spec_cgroups_path));
   const std::string& cgroups_path = cgroup.path;
   bool readonly = (mount.parsed.flags & MS_RDONLY) != 0;
@@ -168,7 +177,9 @@ Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::strin
   if (!cgroups.v2().empty()) mountpoints.push_back(cgroups.v2());
   BERTH_ASSIGN_OR_RETURN(UniqueFd target, CreateInRoot(root_fd, mount.destination, true));
   bool pure_v2 = cgroups.v1().empty();
-  if (!pure_v2) BERTH_TRY(MountAt("tmpfs", FdPath(target), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
+  if (!pure_v2)
+    BERTH_TRY(
+        MountAt("tmpfs", FdPath(target), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
   for (const auto& mountpoint : mountpoints) {
     std::string host = mountpoint + cgroups_path;
     std::string name = pure_v2 ? "" : mountpoint.substr(mountpoint.find_last_of('/') + 1);
@@ -180,13 +191,15 @@ Result<void> MountCgroups(int root_fd, const oci::Mount& mount, const std::strin
   }
   if (!pure_v2 && readonly) {
     BERTH_ASSIGN_OR_RETURN(UniqueFd top, OpenInRoot(root_fd, mount.destination, O_PATH));
-    BERTH_TRY(MountAt(nullptr, FdPath(top), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
+    BERTH_TRY(MountAt(nullptr, FdPath(top), nullptr,
+                      MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755"));
   }
   return Ok();
 }
 
 Result<void> MountOne(int root_fd, const oci::Mount& mount, const std::string& cgroups_path) {
-  if (mount.type == "cgroup" && !mount.parsed.bind()) return MountCgroups(root_fd, mount, cgroups_path);
+  if (mount.type == "cgroup" && !mount.parsed.bind())
+    return MountCgroups(root_fd, mount, cgroups_path);
   if (mount.parsed.bind()) {
     BERTH_TRY(MountBind(root_fd, mount));
   } else {
@@ -203,7 +216,8 @@ bool HasDevTmpfs(const oci::Spec& spec) {
   return false;
 }
 
-Result<void> MakeNode(int dir_fd, const std::string& name, mode_t mode, dev_t device, uid_t uid, gid_t gid) {
+Result<void> MakeNode(int dir_fd, const std::string& name, mode_t mode, dev_t device, uid_t uid,
+                      gid_t gid) {
   if (::mknodat(dir_fd, name.c_str(), mode, device) != 0 && errno != EEXIST)
     return Error::FromErrno(errno, "mknod /dev/" + name);
   if (::fchownat(dir_fd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
@@ -225,18 +239,25 @@ Result<void> BindHostDevice(int dir_fd, const std::string& name, const std::stri
 
 Result<void> CreateStandardDevices(int root_fd, bool in_user_namespace) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd dev, OpenInRoot(root_fd, "/dev", O_DIRECTORY));
-  const struct { const char* name; unsigned major, minor; } nodes[] = {
-      {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+  const struct {
+    const char* name;
+    unsigned major, minor;
+  } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
   for (const auto& node : nodes) {
     if (in_user_namespace) {
       BERTH_TRY(BindHostDevice(dev.get(), node.name, std::string("/dev/") + node.name));
     } else {
-      BERTH_TRY(MakeNode(dev.get(), node.name, S_IFCHR | 0666, makedev(node.major, node.minor), 0, 0));
+      BERTH_TRY(
+          MakeNode(dev.get(), node.name, S_IFCHR | 0666, makedev(node.major, node.minor), 0, 0));
     }
   }
-  const struct { const char* name; const char* target; } links[] = {
-      {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
-      {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"}};
+  const struct {
+    const char* name;
+    const char* target;
+  } links[] = {{"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
+               {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+               {"ptmx", "pts/ptmx"},          {"core", "/proc/kcore"}};
   for (const auto& link : links)
     if (::symlinkat(link.target, dev.get(), link.name) != 0 && errno != EEXIST)
       return Error::FromErrno(errno, std::string("symlink /dev/") + link.name);
@@ -245,11 +266,12 @@ Result<void> CreateStandardDevices(int root_fd, bool in_user_namespace) {
 
 Result<void> CreateSpecDevice(int root_fd, const oci::Device& device) {
   size_t slash = device.path.rfind('/');
-  BERTH_ASSIGN_OR_RETURN(UniqueFd dir, CreateInRoot(root_fd, device.path.substr(0, slash + 1), true));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd dir,
+                         CreateInRoot(root_fd, device.path.substr(0, slash + 1), true));
   mode_t type = device.type == 'b' ? S_IFBLK : device.type == 'p' ? S_IFIFO : S_IFCHR;
   dev_t number = makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor));
-  return MakeNode(dir.get(), device.path.substr(slash + 1), type | (device.file_mode & 07777), number,
-                  device.uid, device.gid);
+  return MakeNode(dir.get(), device.path.substr(slash + 1), type | (device.file_mode & 07777),
+                  number, device.uid, device.gid);
 }
 
 Result<UniqueFd> OpenRootfs(const oci::Spec& spec) {
@@ -273,17 +295,20 @@ Result<void> MakeRootPropagationPrivate(const oci::Spec& spec) {
   const std::string& wanted = spec.rootfs_propagation;
   if (wanted == "private" || wanted == "rprivate") propagation = MS_PRIVATE | MS_REC;
   if (wanted == "shared" || wanted == "rshared") propagation = MS_SHARED | MS_REC;
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return Error::FromErrno(errno, "set / propagation");
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
+    return Error::FromErrno(errno, "set / propagation");
   return Ok();
 }
 
 Result<void> BindRootfs(const oci::Spec& spec) {
   // The rootfs mount itself private (as runc does): what is mounted inside the container never
   // travels to the host's copy of it, even under a shared root, and pivot_root accepts it.
-  if (::mount(nullptr, spec.root_path.c_str(), nullptr, MS_PRIVATE, nullptr) != 0 && errno != EINVAL)
+  if (::mount(nullptr, spec.root_path.c_str(), nullptr, MS_PRIVATE, nullptr) != 0 &&
+      errno != EINVAL)
     return Error::FromErrno(errno, "make rootfs private " + spec.root_path);
   // pivot_root needs the new root to be a mount point.
-  if (::mount(spec.root_path.c_str(), spec.root_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+  if (::mount(spec.root_path.c_str(), spec.root_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+      0)
     return Error::FromErrno(errno, "bind rootfs " + spec.root_path);
   return Ok();
 }
@@ -313,12 +338,14 @@ Result<void> PivotRoot(const oci::Spec& spec) {
   // the container's tree, with no directory to put the old root in (runc's approach).
   UniqueFd old_root(::open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
   if (!old_root) return Error::FromErrno(errno, "open /");
-  if (::chdir(spec.root_path.c_str()) != 0) return Error::FromErrno(errno, "chdir " + spec.root_path);
+  if (::chdir(spec.root_path.c_str()) != 0)
+    return Error::FromErrno(errno, "chdir " + spec.root_path);
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return Error::FromErrno(errno, "pivot_root");
   // The kernel does not promise where "." is now: step onto the old root explicitly, or the
   // rslave below would hit the new root's mounts (and undo a bidirectional mount's sharing).
   if (::fchdir(old_root.get()) != 0) return Error::FromErrno(errno, "fchdir old root");
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return Error::FromErrno(errno, "make old root rslave");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
+    return Error::FromErrno(errno, "make old root rslave");
   if (::umount2(".", MNT_DETACH) != 0) return Error::FromErrno(errno, "detach old root");
   if (::chdir("/") != 0) return Error::FromErrno(errno, "chdir /");
   return Ok();

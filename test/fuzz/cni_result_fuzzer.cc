@@ -17,10 +17,10 @@ namespace {
 
 const NetworkList& Network() {
   static const NetworkList network = [] {
-    auto parsed = ParseNetworkList(
-        R"({"cniVersion":"1.0.0","name":"fuzz","plugins":[{"type":"bridge"},)"
-        R"({"type":"portmap","capabilities":{"portMappings":true}}]})",
-        "fuzz.conflist");
+    auto parsed =
+        ParseNetworkList(R"({"cniVersion":"1.0.0","name":"fuzz","plugins":[{"type":"bridge"},)"
+                         R"({"type":"portmap","capabilities":{"portMappings":true}}]})",
+                         "fuzz.conflist");
     BERTH_FUZZ_CHECK(parsed.ok(), "the fixed network list does not parse");
     return *parsed;
   }();

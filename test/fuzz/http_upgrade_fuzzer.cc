@@ -19,7 +19,8 @@ using namespace berth::streaming;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   berth::fuzz::MemoryTransport transport(input);
-  auto received = ReadRequest(transport, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  auto received =
+      ReadRequest(transport, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   if (!received.ok()) {
     (void)WriteErrorResponse(transport, 400, received.error().message() + "\n");
     return 0;
@@ -32,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& offers : {spdy_offers, websocket_offers}) {
     for (const std::string& offer : offers) BERTH_FUZZ_CHECK(!offer.empty(), "an empty offer");
   }
-  for (const PortForwardRequest& forward : {PortForwardRequest{"pod", {}}, PortForwardRequest{"pod", {80, 8080}}}) {
+  for (const PortForwardRequest& forward :
+       {PortForwardRequest{"pod", {}}, PortForwardRequest{"pod", {80, 8080}}}) {
     auto ports = WebSocketPortForwardPorts(target, forward, PortForwardLimits());
     if (!ports.ok()) continue;
     BERTH_FUZZ_CHECK(!ports->empty(), "no ports");

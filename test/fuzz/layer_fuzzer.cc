@@ -3,8 +3,8 @@
 // outside that root may have changed:
 //
 //   /dev/shm/berth-fuzz-layer/sentinel      shared by all runs, must stay a 1-link file as written
-//   /dev/shm/berth-fuzz-layer/<pid>/lower/  the layer below (hardlink targets are copied up from it)
-//   /dev/shm/berth-fuzz-layer/<pid>/root/   the layer dir; removed after every input
+//   /dev/shm/berth-fuzz-layer/<pid>/lower/  the layer below (hardlink targets are copied up from
+//   it) /dev/shm/berth-fuzz-layer/<pid>/root/   the layer dir; removed after every input
 //
 // (/tmp/berth-fuzz-layer without a writable /dev/shm, or $BERTH_FUZZ_LAYER_DIR.)
 //
@@ -20,6 +20,7 @@
 // each input did.
 #include <fcntl.h>
 #include <ftw.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,8 +33,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "base/file_util.h"
 #include "image/byte_source.h"
@@ -59,9 +58,9 @@ std::string Describe(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return "missing";
   std::string text = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
-                     std::to_string(st.st_gid) + " size " + std::to_string(st.st_size) +
-                     " links " + std::to_string(st.st_nlink) + " mtime " +
-                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+                     std::to_string(st.st_gid) + " size " + std::to_string(st.st_size) + " links " +
+                     std::to_string(st.st_nlink) + " mtime " + std::to_string(st.st_mtim.tv_sec) +
+                     "." + std::to_string(st.st_mtim.tv_nsec);
   if (S_ISREG(st.st_mode)) {
     auto content = berth::ReadFile(path, 1 << 16);
     text += " content " + (content.ok() ? *content : std::string("unreadable"));
@@ -206,7 +205,8 @@ uint64_t HeaderSize(const uint8_t* header) {
     return size;
   }
   uint64_t size = 0;
-  for (int i = 124; i < 136 && header[i] >= '0' && header[i] <= '7'; ++i) size = size * 8 + (header[i] - '0');
+  for (int i = 124; i < 136 && header[i] >= '0' && header[i] <= '7'; ++i)
+    size = size * 8 + (header[i] - '0');
   return size;
 }
 
@@ -241,7 +241,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int) {
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int) {
   size = LLVMFuzzerMutate(data, size, max_size);
   FixTarChecksums(data, size);
   return size;
@@ -249,7 +250,8 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Scratch& scratch = SetUp();
-  berth::image::MemoryByteSource source(std::string_view(reinterpret_cast<const char*>(data), size));
+  berth::image::MemoryByteSource source(
+      std::string_view(reinterpret_cast<const char*>(data), size));
   auto applied = berth::image::ApplyLayer(source, scratch.root, scratch.options);
   static const bool verbose = std::getenv("BERTH_FUZZ_VERBOSE") != nullptr;
   if (verbose) {

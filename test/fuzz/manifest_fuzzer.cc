@@ -16,8 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)ClassifyManifest(type, content);
   }
   if (auto index = ParseImageIndex(content); index.ok()) {
-    for (const Platform& want : {HostPlatform(), Platform{"linux", "arm", "v7"},
-                                 Platform{"linux", "arm64", ""}, Platform{"windows", "amd64", ""}}) {
+    for (const Platform& want :
+         {HostPlatform(), Platform{"linux", "arm", "v7"}, Platform{"linux", "arm64", ""},
+          Platform{"windows", "amd64", ""}}) {
       auto chosen = SelectPlatform(*index, want);
       BERTH_FUZZ_CHECK(!chosen.ok() || (chosen->platform && chosen->platform->os == want.os),
                        "SelectPlatform chose a manifest of another OS");
@@ -25,11 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (auto manifest = ParseImageManifest(content); manifest.ok()) {
     for (const Descriptor& layer : manifest->layers) {
-      BERTH_FUZZ_CHECK(IsLayerMediaType(layer.media_type) && layer.size >= 0, "accepted a bad layer");
+      BERTH_FUZZ_CHECK(IsLayerMediaType(layer.media_type) && layer.size >= 0,
+                       "accepted a bad layer");
     }
   }
   if (auto config = ParseImageConfig(content); config.ok()) {
-    BERTH_FUZZ_CHECK(ChainIds(config->diff_ids).size() == config->diff_ids.size(), "chain IDs miscounted");
+    BERTH_FUZZ_CHECK(ChainIds(config->diff_ids).size() == config->diff_ids.size(),
+                     "chain IDs miscounted");
   }
   return 0;
 }

@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t split = input.find('\0');
   std::string_view passwd = input.substr(0, split);
-  std::string_view group = split == std::string_view::npos ? std::string_view() : input.substr(split + 1);
+  std::string_view group =
+      split == std::string_view::npos ? std::string_view() : input.substr(split + 1);
   berth::pod::UserDatabase users(passwd, group);
 
   ForEachName(passwd, [&](std::string_view name) {
@@ -49,12 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (gid.ok()) BERTH_FUZZ_CHECK(*gid <= berth::kMaxLinuxId, "a gid outside the Linux range");
     auto groups = users.MembershipsOf(name);
     if (groups.ok()) {
-      for (uint32_t member_of : *groups) BERTH_FUZZ_CHECK(member_of <= berth::kMaxLinuxId, "a group outside the range");
+      for (uint32_t member_of : *groups)
+        BERTH_FUZZ_CHECK(member_of <= berth::kMaxLinuxId, "a group outside the range");
     }
   });
   ForEachName(group, [&](std::string_view name) {
     auto gid = users.GroupId(name);
-    if (gid.ok()) BERTH_FUZZ_CHECK(*gid <= berth::kMaxLinuxId, "a group id outside the Linux range");
+    if (gid.ok())
+      BERTH_FUZZ_CHECK(*gid <= berth::kMaxLinuxId, "a group id outside the Linux range");
   });
   return 0;
 }

@@ -60,10 +60,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_streams = 16;
   options.max_stream_buffer = 16 << 20;
   options.linger = std::chrono::milliseconds(0);
-  SpdySession session(std::make_unique<InputTransport>(std::string_view(reinterpret_cast<const char*>(data), size)),
-                      SpdySession::Role::kServer, options);
+  SpdySession session(
+      std::make_unique<InputTransport>(std::string_view(reinterpret_cast<const char*>(data), size)),
+      SpdySession::Role::kServer, options);
   session.Start();
-  while (auto stream = session.AcceptStream(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
+  while (auto stream =
+             session.AcceptStream(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
     BERTH_FUZZ_CHECK(stream->id() % 2 == 1, "the server accepted a stream id of its own parity");
     (void)stream->Header("streamtype");
     (void)stream->Write("reply");

@@ -34,15 +34,17 @@ void ParseAll(std::string_view input, bool masked) {
     if (masked) {
       // The key sits right before the payload.
       size_t at = consumed - (*frame)->payload.size() - 4;
-      mask = std::array<uint8_t, 4>{static_cast<uint8_t>(input[at]), static_cast<uint8_t>(input[at + 1]),
-                                    static_cast<uint8_t>(input[at + 2]), static_cast<uint8_t>(input[at + 3])};
+      mask = std::array<uint8_t, 4>{
+          static_cast<uint8_t>(input[at]), static_cast<uint8_t>(input[at + 1]),
+          static_cast<uint8_t>(input[at + 2]), static_cast<uint8_t>(input[at + 3])};
     }
     std::string encoded = EncodeFrame((*frame)->opcode, (*frame)->payload, (*frame)->fin, mask);
     size_t again_consumed = 0;
     auto again = parser.Parse(encoded, again_consumed);
-    BERTH_FUZZ_CHECK(again.ok() && *again && again_consumed == encoded.size(), "re-encoded frame does not parse");
-    BERTH_FUZZ_CHECK((*again)->payload == (*frame)->payload && (*again)->opcode == (*frame)->opcode &&
-                         (*again)->fin == (*frame)->fin,
+    BERTH_FUZZ_CHECK(again.ok() && *again && again_consumed == encoded.size(),
+                     "re-encoded frame does not parse");
+    BERTH_FUZZ_CHECK((*again)->payload == (*frame)->payload &&
+                         (*again)->opcode == (*frame)->opcode && (*again)->fin == (*frame)->fin,
                      "frame changed through encode and parse");
     input.remove_prefix(consumed);
   }
@@ -55,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ParseAll(input, true);
   ParseAll(input, false);
 
-  Connection connection(std::make_unique<berth::fuzz::MemoryTransport>(input), Connection::Role::kServer);
+  Connection connection(std::make_unique<berth::fuzz::MemoryTransport>(input),
+                        Connection::Role::kServer);
   ResizeDecoder resize;
   bool resize_failed = false;
   while (true) {
@@ -63,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!message.ok() || !*message) break;
     BERTH_FUZZ_CHECK((*message)->data.size() <= kMaxMessageSize, "message above the bound");
     std::string_view payload = (*message)->data;
-    if (payload.empty() || static_cast<uint8_t>(payload[0]) != kResizeChannel || resize_failed) continue;
+    if (payload.empty() || static_cast<uint8_t>(payload[0]) != kResizeChannel || resize_failed)
+      continue;
     auto sizes = resize.Feed(payload.substr(1));
     resize_failed = !sizes.ok();
   }

@@ -56,8 +56,8 @@ TEST(BerthctlTest, StatusAndInfo) {
 
 TEST(BerthctlTest, UnreachableEndpointIsAClearError) {
   TempDir dir;
-  auto run = RunCommand({BerthctlBinary(), "-r", "unix://" + dir.path() + "/none.sock", "-t", "2",
-                         "version"});
+  auto run = RunCommand(
+      {BerthctlBinary(), "-r", "unix://" + dir.path() + "/none.sock", "-t", "2", "version"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("berthctl: version: "), std::string::npos) << run.output;
 }
@@ -143,9 +143,11 @@ class BerthctlWorkloadTest : public ::testing::Test {
                           "  namespace: default\n"
                           "  uid: ctl-pod-uid\n"
                           "hostname: ctl-pod\n"
-                          "log_directory: " + logs_.path() + "\n"
-                          "labels:\n"
-                          "  app: ctl\n");
+                          "log_directory: " +
+                              logs_.path() +
+                              "\n"
+                              "labels:\n"
+                              "  app: ctl\n");
   }
   // Removes every pod (and so every container) berthd has, and checks that nothing is left.
   void TearDown() override {
@@ -176,13 +178,19 @@ class BerthctlWorkloadTest : public ::testing::Test {
   std::string ContainerYaml(const std::string& name, const std::string& image) {
     return WriteFile(name + ".yaml",
                      "metadata:\n"
-                     "  name: " + name + "\n"
-                     "image:\n"
-                     "  image: " + image + "\n"
-                     "command: [/bin/sleep, \"600\"]\n"
-                     "log_path: " + name + ".log\n"
-                     "labels:\n"
-                     "  app: ctl\n");
+                     "  name: " +
+                         name +
+                         "\n"
+                         "image:\n"
+                         "  image: " +
+                         image +
+                         "\n"
+                         "command: [/bin/sleep, \"600\"]\n"
+                         "log_path: " +
+                         name +
+                         ".log\n"
+                         "labels:\n"
+                         "  app: ctl\n");
   }
   // `berthctl run`'s container ID (its whole output), or "" with a test failure.
   std::string RunContainer(const std::string& name) {
@@ -194,7 +202,10 @@ class BerthctlWorkloadTest : public ::testing::Test {
     std::string yaml = "metadata:\n  name: ";
     yaml.append(name).append("\nimage:\n  image: test/busybox:1\ncommand: ");
     // A JSON array is a YAML flow sequence, quoting included.
-    yaml.append(nlohmann::json(command).dump()).append("\nlog_path: ").append(name).append(".log\n");
+    yaml.append(nlohmann::json(command).dump())
+        .append("\nlog_path: ")
+        .append(name)
+        .append(".log\n");
     return RunYaml(WriteFile(name + ".yaml", yaml), pod_yaml);
   }
   std::string RunYaml(const std::string& container_yaml, const std::string& pod_yaml) {
@@ -397,9 +408,8 @@ TEST_F(BerthctlWorkloadTest, ExecRunsCommandsWithTheirOutputAndExitCode) {
 }
 
 TEST_F(BerthctlWorkloadTest, AttachFollowsOutputUntilKilledOrTheContainerExits) {
-  std::string id =
-      RunCommandContainer("ticker", {"/bin/sh", "-c", "while true; do echo tick; sleep 0.2; done"},
-                          pod_yaml_);
+  std::string id = RunCommandContainer(
+      "ticker", {"/bin/sh", "-c", "while true; do echo tick; sleep 0.2; done"}, pod_yaml_);
   ASSERT_EQ(id.size(), 64u) << id;
   {
     BackgroundCommand attach({BerthctlBinary(), "-r", berthd_.endpoint(), "attach", id});
@@ -417,9 +427,10 @@ TEST_F(BerthctlWorkloadTest, AttachFollowsOutputUntilKilledOrTheContainerExits) 
                                     "  name: ctl-other-pod\n"
                                     "  namespace: default\n"
                                     "  uid: ctl-other-pod-uid\n"
-                                    "log_directory: " + logs_.path() + "\n");
-  std::string ending = RunCommandContainer(
-      "ending", {"/bin/sh", "-c", "sleep 4; echo bye; exit 5"}, other_pod);
+                                    "log_directory: " +
+                                        logs_.path() + "\n");
+  std::string ending =
+      RunCommandContainer("ending", {"/bin/sh", "-c", "sleep 4; echo bye; exit 5"}, other_pod);
   ASSERT_EQ(ending.size(), 64u) << ending;
   auto attached = Ctl({"attach", ending.substr(0, 10)});
   EXPECT_EQ(attached.exit_code, 5) << attached.output;
@@ -466,8 +477,8 @@ TEST_F(BerthctlWorkloadTest, PortForwardServesLocalConnectionsUntilInterrupted) 
   std::string mapping = std::to_string(port) + ":8080";
   BackgroundCommand forward(
       {BerthctlBinary(), "-r", berthd_.endpoint(), "port-forward", pod.substr(0, 12), mapping});
-  std::string forwarding = "Forwarding from 127.0.0.1:" + mapping.substr(0, mapping.find(':')) +
-                           " -> 8080\n";
+  std::string forwarding =
+      "Forwarding from 127.0.0.1:" + mapping.substr(0, mapping.find(':')) + " -> 8080\n";
   const std::string& started = forward.WaitForOutput({forwarding}, 10);
   ASSERT_NE(started.find(forwarding), std::string::npos) << started;
   // httpd may need a moment to listen; a refused dial costs the session, which berthctl renews.

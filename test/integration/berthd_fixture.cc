@@ -4,19 +4,19 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "base/process_util.h"
@@ -111,8 +111,12 @@ size_t EntriesIn(const std::string& dir) {
   return count;
 }
 
-std::string BerthdBinary() { return BERTHD_BINARY; }
-std::string BerthctlBinary() { return BERTHCTL_BINARY; }
+std::string BerthdBinary() {
+  return BERTHD_BINARY;
+}
+std::string BerthctlBinary() {
+  return BERTHCTL_BINARY;
+}
 
 BerthdProcess::BerthdProcess() : dir_("berthd-it") {}
 
@@ -129,9 +133,8 @@ BerthdProcess::~BerthdProcess() {
 }
 
 std::vector<std::string> BerthdProcess::Command(const std::vector<std::string>& extra_args) const {
-  std::vector<std::string> argv = {BerthdBinary(), "--root",   root(),
-                                   "--state",      state(),  "--listen",
-                                   socket_path(),  "--log-level", "debug"};
+  std::vector<std::string> argv = {BerthdBinary(), "--root",      root(),        "--state", state(),
+                                   "--listen",     socket_path(), "--log-level", "debug"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return argv;
 }
@@ -253,8 +256,12 @@ std::string BerthdProcess::ReadLog() const {
   return text.str();
 }
 
-runtime::v1::RuntimeService::Stub& BerthdProcess::runtime() { return *runtime_; }
-runtime::v1::ImageService::Stub& BerthdProcess::images() { return *images_; }
+runtime::v1::RuntimeService::Stub& BerthdProcess::runtime() {
+  return *runtime_;
+}
+runtime::v1::ImageService::Stub& BerthdProcess::images() {
+  return *images_;
+}
 
 std::unique_ptr<grpc::ClientContext> CallContext(int seconds) {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -15,8 +15,8 @@
 namespace berth::testing {
 
 // Skips the current test, saying why, when not running as root.
-#define BERTH_REQUIRE_ROOT()                                                          \
-  do {                                                                                \
+#define BERTH_REQUIRE_ROOT()                                                                \
+  do {                                                                                      \
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (run the integration tests as root)"; \
   } while (0)
 
@@ -94,7 +94,6 @@ class BerthdProcess {
   runtime::v1::ImageService::Stub& images();
 
  private:
-
   TempDir dir_;
   pid_t pid_ = -1;
   std::map<std::string, std::string> env_;

@@ -19,13 +19,12 @@ using runtime::v1::ContainerConfig;
 
 class ContainerFixture : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    images_ = &SharedFixtureImages();
-  }
+  static void SetUpTestSuite() { images_ = &SharedFixtureImages(); }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
     // The VM lane runs some suites a second time with BERTH_TEST_CGROUP_DRIVER=systemd.
-    if (const char* driver = std::getenv("BERTH_TEST_CGROUP_DRIVER"); cgroup_driver_.empty() && driver != nullptr)
+    if (const char* driver = std::getenv("BERTH_TEST_CGROUP_DRIVER");
+        cgroup_driver_.empty() && driver != nullptr)
       cgroup_driver_ = driver;
     if (!cgroup_driver_.empty()) berthd_.SetExtraConfig("cgroup_driver: " + cgroup_driver_ + "\n");
     ASSERT_TRUE(berthd_.Start()) << berthd_.ReadLog();
@@ -45,10 +44,14 @@ class ContainerFixture : public ::testing::Test {
     config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
         runtime::v1::CONTAINER);
     config->mutable_linux()->mutable_security_context()->set_privileged(privileged_pod_);
-    for (const auto& [key, value] : pod_sysctls_) (*config->mutable_linux()->mutable_sysctls())[key] = value;
+    for (const auto& [key, value] : pod_sysctls_)
+      (*config->mutable_linux()->mutable_sysctls())[key] = value;
     *config->mutable_dns_config() = pod_dns_;
     if (pod_userns_host_id_ != 0) {
-      auto* userns = config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->mutable_userns_options();
+      auto* userns = config->mutable_linux()
+                         ->mutable_security_context()
+                         ->mutable_namespace_options()
+                         ->mutable_userns_options();
       userns->set_mode(runtime::v1::POD);
       for (auto* mapping : {userns->add_uids(), userns->add_gids()}) {
         mapping->set_host_id(pod_userns_host_id_);
@@ -73,10 +76,13 @@ class ContainerFixture : public ::testing::Test {
     // Containers of a pod without a cgroup parent live in /berth/<id> (shared with any other
     // berthd running tests at the same time, so check this test's own containers only).
     // (cgroup v2: /sys/fs/cgroup/berth/<id>; the systemd driver: berth.slice/berth-<id>.scope.)
-    std::string hierarchy = std::filesystem::exists("/sys/fs/cgroup/memory") ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+    std::string hierarchy = std::filesystem::exists("/sys/fs/cgroup/memory")
+                                ? "/sys/fs/cgroup/memory"
+                                : "/sys/fs/cgroup";
     for (const auto& id : created_) {
       EXPECT_FALSE(std::filesystem::exists(hierarchy + "/berth/" + id)) << id;
-      EXPECT_FALSE(std::filesystem::exists(hierarchy + "/berth.slice/berth-" + id + ".scope")) << id;
+      EXPECT_FALSE(std::filesystem::exists(hierarchy + "/berth.slice/berth-" + id + ".scope"))
+          << id;
     }
     // "/berth" itself stays, as kubelet's /kubepods does: another berthd may be creating a
     // container in it.
@@ -165,13 +171,12 @@ class ContainerFixture : public ::testing::Test {
   bool privileged_pod_ = false;                     // set by a subclass before SetUp
   std::map<std::string, std::string> pod_sysctls_;  // likewise
   runtime::v1::DNSConfig pod_dns_;                  // likewise
-  uint32_t pod_userns_host_id_ = 0;                 // likewise: a pod user namespace at this host id
-  std::string cgroup_driver_;                       // likewise: berth.yaml's cgroup_driver
+  uint32_t pod_userns_host_id_ = 0;  // likewise: a pod user namespace at this host id
+  std::string cgroup_driver_;        // likewise: berth.yaml's cgroup_driver
   TempDir logs_{"berth-container-logs"};
   BerthdProcess berthd_;
   std::string pod_;
   std::vector<std::string> created_;
 };
-
 
 }  // namespace berth::testing

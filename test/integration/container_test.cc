@@ -21,7 +21,6 @@ namespace {
 
 using ContainerTest = ContainerFixture;
 
-
 TEST_F(ContainerTest, ExitCodesReasonsAndLogs) {
   std::string ok = Run(Config("ok", "test/busybox:1", {"/bin/sh", "-c", "echo out; echo err >&2"}));
   auto status = WaitExited(ok);
@@ -81,11 +80,11 @@ TEST_F(ContainerTest, TwoContainersTalkOverLocalhostAndShareShm) {
                                 "mkdir -p /www && echo served > /www/index.html && echo shared > "
                                 "/dev/shm/note && exec /bin/busybox httpd -f -p 8080 -h /www"}));
   // The client retries until the server listens (no fixed sleep: CI machines are slow at times).
-  std::string client = Run(Config(
-      "client", "test/busybox:1",
-      {"/bin/sh", "-c",
-       "for i in $(seq 100); do /bin/busybox wget -q -O - http://localhost:8080/ && break; "
-       "sleep 0.1; done; cat /dev/shm/note"}));
+  std::string client = Run(
+      Config("client", "test/busybox:1",
+             {"/bin/sh", "-c",
+              "for i in $(seq 100); do /bin/busybox wget -q -O - http://localhost:8080/ && break; "
+              "sleep 0.1; done; cat /dev/shm/note"}));
   EXPECT_EQ(WaitExited(client).exit_code(), 0);
   EXPECT_EQ(LogLines(logs_.path() + "/client.log", "stdout"),
             (std::vector<std::string>{"served", "shared"}));
@@ -94,8 +93,8 @@ TEST_F(ContainerTest, TwoContainersTalkOverLocalhostAndShareShm) {
 
 TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
   // A shell as PID 1 ignores SIGTERM: only SIGKILL after the timeout ends it.
-  std::string stubborn = Run(Config("stubborn", "test/busybox:1",
-                                    {"/bin/sh", "-c", "while true; do sleep 0.1; done"}));
+  std::string stubborn = Run(
+      Config("stubborn", "test/busybox:1", {"/bin/sh", "-c", "while true; do sleep 0.1; done"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(Stop(stubborn, 1).ok());
@@ -105,9 +104,9 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
   EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 137);
   // One that handles SIGTERM exits with its own code.
-  std::string polite = Run(Config(
-      "polite", "test/busybox:1",
-      {"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done"}));
+  std::string polite = Run(
+      Config("polite", "test/busybox:1",
+             {"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done"}));
   // Stop only once the trap is set (it says so in its log).
   for (int i = 0; i < 200 && LogLines(logs_.path() + "/polite.log", "stdout").empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -146,13 +145,15 @@ TEST_F(ContainerTest, EndedMonitorsAreReapedByBerthd) {
   while (std::filesystem::exists(proc) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_FALSE(std::filesystem::exists(proc)) << "monitor " << monitor << ": " << ReadText(proc + "/stat");
+  EXPECT_FALSE(std::filesystem::exists(proc))
+      << "monitor " << monitor << ": " << ReadText(proc + "/stat");
 }
 
 TEST_F(ContainerTest, BadRequestsAreClearErrors) {
   std::string id;
   auto missing_image = Create(Config("x", "test/none:1", {"/bin/true"}), &id);
-  EXPECT_EQ(missing_image.error_code(), grpc::StatusCode::NOT_FOUND) << missing_image.error_message();
+  EXPECT_EQ(missing_image.error_code(), grpc::StatusCode::NOT_FOUND)
+      << missing_image.error_message();
   auto mount = Config("m", "test/busybox:1", {"/bin/true"});
   auto* bad = mount.add_mounts();
   bad->set_host_path("/nonexistent/berth-host-path");
@@ -189,7 +190,8 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
   std::string id = Run(Config("exec-target", "test/user:1",
                               {"/bin/sh", "-c", "echo inside > /tmp/marker; exec /bin/sleep 300"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  auto exec = [&](std::vector<std::string> cmd, int64_t timeout, runtime::v1::ExecSyncResponse* out) {
+  auto exec = [&](std::vector<std::string> cmd, int64_t timeout,
+                  runtime::v1::ExecSyncResponse* out) {
     runtime::v1::ExecSyncRequest request;
     request.set_container_id(id);
     for (auto& part : cmd) request.add_cmd(part);
@@ -214,7 +216,8 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
   // ... and the timed-out command is gone, not left a zombie of the container's PID 1 (which is
   // `sleep 300` here and reaps nothing): what critest's "execSync with timeout" checks.
-  ASSERT_TRUE(exec({"/bin/sh", "-c", "grep -l '^sleep$' /proc/[0-9]*/comm | wc -l"}, 10, &response).ok());
+  ASSERT_TRUE(
+      exec({"/bin/sh", "-c", "grep -l '^sleep$' /proc/[0-9]*/comm | wc -l"}, 10, &response).ok());
   EXPECT_EQ(response.stdout(), "1\n") << "only the container's own sleep 300 may be left";
   // A missing command is a non-zero exit with the reason on stderr.
   ASSERT_TRUE(exec({"/bin/nope"}, 10, &response).ok());
@@ -225,10 +228,11 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
 }
 
 TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
-  std::string id = Run(Config("busy", "test/busybox:1",
-                              {"/bin/sh", "-c",
-                               "dd if=/dev/zero of=/tmp/blob bs=1024 count=512 2>/dev/null; "
-                               "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/sleep 300"}));
+  std::string id =
+      Run(Config("busy", "test/busybox:1",
+                 {"/bin/sh", "-c",
+                  "dd if=/dev/zero of=/tmp/blob bs=1024 count=512 2>/dev/null; "
+                  "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/sleep 300"}));
   // Wait until the writable layer holds the file the container wrote.
   runtime::v1::ContainerStatsRequest request;
   request.set_container_id(id);
@@ -264,7 +268,8 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
   update.mutable_linux()->set_memory_limit_in_bytes(96 << 20);
   update.mutable_linux()->set_cpu_shares(256);
   runtime::v1::UpdateContainerResourcesResponse updated;
-  ASSERT_TRUE(berthd_.runtime().UpdateContainerResources(CallContext().get(), update, &updated).ok());
+  ASSERT_TRUE(
+      berthd_.runtime().UpdateContainerResources(CallContext().get(), update, &updated).ok());
   runtime::v1::ContainerStatusRequest status_request;
   status_request.set_container_id(id);
   status_request.set_verbose(true);
@@ -316,14 +321,17 @@ TEST_F(ContainerTest, GetContainerEventsStreamsTheLifecycle) {
     EXPECT_EQ(container, id);
     types.push_back(type);
   }
-  EXPECT_EQ(types, (std::vector<runtime::v1::ContainerEventType>{
-                       runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
-                       runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+  EXPECT_EQ(types,
+            (std::vector<runtime::v1::ContainerEventType>{
+                runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
+                runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
 }
 
 TEST_F(ContainerTest, MemoryLimitKillsWithOomKilled) {
-  auto config = Config("hungry", "test/busybox:1",
-                       {"/bin/sh", "-c", "x=$(/bin/busybox head -c 134217728 /dev/zero | /bin/busybox tr '\\0' a); echo survived"});
+  auto config = Config(
+      "hungry", "test/busybox:1",
+      {"/bin/sh", "-c",
+       "x=$(/bin/busybox head -c 134217728 /dev/zero | /bin/busybox tr '\\0' a); echo survived"});
   config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
   std::string id = Run(config);
   auto status = WaitExited(id, 60);
@@ -339,10 +347,11 @@ TEST_F(ContainerTest, MemoryOomGroupEndsTheWholeContainer) {
   if (!std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
     GTEST_SKIP() << "memory.oom.group exists only on the pure cgroup v2 hierarchy (the VM lane)";
   }
-  auto config = Config("grouped", "test/busybox:1",
-                       {"/bin/sh", "-c",
-                        "/bin/sleep 300 & /bin/sh -c 'x=$(/bin/busybox head -c 134217728 /dev/zero | "
-                        "/bin/busybox tr \"\\0\" a)'; echo inner-done; wait"});
+  auto config =
+      Config("grouped", "test/busybox:1",
+             {"/bin/sh", "-c",
+              "/bin/sleep 300 & /bin/sh -c 'x=$(/bin/busybox head -c 134217728 /dev/zero | "
+              "/bin/busybox tr \"\\0\" a)'; echo inner-done; wait"});
   auto* resources = config.mutable_linux()->mutable_resources();
   resources->set_memory_limit_in_bytes(32 << 20);
   (*resources->mutable_unified())["memory.oom.group"] = "1";
@@ -366,9 +375,11 @@ TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
 }
 
 TEST_F(ContainerTest, ContainersOutliveAKilledBerthd) {
-  std::string ticker = Run(Config("ticker", "test/busybox:1",
-                                  {"/bin/sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"}));
-  std::string short_lived = Run(Config("short", "test/busybox:1", {"/bin/sh", "-c", "sleep 1; exit 5"}));
+  std::string ticker = Run(
+      Config("ticker", "test/busybox:1",
+             {"/bin/sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"}));
+  std::string short_lived =
+      Run(Config("short", "test/busybox:1", {"/bin/sh", "-c", "sleep 1; exit 5"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   berthd_.Kill();
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // "short" exits meanwhile
@@ -414,7 +425,8 @@ TEST_F(ContainerTest, ResourcesDevicesAndRecursiveReadOnlyMounts) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lines = LogLines(logs_.path() + "/res.log", "stdout");
   }
-  EXPECT_EQ(lines, (std::vector<std::string>{"ro-sub-writable", "rro-sub-readonly", "device", "500"}));
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"ro-sub-writable", "rro-sub-readonly", "device", "500"}));
   runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
@@ -449,7 +461,8 @@ TEST_F(ContainerTest, ResourcesDevicesAndRecursiveReadOnlyMounts) {
   bad_device.mutable_devices(0)->set_container_path("/dev/x");
   auto refused = Create(bad_device, &ignored);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(refused.error_message().find("/dev/does-not-exist"), std::string::npos) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("/dev/does-not-exist"), std::string::npos)
+      << refused.error_message();
 }
 
 // The device rules are enforced, not only written down: v1's devices controller, or on cgroup v2
@@ -461,20 +474,24 @@ TEST_F(ContainerTest, DevicesOutsideTheRulesCannotBeOpened) {
   ASSERT_EQ(::stat("/", &root), 0);
   if (major(root.st_dev) == 0) GTEST_SKIP() << "/ is not on a block device";
   std::string disk = std::to_string(major(root.st_dev)) + " " + std::to_string(minor(root.st_dev));
-  auto config = Config("devices", "test/busybox:1",
-                       {"/bin/sh", "-c",
-                        "mknod /tmp/zero c 1 5 && head -c 1 /tmp/zero > /dev/null && echo zero-readable; "
-                        "mknod /tmp/disk b " + disk + " && echo disk-made; "
-                        "head -c 1 /tmp/disk > /dev/null 2>&1 && echo disk-readable || echo disk-denied; "
-                        "echo hi > /tmp/disk 2>/dev/null && echo disk-writable || echo disk-write-denied; "
-                        "exec /bin/sleep 300"});
+  auto config = Config(
+      "devices", "test/busybox:1",
+      {"/bin/sh", "-c",
+       "mknod /tmp/zero c 1 5 && head -c 1 /tmp/zero > /dev/null && echo zero-readable; "
+       "mknod /tmp/disk b " +
+           disk +
+           " && echo disk-made; "
+           "head -c 1 /tmp/disk > /dev/null 2>&1 && echo disk-readable || echo disk-denied; "
+           "echo hi > /tmp/disk 2>/dev/null && echo disk-writable || echo disk-write-denied; "
+           "exec /bin/sleep 300"});
   std::string id = Run(config);
   std::vector<std::string> lines;
   for (int i = 0; i < 200 && lines.size() < 4; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     lines = LogLines(logs_.path() + "/devices.log", "stdout");
   }
-  EXPECT_EQ(lines, (std::vector<std::string>{"zero-readable", "disk-made", "disk-denied", "disk-write-denied"}));
+  EXPECT_EQ(lines, (std::vector<std::string>{"zero-readable", "disk-made", "disk-denied",
+                                             "disk-write-denied"}));
   EXPECT_TRUE(Remove(id).ok());
 }
 
@@ -486,7 +503,8 @@ class SystemdDriverTest : public ContainerFixture {
  protected:
   SystemdDriverTest() { cgroup_driver_ = "systemd"; }
   void SetUp() override {
-    if (!std::filesystem::exists("/run/systemd/system") || !std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
+    if (!std::filesystem::exists("/run/systemd/system") ||
+        !std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
       GTEST_SKIP() << "needs systemd as PID 1 on a pure cgroup v2 host (the VM lane)";
     }
     ContainerFixture::SetUp();
@@ -499,8 +517,9 @@ TEST_F(SystemdDriverTest, ContainersAreScopesWithTheirLimitsAndOutliveARestart) 
   std::string disk = std::to_string(major(root.st_dev)) + " " + std::to_string(minor(root.st_dev));
   auto config = Config("scoped", "test/busybox:1",
                        {"/bin/sh", "-c",
-                        "mknod /tmp/disk b " + disk + " && head -c 1 /tmp/disk > /dev/null 2>&1 && "
-                        "echo disk-readable || echo disk-denied; exec /bin/sleep 300"});
+                        "mknod /tmp/disk b " + disk +
+                            " && head -c 1 /tmp/disk > /dev/null 2>&1 && "
+                            "echo disk-readable || echo disk-denied; exec /bin/sleep 300"});
   auto* resources = config.mutable_linux()->mutable_resources();
   resources->set_memory_limit_in_bytes(64 << 20);
   resources->set_cpu_period(100000);
@@ -533,8 +552,9 @@ TEST_F(SystemdDriverTest, ContainersAreScopesWithTheirLimitsAndOutliveARestart) 
 
 TEST_F(ContainerTest, ImageVolumesAreReadOnlySnapshotsOfTheImage) {
   auto config = Config("vol", "test/busybox:1",
-                       {"/bin/sh", "-c", "test -x /vol/bin/busybox && echo whole; test -x /sub/busybox && echo sub; "
-                                         "touch /vol/x 2>/dev/null || echo read-only"});
+                       {"/bin/sh", "-c",
+                        "test -x /vol/bin/busybox && echo whole; test -x /sub/busybox && echo sub; "
+                        "touch /vol/x 2>/dev/null || echo read-only"});
   auto* whole = config.add_mounts();
   whole->set_container_path("/vol");
   whole->mutable_image()->set_image("test/entrypoint:1");
@@ -544,13 +564,15 @@ TEST_F(ContainerTest, ImageVolumesAreReadOnlySnapshotsOfTheImage) {
   sub->set_image_sub_path("bin");
   std::string id = Run(config);
   EXPECT_EQ(WaitExited(id).exit_code(), 0);
-  EXPECT_EQ(LogLines(logs_.path() + "/vol.log", "stdout"), (std::vector<std::string>{"whole", "sub", "read-only"}));
+  EXPECT_EQ(LogLines(logs_.path() + "/vol.log", "stdout"),
+            (std::vector<std::string>{"whole", "sub", "read-only"}));
   auto status = Status(id);
   ASSERT_EQ(status.mounts_size(), 2);
   EXPECT_EQ(status.mounts(1).image().image(), "test/entrypoint:1");
   EXPECT_EQ(status.mounts(1).image_sub_path(), "bin");
   EXPECT_TRUE(Remove(id).ok());
-  EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers/" + id), std::string::npos);
+  EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers/" + id),
+            std::string::npos);
 
   // A sub path the image lacks, or one escaping it through "..", and an unknown image.
   std::string ignored;
@@ -562,7 +584,8 @@ TEST_F(ContainerTest, ImageVolumesAreReadOnlySnapshotsOfTheImage) {
     mount->set_image_sub_path(path);
     auto refused = Create(bad, &ignored);
     if (std::string(path) == "no/such/dir") {
-      EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+      EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << refused.error_message();
     } else {
       // ".." stops at the image's root: this is the image's own /etc, never the host's.
       EXPECT_TRUE(refused.ok()) << refused.error_message();
@@ -588,12 +611,15 @@ TEST_F(ContainerTest, BidirectionalMountPropagationReachesTheHostAndBack) {
   } unmount{source};
   ASSERT_EQ(::mount(nullptr, source.c_str(), nullptr, MS_SHARED | MS_REC, nullptr), 0);
   auto config = Config("rshared", "test/busybox:1",
-                       {"/bin/sh", "-c", "mount -t tmpfs tmpfs /data/from-container && touch /data/from-container/made-inside && exec sleep 300"});
+                       {"/bin/sh", "-c",
+                        "mount -t tmpfs tmpfs /data/from-container && touch "
+                        "/data/from-container/made-inside && exec sleep 300"});
   auto* mount = config.add_mounts();
   mount->set_host_path(source);
   mount->set_container_path("/data");
   mount->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
-  config.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
+  config.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities(
+      "SYS_ADMIN");
   // berth-default, like containerd's and docker's default AppArmor profile, denies mount(2):
   // a container that mounts runs unconfined (critest's propagation specs run privileged).
   config.mutable_linux()->mutable_security_context()->mutable_apparmor()->set_profile_type(

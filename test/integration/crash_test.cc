@@ -26,7 +26,9 @@ std::vector<std::string> Children(const std::string& dir) {
   return names;
 }
 
-bool IsObjectId(const std::string& name) { return std::regex_match(name, std::regex("[0-9a-f]{64}")); }
+bool IsObjectId(const std::string& name) {
+  return std::regex_match(name, std::regex("[0-9a-f]{64}"));
+}
 
 // Container cgroups (64-hex names) in the memory hierarchy's /berth.
 std::set<std::string> BerthCgroups() {
@@ -69,8 +71,8 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
 
   void StartBerthd() {
     std::string config = scratch_.path() + "/berth.yaml";
-    std::ofstream(config) << berthd_.NetworkYaml() << "registries:\n  insecure: [\"" +
-                                                          registry_->host() + "\"]\n";
+    std::ofstream(config) << berthd_.NetworkYaml()
+                          << "registries:\n  insecure: [\"" + registry_->host() + "\"]\n";
     ASSERT_TRUE(berthd_.Start({"--config", config}));
   }
 
@@ -198,7 +200,8 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
                             berthd_.state() + "/pods", berthd_.root() + "/snapshots/active"}) {
       EXPECT_TRUE(Children(dir).empty()) << dir;
     }
-    auto veths = RunCommand({"/usr/sbin/ip", "-o", "link", "show", "master", berthd_.test_bridge()});
+    auto veths =
+        RunCommand({"/usr/sbin/ip", "-o", "link", "show", "master", berthd_.test_bridge()});
     EXPECT_EQ(veths.output.find("vb"), std::string::npos) << veths.output;
     auto chains = RunCommand({"/usr/sbin/nft", "list", "table", "ip", berthd_.test_table()});
     EXPECT_EQ(chains.output.find("chain pod-"), std::string::npos) << chains.output;

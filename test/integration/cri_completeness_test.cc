@@ -103,8 +103,8 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard guard(mutex);
-      if (!seen.empty() && seen.back().container_event_type() ==
-                               runtime::v1::CONTAINER_DELETED_EVENT) {
+      if (!seen.empty() &&
+          seen.back().container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT) {
         break;
       }
     }
@@ -127,9 +127,10 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
                   ? runtime::v1::SANDBOX_READY
                   : runtime::v1::SANDBOX_NOTREADY);
   }
-  EXPECT_EQ(types, (std::vector<runtime::v1::ContainerEventType>{
-                       runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
-                       runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+  EXPECT_EQ(types,
+            (std::vector<runtime::v1::ContainerEventType>{
+                runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
+                runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
 }
 
 runtime::v1::PodSandboxConfig HostNetworkPod(const std::string& name, const std::string& logs) {
@@ -158,7 +159,8 @@ TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
   runtime::v1::RunPodSandboxResponse refused;
   auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), custom, &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("custom-name"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("custom-name"), std::string::npos)
+      << status.error_message();
   runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
   EXPECT_EQ(pods.items_size(), 1);  // only the fixture's pod
@@ -166,7 +168,8 @@ TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
   // Without one (as kubelet sends it), or with the node's own, all three say the node's name.
   for (const std::string& hostname : {std::string(), NodeName()}) {
     runtime::v1::RunPodSandboxRequest run;
-    *run.mutable_config() = HostNetworkPod("hostnet-" + std::to_string(hostname.size()), logs_.path());
+    *run.mutable_config() =
+        HostNetworkPod("hostnet-" + std::to_string(hostname.size()), logs_.path());
     run.mutable_config()->set_hostname(hostname);
     runtime::v1::RunPodSandboxResponse ran;
     status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran);
@@ -227,8 +230,9 @@ TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
   for (const auto& descriptor : descriptors.descriptors()) {
     label_count[descriptor.name()] = descriptor.label_keys_size();
   }
-  for (const char* name : {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
-                           "container_network_receive_bytes_total", "container_fs_usage_bytes"}) {
+  for (const char* name :
+       {"container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+        "container_network_receive_bytes_total", "container_fs_usage_bytes"}) {
     EXPECT_TRUE(label_count.contains(name)) << name;
   }
 
@@ -270,7 +274,8 @@ TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
   if (std::filesystem::exists(crictl)) {
     auto run = RunCommand({crictl, "--runtime-endpoint", berthd_.endpoint(), "metricdescs"});
     EXPECT_EQ(run.exit_code, 0) << run.output;
-    EXPECT_NE(run.output.find("container_memory_working_set_bytes"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("container_memory_working_set_bytes"), std::string::npos)
+        << run.output;
     run = RunCommand({crictl, "--runtime-endpoint", berthd_.endpoint(), "metricsp"});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_NE(run.output.find(id), std::string::npos) << run.output;
@@ -341,11 +346,10 @@ TEST_F(CriCompletenessTest, ImageVolumesAreCopiedMadeOrIgnored) {
   std::string copied = Run(Config("vol-copy", "test/volumes:1", kVolumeProbe));
   EXPECT_EQ(WaitExited(copied).exit_code(), 0);
   EXPECT_EQ(LogLines(logs_.path() + "/vol-copy.log", "stdout"),
-            (std::vector<std::string>{"data 750 1234:2345", "data/seed 640 1234:2345",
-                                      "data/sub 700 1234:2345", "data/sub/inner 600 1234:2345",
-                                      "empty 755 0:0", "absent/dir 755 0:0",
-                                      "seed seeded link seed", "entries 0 0", "mounts 3",
-                                      "new written"}));
+            (std::vector<std::string>{
+                "data 750 1234:2345", "data/seed 640 1234:2345", "data/sub 700 1234:2345",
+                "data/sub/inner 600 1234:2345", "empty 755 0:0", "absent/dir 755 0:0",
+                "seed seeded link seed", "entries 0 0", "mounts 3", "new written"}));
 
   // mkdir: empty directories owned as the image's; ignore: the rootfs as it is.
   for (const std::string mode : {"mkdir", "ignore"}) {

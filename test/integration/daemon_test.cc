@@ -40,7 +40,8 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   ASSERT_TRUE(berthd.runtime().Status(CallContext().get(), request, &response).ok());
 
   std::map<std::string, runtime::v1::RuntimeCondition> conditions;
-  for (const auto& condition : response.status().conditions()) conditions[condition.type()] = condition;
+  for (const auto& condition : response.status().conditions())
+    conditions[condition.type()] = condition;
   ASSERT_EQ(conditions.count("RuntimeReady"), 1u);
   ASSERT_EQ(conditions.count("NetworkReady"), 1u);
   EXPECT_TRUE(conditions["RuntimeReady"].status());
@@ -236,7 +237,8 @@ TEST(DaemonTest, FlagsOverrideTheConfigFile) {
   TempDir dir;
   // The file names another socket and level; the fixture's flags must win.
   std::ofstream(dir.path() + "/berth.yaml")
-      << "listen: " << dir.path() << "/from-file.sock\nlog_level: error\n" << berthd.NetworkYaml();
+      << "listen: " << dir.path() << "/from-file.sock\nlog_level: error\n"
+      << berthd.NetworkYaml();
   ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"}));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/from-file.sock"));
   EXPECT_NE(berthd.ReadLog().find("rpc=/runtime.v1.RuntimeService/Version"), std::string::npos);
@@ -253,7 +255,8 @@ TEST(DaemonTest, EveryRpcIsLoggedWithItsDurationAtDebug) {
       log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/Version code=OK duration_ms=[0-9.]+)")))
       << log;
   EXPECT_TRUE(std::regex_search(
-      log, std::regex(R"(rpc=/runtime\.v1\.RuntimeService/CheckpointContainer code=12 duration_ms=)")))
+      log,
+      std::regex(R"(rpc=/runtime\.v1\.RuntimeService/CheckpointContainer code=12 duration_ms=)")))
       << log;
 }
 
@@ -263,7 +266,8 @@ TEST(DaemonTest, VersionFlagAndHelp) {
   EXPECT_EQ(version.output.rfind("berthd 0.1.0", 0), 0u) << version.output;
   auto help = RunCommand({BerthdBinary(), "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* flag : {"--config", "--root", "--state", "--listen", "--log-level", "--version"}) {
+  for (const char* flag :
+       {"--config", "--root", "--state", "--listen", "--log-level", "--version"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }

@@ -22,8 +22,9 @@ class HardeningTest : public ContainerFixture {
   static void SetUpTestSuite() {
     ContainerFixture::SetUpTestSuite();
     static TempDir dir("berth-hostile-config");
-    auto built = RunCommand({"/usr/bin/python3", std::string(BERTH_SOURCE_DIR) + "/test/fixtures/hostile.py",
-                             "build-config", dir.path()});
+    auto built =
+        RunCommand({"/usr/bin/python3", std::string(BERTH_SOURCE_DIR) + "/test/fixtures/hostile.py",
+                    "build-config", dir.path()});
     ASSERT_EQ(built.exit_code, 0) << built.output;
     hostile_ = nlohmann::json::parse(std::ifstream(dir.path() + "/hostile-config.json"));
   }
@@ -67,7 +68,8 @@ TEST_F(HardeningTest, IdsOutsideTheLinuxRangeNeverBecomeRoot) {
   // Not a uid kubelet could check against runAsNonRoot: reported as a name it cannot verify.
   EXPECT_FALSE(response.image().has_uid());
   EXPECT_EQ(response.image().username(), "4294967296");
-  for (const char* name : {"user-overflow", "user-minus-one", "passwd-overflow", "group-overflow"}) {
+  for (const char* name :
+       {"user-overflow", "user-minus-one", "passwd-overflow", "group-overflow"}) {
     ExpectRefused(Config("c", ImportHostile(name), {}), name);
   }
 }
@@ -77,8 +79,11 @@ TEST_F(HardeningTest, LogPathStaysInsideTheLogDirectory) {
   std::filesystem::create_directory_symlink(outside.path(), logs_.path() + "/evil");
   std::filesystem::create_symlink(outside.path() + "/file", logs_.path() + "/link.log");
   const std::vector<std::string> escapes = {"../../../../../../" + outside.path() + "/x.log",
-                                           outside.path() + "/x.log", "evil/x.log", "link.log",
-                                           "a/../../x.log", "bad\nname.log"};
+                                            outside.path() + "/x.log",
+                                            "evil/x.log",
+                                            "link.log",
+                                            "a/../../x.log",
+                                            "bad\nname.log"};
   for (const auto& path : escapes) {
     auto config = Config("c", "test/busybox:1", {"true"});
     config.set_log_path(path);

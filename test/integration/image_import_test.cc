@@ -19,9 +19,7 @@ using image::ImageManager;
 
 class ImageImportTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    images_ = &SharedFixtureImages();
-  }
+  static void SetUpTestSuite() { images_ = &SharedFixtureImages(); }
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
     Reopen();
@@ -98,7 +96,8 @@ TEST_F(ImageImportTest, LayersShowWhiteoutsOpaqueDirsAndLinksInTheMountedRootfs)
     EXPECT_EQ(ReadText(rootfs + "/" + path), content.get<std::string>()) << path;
   }
   for (const auto& path : expect["absent"]) {
-    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(rootfs + "/" + path.get<std::string>())))
+    EXPECT_FALSE(std::filesystem::exists(
+        std::filesystem::symlink_status(rootfs + "/" + path.get<std::string>())))
         << path;
   }
   for (const auto& [path, target] : expect["symlinks"].items()) {
@@ -108,7 +107,8 @@ TEST_F(ImageImportTest, LayersShowWhiteoutsOpaqueDirsAndLinksInTheMountedRootfs)
         << path;
   }
   for (const auto& pair : expect["hardlinks"]) {
-    struct stat link {}, target {};
+    struct stat link {
+    }, target{};
     ASSERT_EQ(::lstat((rootfs + "/" + pair[0].get<std::string>()).c_str(), &link), 0);
     ASSERT_EQ(::lstat((rootfs + "/" + pair[1].get<std::string>()).c_str(), &target), 0);
     EXPECT_EQ(link.st_ino, target.st_ino) << pair.dump();
@@ -148,7 +148,8 @@ TEST_F(ImageImportTest, OciArchiveImportsLikeItsLayout) {
   ASSERT_TRUE(imported.ok()) << imported.error().message();
   ASSERT_EQ(imported->size(), 1u);
   EXPECT_EQ(imported->front().id, Fixture("busybox")["image_id"]);
-  EXPECT_EQ(imported->front().repo_tags, std::vector<std::string>{"docker.io/library/busybox:demo"});
+  EXPECT_EQ(imported->front().repo_tags,
+            std::vector<std::string>{"docker.io/library/busybox:demo"});
   // The archive was unpacked to a temporary directory that is gone again.
   EXPECT_TRUE(std::filesystem::is_empty(root_.path() + "/content/ingest"));
 }
@@ -199,9 +200,13 @@ TEST_F(ImageImportTest, HostileDockerManifestsAreErrors) {
 // "..") cannot make berthd hash and import a file of the host as a config or layer.
 TEST_F(ImageImportTest, SymlinksInAnImportStayInsideIt) {
   TempDir archive{"berth-import-symlinks"};
-  std::ofstream(root_.path() + "/outside.json") << R"({"rootfs": {"type": "layers", "diff_ids": []}})";
-  std::ofstream(archive.path() + "/manifest.json") << R"([{"Config": "config.json", "Layers": []}])";
-  for (const std::string& target : {root_.path() + "/outside.json", std::string("../../../../../../..") + root_.path() + "/outside.json"}) {
+  std::ofstream(root_.path() + "/outside.json")
+      << R"({"rootfs": {"type": "layers", "diff_ids": []}})";
+  std::ofstream(archive.path() + "/manifest.json")
+      << R"([{"Config": "config.json", "Layers": []}])";
+  for (const std::string& target :
+       {root_.path() + "/outside.json",
+        std::string("../../../../../../..") + root_.path() + "/outside.json"}) {
     std::filesystem::remove(archive.path() + "/config.json");
     std::filesystem::create_symlink(target, archive.path() + "/config.json");
     auto imported = manager_->Import(archive.path(), "", CancelToken());

@@ -243,7 +243,8 @@ TEST_F(ImagePullTest, ConcurrentIdenticalPullsShareOneDownload) {
   std::string log = registry->ReadLog("registry.log");
   for (const auto& layer : Fixture("layers")["layers"]) {
     std::regex get("GET /v2/fixtures/layers/blobs/" + layer["digest"].get<std::string>());
-    auto count = std::distance(std::sregex_iterator(log.begin(), log.end(), get), std::sregex_iterator());
+    auto count =
+        std::distance(std::sregex_iterator(log.begin(), log.end(), get), std::sregex_iterator());
     EXPECT_LE(count, 1) << layer["digest"];
   }
 }
@@ -265,8 +266,8 @@ TEST_F(ImagePullTest, HostileLayersWriteNothingOutsideTheRoot) {
     auto status = Pull(registry->host() + "/hostile/" + name, &response);
     // Either refused, or confined inside the layer: never outside.
     if (!status.ok()) {
-      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name << ": "
-                                                                         << status.error_message();
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << name << ": " << status.error_message();
     }
     EXPECT_FALSE(std::filesystem::exists("/tmp/berth-escape-" + name)) << name;
   }

@@ -44,12 +44,13 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
   BERTH_REQUIRE_ROOT();
   BerthdProcess berthd;
   TempDir dir;
-  std::ofstream(dir.path() + "/berth.yaml")
-      << "metrics:\n  address: 127.0.0.1:0\n" << berthd.NetworkYaml();
+  std::ofstream(dir.path() + "/berth.yaml") << "metrics:\n  address: 127.0.0.1:0\n"
+                                            << berthd.NetworkYaml();
   ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"}));
   std::smatch match;
   std::string log = berthd.ReadLog();
-  ASSERT_TRUE(std::regex_search(log, match, std::regex(R"(metrics endpoint at http://127\.0\.0\.1:(\d+)/metrics)")))
+  ASSERT_TRUE(std::regex_search(
+      log, match, std::regex(R"(metrics endpoint at http://127\.0\.0\.1:(\d+)/metrics)")))
       << log;
   int port = std::stoi(match[1]);
 
@@ -58,8 +59,11 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
   run.mutable_config()->mutable_metadata()->set_name("scraped");
   run.mutable_config()->mutable_metadata()->set_namespace_("default");
   run.mutable_config()->mutable_metadata()->set_uid("scraped-uid");
-  run.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-      runtime::v1::NODE);
+  run.mutable_config()
+      ->mutable_linux()
+      ->mutable_security_context()
+      ->mutable_namespace_options()
+      ->set_network(runtime::v1::NODE);
   runtime::v1::RunPodSandboxResponse ran;
   ASSERT_TRUE(berthd.runtime().RunPodSandbox(CallContext(60).get(), run, &ran).ok());
   runtime::v1::ContainerStatusRequest missing;
@@ -77,9 +81,21 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
   EXPECT_NE(answer.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   std::string text = answer.substr(answer.find("\r\n\r\n") + 3);
   EXPECT_NE(text.find("# TYPE berth_cri_rpc_duration_seconds histogram"), std::string::npos);
-  EXPECT_EQ(Sample(text, R"(berth_cri_rpc_duration_seconds_count{service="RuntimeService",method="RunPodSandbox",code="OK"})"), 1);
-  EXPECT_EQ(Sample(text, R"(berth_cri_rpc_duration_seconds_bucket{service="RuntimeService",method="RunPodSandbox",code="OK",le="+Inf"})"), 1);
-  EXPECT_EQ(Sample(text, R"(berth_cri_rpc_errors_total{service="RuntimeService",method="ContainerStatus",code="NOT_FOUND"})"), 1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(berth_cri_rpc_duration_seconds_count{service="RuntimeService",method="RunPodSandbox",code="OK"})"),
+      1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(berth_cri_rpc_duration_seconds_bucket{service="RuntimeService",method="RunPodSandbox",code="OK",le="+Inf"})"),
+      1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(berth_cri_rpc_errors_total{service="RuntimeService",method="ContainerStatus",code="NOT_FOUND"})"),
+      1);
   EXPECT_EQ(Sample(text, R"(berth_pod_sandboxes{state="ready"})"), 1);
   EXPECT_EQ(Sample(text, R"(berth_containers{state="running"})"), 0);
   EXPECT_EQ(Sample(text, R"(berth_image_pulls_total{result="failure"})"), 1);

@@ -1,13 +1,14 @@
 // Pinned namespaces: created without a process, entered on a fresh thread, unpinned cleanly.
+#include "base/namespaces.h"
+
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
+#include "runtime/pinned_namespaces.h"
 #include "test/integration/berthd_fixture.h"
 
 namespace berth::testing {

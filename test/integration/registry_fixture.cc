@@ -1,7 +1,5 @@
 #include "test/integration/registry_fixture.h"
 
-#include <cstdlib>
-
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>

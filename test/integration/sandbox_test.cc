@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -16,8 +17,6 @@
 #include "base/namespaces.h"
 #include "gtest/gtest.h"
 #include "test/integration/berthd_fixture.h"
-
-#include <nlohmann/json.hpp>
 
 namespace berth::testing {
 namespace {
@@ -45,7 +44,8 @@ int CountBridgePorts(const std::string& bridge) {
 
 int CountOpenFds(pid_t pid) {
   int count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
     (void)entry;
     ++count;
   }
@@ -141,8 +141,8 @@ class SandboxTest : public ::testing::TestWithParam<std::string> {
     table_ = "berth_t" + suffix_;
     // 10.2xx.y.0/24, different per run so runs never collide.
     static std::mt19937 engine{std::random_device{}()};
-    subnet_prefix_ = "10." + std::to_string(200 + engine() % 50) + "." +
-                     std::to_string(engine() % 250) + ".";
+    subnet_prefix_ =
+        "10." + std::to_string(200 + engine() % 50) + "." + std::to_string(engine() % 250) + ".";
     std::ofstream config(config_dir_.path() + "/berth.yaml");
     config << "network:\n  bridge: " << bridge_ << "\n  subnet: " << subnet_prefix_
            << "0/24\n  nft_table: " << table_ << "\n";
@@ -185,21 +185,20 @@ class SandboxTest : public ::testing::TestWithParam<std::string> {
     if (!had_nat6_table_) RunCommand({"/usr/sbin/nft", "delete", "table", "ip6", "nat"});
   }
   std::string CniConfig() const {
-    nlohmann::json conflist = {
-        {"cniVersion", "1.0.0"},
-        {"name", "berth-test-" + suffix_},
-        {"plugins",
-         {{{"type", "bridge"},
-           {"bridge", bridge_},
-           {"isGateway", true},
-           {"ipMasq", false},
-           {"ipam",
-            {{"type", "host-local"},
-             {"dataDir", config_dir_.path() + "/ipam"},
-             {"ranges", {{{{"subnet", subnet_prefix_ + "0/24"}}}}},
-             {"routes", {{{"dst", "0.0.0.0/0"}}}}}}},
-          {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}},
-          {{"type", "loopback"}}}}};
+    nlohmann::json conflist = {{"cniVersion", "1.0.0"},
+                               {"name", "berth-test-" + suffix_},
+                               {"plugins",
+                                {{{"type", "bridge"},
+                                  {"bridge", bridge_},
+                                  {"isGateway", true},
+                                  {"ipMasq", false},
+                                  {"ipam",
+                                   {{"type", "host-local"},
+                                    {"dataDir", config_dir_.path() + "/ipam"},
+                                    {"ranges", {{{{"subnet", subnet_prefix_ + "0/24"}}}}},
+                                    {"routes", {{{"dst", "0.0.0.0/0"}}}}}}},
+                                 {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}},
+                                 {{"type", "loopback"}}}}};
     return conflist.dump(2);
   }
   void TearDown() override {
@@ -418,8 +417,9 @@ TEST_P(SandboxTest, StopAndRemoveAreIdempotentAndLeaveNothing) {
   runtime::v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(id);
   runtime::v1::PodSandboxStatusResponse response;
-  EXPECT_EQ(berthd_.runtime().PodSandboxStatus(CallContext().get(), request, &response).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      berthd_.runtime().PodSandboxStatus(CallContext().get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_P(SandboxTest, ListFilters) {

@@ -43,23 +43,27 @@ class StreamingTest : public ContainerFixture, public ::testing::WithParamInterf
     EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
     EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
     EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
-    UniqueFd in_read(in[0]), in_write(in[1]), out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
+    UniqueFd in_read(in[0]), in_write(in[1]), out_read(out[0]), out_write(out[1]), err_read(err[0]),
+        err_write(err[1]);
     if (input) {
-      EXPECT_EQ(::write(in_write.get(), input->data(), input->size()), static_cast<ssize_t>(input->size()));
+      EXPECT_EQ(::write(in_write.get(), input->data(), input->size()),
+                static_cast<ssize_t>(input->size()));
     }
     in_write.reset();
     auto out_text = std::async(std::launch::async, ReadAll, out_read.get());
     auto err_text = std::async(std::launch::async, ReadAll, err_read.get());
     CommandResult result;
-    result.exit_code = streaming::client::RunRemoteCommand(url, options, input ? in_read.get() : -1,
-                                                           out_write.get(), tty ? -1 : err_write.get(), resizes);
+    result.exit_code =
+        streaming::client::RunRemoteCommand(url, options, input ? in_read.get() : -1,
+                                            out_write.get(), tty ? -1 : err_write.get(), resizes);
     out_write.reset();
     err_write.reset();
     result.out = out_text.get();
     result.err = err_text.get();
     return result;
   }
-  grpc::Status ExecUrl(const std::string& id, std::vector<std::string> cmd, bool tty, bool stdin, std::string* url) {
+  grpc::Status ExecUrl(const std::string& id, std::vector<std::string> cmd, bool tty, bool stdin,
+                       std::string* url) {
     runtime::v1::ExecRequest request;
     request.set_container_id(id);
     for (auto& part : cmd) request.add_cmd(part);
@@ -137,16 +141,19 @@ TEST_P(StreamingTest, UrlsAreSingleUseAndBadRequestsAreErrors) {
   ASSERT_FALSE(again.exit_code.ok());
   EXPECT_EQ(again.exit_code.error().code(), ErrorCode::kNotFound);
 
-  EXPECT_EQ(ExecUrl("no-such-container", {"/bin/true"}, false, false, &url).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ExecUrl("no-such-container", {"/bin/true"}, false, false, &url).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ExecUrl(id, {}, false, false, &url).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_TRUE(Stop(id, 0).ok());
-  EXPECT_EQ(ExecUrl(id, {"/bin/true"}, false, false, &url).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ExecUrl(id, {"/bin/true"}, false, false, &url).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_P(StreamingTest, AttachWithStdinOnceAndTty) {
   for (bool tty : {false, true}) {
     std::string name = tty ? "reader-tty" : "reader";
-    auto config = Config(name, "test/busybox:1", {"/bin/sh", "-c", "read line; echo got $line; exit 4"});
+    auto config =
+        Config(name, "test/busybox:1", {"/bin/sh", "-c", "read line; echo got $line; exit 4"});
     config.set_stdin(true);
     config.set_stdin_once(true);
     config.set_tty(tty);
@@ -171,8 +178,10 @@ TEST_P(StreamingTest, AttachWithStdinOnceAndTty) {
 }
 
 TEST_P(StreamingTest, PortForwardTwoConnectionsToAPodServer) {
-  Run(Config("web", "test/busybox:1",
-             {"/bin/sh", "-c", "mkdir /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www"}));
+  Run(Config(
+      "web", "test/busybox:1",
+      {"/bin/sh", "-c",
+       "mkdir /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www"}));
   runtime::v1::PortForwardRequest request;
   request.set_pod_sandbox_id(pod_);
   request.add_port(8080);
@@ -188,7 +197,8 @@ TEST_P(StreamingTest, PortForwardTwoConnectionsToAPodServer) {
     for (int attempt = 0; attempt < 50; ++attempt) {
       UniqueFd theirs(attempt == 0 ? pair[1] : -1);
       if (attempt > 0) {
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return "socketpair failed";
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+          return "socketpair failed";
         ours.reset(pair[0]);
         theirs.reset(pair[1]);
       }
@@ -221,8 +231,11 @@ TEST_P(StreamingTest, PortForwardTwoConnectionsToAPodServer) {
   EXPECT_FALSE(refused.ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, StreamingTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
-                         [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+INSTANTIATE_TEST_SUITE_P(Transports, StreamingTest,
+                         ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
+                         [](const auto& info) {
+                           return info.param == Transport::kSpdy ? "Spdy" : "WebSocket";
+                         });
 
 }  // namespace
 }  // namespace berth::testing

@@ -172,7 +172,10 @@ TEST(LockFileTest, SecondHolderIsRefusedWithThePid) {
 TEST(LockFileTest, ReleasedOnDestruction) {
   TempDir temp;
   std::string path = temp.path() + "/berthd.lock";
-  { auto first = LockFile::Acquire(path, "x"); ASSERT_TRUE(first.ok()); }
+  {
+    auto first = LockFile::Acquire(path, "x");
+    ASSERT_TRUE(first.ok());
+  }
   EXPECT_TRUE(LockFile::Acquire(path, "x").ok());
 }
 
@@ -184,7 +187,8 @@ TEST(IdPrefixTest, FullIdsAndUniquePrefixes) {
   auto ambiguous = ResolveIdPrefix(objects, "ab", "container");
   ASSERT_FALSE(ambiguous.ok());
   EXPECT_EQ(ambiguous.error().message(), "container id prefix ab is ambiguous");
-  EXPECT_EQ(ResolveIdPrefix(objects, "c", "pod sandbox").error().message(), "pod sandbox c not found");
+  EXPECT_EQ(ResolveIdPrefix(objects, "c", "pod sandbox").error().message(),
+            "pod sandbox c not found");
   EXPECT_EQ(ResolveIdPrefix(objects, "", "container").error().code(), ErrorCode::kInvalidArgument);
 }
 

@@ -1,12 +1,12 @@
+#include "config/config.h"
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "config/config.h"
 #include "gtest/gtest.h"
 
 namespace berth {
@@ -166,13 +166,14 @@ TEST(ConfigTest, MetricsAddress) {
 // Found by fuzz_config: a key that is a sequence or a mapping made as<std::string>() throw out of
 // ParseConfig.
 TEST(ConfigTest, NonScalarKeysAreErrors) {
-  for (const char* text : {"? [a, b]\n: c\n", "network:\n  ? {x: 1}\n  : cni\n",
-                           "streaming:\n  ? [port]\n  : 1\n", "registries:\n  ? [mirrors]\n  : {}\n",
-                           "registries:\n  mirrors:\n    ? [h]\n    : [a]\n",
-                           "registries:\n  auths:\n    h:\n      ? [username]\n      : u\n"}) {
+  for (const char* text :
+       {"? [a, b]\n: c\n", "network:\n  ? {x: 1}\n  : cni\n", "streaming:\n  ? [port]\n  : 1\n",
+        "registries:\n  ? [mirrors]\n  : {}\n", "registries:\n  mirrors:\n    ? [h]\n    : [a]\n",
+        "registries:\n  auths:\n    h:\n      ? [username]\n      : u\n"}) {
     auto config = ParseConfig(text, "t.yaml");
     ASSERT_FALSE(config.ok()) << text;
-    EXPECT_NE(config.error().message().find("is not a name"), std::string::npos) << config.error().message();
+    EXPECT_NE(config.error().message().find("is not a name"), std::string::npos)
+        << config.error().message();
   }
 }
 

@@ -1,3 +1,5 @@
+#include "runtime/host_features.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -6,7 +8,6 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "runtime/host_features.h"
 
 namespace berth {
 namespace {

@@ -57,7 +57,8 @@ TEST(CgroupPathTest, SlicesBecomePathsAndPathsStay) {
 // "<slice>:<prefix>:<name>" form, and back.
 TEST(CgroupPathTest, OciCgroupsPathRoundTrips) {
   EXPECT_EQ(OciCgroupsPath("/berth/abc"), "/berth/abc");
-  EXPECT_EQ(OciCgroupsPath("/kubepods.slice/kubepods-pod1.slice/berth-abc.scope"), "kubepods-pod1.slice:berth:abc");
+  EXPECT_EQ(OciCgroupsPath("/kubepods.slice/kubepods-pod1.slice/berth-abc.scope"),
+            "kubepods-pod1.slice:berth:abc");
   EXPECT_EQ(OciCgroupsPath("/berth.slice/berth-abc.scope"), "berth.slice:berth:abc");
   auto path = ParseOciCgroupsPath("/berth/abc");
   ASSERT_TRUE(path.ok());

@@ -155,8 +155,10 @@ TEST_F(StoreTest, PutGetListDeleteAcrossReopen) {
   ASSERT_TRUE(sandbox.ok() && sandbox->has_value());
   EXPECT_EQ(**sandbox, std::string("bin\0ary", 7));
 
-  ASSERT_TRUE((*store)->Update([](StoreTransaction& tx) { return tx.Delete("image", "sha256:a"); }).ok());
-  ASSERT_TRUE((*store)->Update([](StoreTransaction& tx) { return tx.Delete("image", "gone"); }).ok());
+  ASSERT_TRUE(
+      (*store)->Update([](StoreTransaction& tx) { return tx.Delete("image", "sha256:a"); }).ok());
+  ASSERT_TRUE(
+      (*store)->Update([](StoreTransaction& tx) { return tx.Delete("image", "gone"); }).ok());
   EXPECT_EQ((*store)->List("image")->size(), 1u);
   EXPECT_FALSE((*store)->Get("image", "sha256:a")->has_value());
 }
@@ -172,7 +174,8 @@ TEST_F(StoreTest, FailedUpdateRollsBackEverything) {
   EXPECT_EQ(failed.error().message(), "disk on fire");
   EXPECT_FALSE((*store)->Get("container", "c1")->has_value());
   // The store is usable after a rollback.
-  EXPECT_TRUE((*store)->Update([](StoreTransaction& tx) { return tx.Put("container", "c2", "y"); }).ok());
+  EXPECT_TRUE(
+      (*store)->Update([](StoreTransaction& tx) { return tx.Put("container", "c2", "y"); }).ok());
   EXPECT_TRUE((*store)->Get("container", "c2")->has_value());
 }
 

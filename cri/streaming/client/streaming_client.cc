@@ -35,7 +35,8 @@ void TerminalSizesTo(TerminalSizeQueue* resizes, const Latch& done,
 }
 
 // Copies a local fd to `send` until EOF (then `finish`) or until `done` is signalled.
-void CopyFromFd(int fd, const Latch& done, const std::function<Result<void>(std::string_view)>& send,
+void CopyFromFd(int fd, const Latch& done,
+                const std::function<Result<void>(std::string_view)>& send,
                 const std::function<void()>& finish) {
   char buffer[32 * 1024];
   while (WaitReadable(fd, done.fd())) {
@@ -57,26 +58,28 @@ void CopyStreamToFd(const std::shared_ptr<SpdyStream>& stream, int fd) {
 }
 
 std::optional<RemoteCommandProtocol> ProtocolFromName(std::string_view name) {
-  for (auto protocol : {RemoteCommandProtocol::kV1, RemoteCommandProtocol::kV2, RemoteCommandProtocol::kV3,
-                        RemoteCommandProtocol::kV4, RemoteCommandProtocol::kV5}) {
+  for (auto protocol :
+       {RemoteCommandProtocol::kV1, RemoteCommandProtocol::kV2, RemoteCommandProtocol::kV3,
+        RemoteCommandProtocol::kV4, RemoteCommandProtocol::kV5}) {
     if (ProtocolName(protocol) == name) return protocol;
   }
   return std::nullopt;
 }
 
-Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& options, int stdin_fd, int stdout_fd,
-                        int stderr_fd, TerminalSizeQueue* resizes) {
+Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& options, int stdin_fd,
+                        int stdout_fd, int stderr_fd, TerminalSizeQueue* resizes) {
   UpgradeOptions upgrade;
   upgrade.protocols = options.protocols;
   upgrade.tls = options.tls;
   if (upgrade.protocols.empty()) {
-    upgrade.protocols = {std::string(kProtocolV4), std::string(kProtocolV3), std::string(kProtocolV2),
-                         std::string(kProtocolV1)};
+    upgrade.protocols = {std::string(kProtocolV4), std::string(kProtocolV3),
+                         std::string(kProtocolV2), std::string(kProtocolV1)};
   }
   BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
   auto chosen = connection.response["X-Stream-Protocol-Version"];
   auto protocol = ProtocolFromName({chosen.data(), chosen.size()});
-  if (!protocol) return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
+  if (!protocol)
+    return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
 
   SpdySession session(std::move(connection.transport), SpdySession::Role::kClient);
   session.Start();
@@ -84,29 +87,42 @@ Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& opti
   BERTH_ASSIGN_OR_RETURN(auto error, open("error"));
   (void)error->CloseWrite();
   std::shared_ptr<SpdyStream> stdin_stream, stdout_stream, stderr_stream, resize_stream;
-  if (options.stdin) { BERTH_ASSIGN_OR_RETURN(stdin_stream, open("stdin")); }
-  if (options.stdout) { BERTH_ASSIGN_OR_RETURN(stdout_stream, open("stdout")); (void)stdout_stream->CloseWrite(); }
+  if (options.stdin) {
+    BERTH_ASSIGN_OR_RETURN(stdin_stream, open("stdin"));
+  }
+  if (options.stdout) {
+    BERTH_ASSIGN_OR_RETURN(stdout_stream, open("stdout"));
+    (void)stdout_stream->CloseWrite();
+  }
   if (options.stderr && !options.tty) {
     BERTH_ASSIGN_OR_RETURN(stderr_stream, open("stderr"));
     (void)stderr_stream->CloseWrite();
   }
-  if (options.tty && *protocol >= RemoteCommandProtocol::kV3) { BERTH_ASSIGN_OR_RETURN(resize_stream, open("resize")); }
+  if (options.tty && *protocol >= RemoteCommandProtocol::kV3) {
+    BERTH_ASSIGN_OR_RETURN(resize_stream, open("resize"));
+  }
 
   Latch done;
   std::vector<std::thread> threads;
   if (stdin_stream) {
     threads.emplace_back([&] {
-      CopyFromFd(stdin_fd, done, [&](std::string_view data) { return stdin_stream->Write(data); },
-                 [&] { (void)stdin_stream->CloseWrite(); });
+      CopyFromFd(
+          stdin_fd, done, [&](std::string_view data) { return stdin_stream->Write(data); },
+          [&] { (void)stdin_stream->CloseWrite(); });
     });
   }
   if (resize_stream) {
     threads.emplace_back([&] {
-      TerminalSizesTo(resizes, done, [&](TerminalSize size) { return resize_stream->Write(EncodeResize(size)); });
+      TerminalSizesTo(resizes, done,
+                      [&](TerminalSize size) { return resize_stream->Write(EncodeResize(size)); });
     });
   }
-  std::thread out([&] { if (stdout_stream) CopyStreamToFd(stdout_stream, stdout_fd); });
-  std::thread err([&] { if (stderr_stream) CopyStreamToFd(stderr_stream, stderr_fd); });
+  std::thread out([&] {
+    if (stdout_stream) CopyStreamToFd(stdout_stream, stdout_fd);
+  });
+  std::thread err([&] {
+    if (stderr_stream) CopyStreamToFd(stderr_stream, stderr_fd);
+  });
   auto status = error->ReadAll(kMaxStatusSize);
   out.join();
   err.join();
@@ -117,17 +133,20 @@ Result<int> RunOverSpdy(const std::string& url, const RemoteCommandOptions& opti
   return ParseFinalStatus(*protocol, *status);
 }
 
-Result<int> RunOverWebSocket(const std::string& url, const RemoteCommandOptions& options, int stdin_fd,
-                             int stdout_fd, int stderr_fd, TerminalSizeQueue* resizes) {
+Result<int> RunOverWebSocket(const std::string& url, const RemoteCommandOptions& options,
+                             int stdin_fd, int stdout_fd, int stderr_fd,
+                             TerminalSizeQueue* resizes) {
   UpgradeOptions upgrade;
   upgrade.websocket = true;
   upgrade.protocols = options.protocols;
   upgrade.tls = options.tls;
-  if (upgrade.protocols.empty()) upgrade.protocols = {std::string(kProtocolV5), std::string(kProtocolV4)};
+  if (upgrade.protocols.empty())
+    upgrade.protocols = {std::string(kProtocolV5), std::string(kProtocolV4)};
   BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
   auto chosen = connection.response[boost::beast::http::field::sec_websocket_protocol];
   auto protocol = ProtocolFromName({chosen.data(), chosen.size()});
-  if (!protocol) return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
+  if (!protocol)
+    return Unavailable("server chose unknown protocol \"" + std::string(chosen) + "\"");
   websocket::Connection ws(std::move(connection.transport), websocket::Connection::Role::kClient);
   auto send = [&](uint8_t channel, std::string_view data) {
     std::string message(1, static_cast<char>(channel));
@@ -138,14 +157,18 @@ Result<int> RunOverWebSocket(const std::string& url, const RemoteCommandOptions&
   std::vector<std::thread> threads;
   if (options.stdin) {
     threads.emplace_back([&] {
-      CopyFromFd(stdin_fd, done, [&](std::string_view data) { return send(kStdin, data); }, [&] {
-        if (*protocol == RemoteCommandProtocol::kV5) (void)send(kCloseChannel, std::string(1, static_cast<char>(kStdin)));
-      });
+      CopyFromFd(
+          stdin_fd, done, [&](std::string_view data) { return send(kStdin, data); },
+          [&] {
+            if (*protocol == RemoteCommandProtocol::kV5)
+              (void)send(kCloseChannel, std::string(1, static_cast<char>(kStdin)));
+          });
     });
   }
   if (options.tty) {
     threads.emplace_back([&] {
-      TerminalSizesTo(resizes, done, [&](TerminalSize size) { return send(kResize, EncodeResize(size)); });
+      TerminalSizesTo(resizes, done,
+                      [&](TerminalSize size) { return send(kResize, EncodeResize(size)); });
     });
   }
   std::string status;
@@ -161,8 +184,12 @@ Result<int> RunOverWebSocket(const std::string& url, const RemoteCommandOptions&
     if (data.empty()) continue;
     std::string_view payload = std::string_view(data).substr(1);
     switch (static_cast<uint8_t>(data[0])) {
-      case kStdout: if (stdout_fd >= 0) (void)WriteAllFd(stdout_fd, payload); break;
-      case kStderr: if (stderr_fd >= 0) (void)WriteAllFd(stderr_fd, payload); break;
+      case kStdout:
+        if (stdout_fd >= 0) (void)WriteAllFd(stdout_fd, payload);
+        break;
+      case kStderr:
+        if (stderr_fd >= 0) (void)WriteAllFd(stderr_fd, payload);
+        break;
       case kError:
         if (status.size() + payload.size() <= kMaxStatusSize) status += payload;
         break;
@@ -205,8 +232,9 @@ std::optional<TerminalSize> TerminalSizeQueue::Next(std::chrono::milliseconds ti
   return size;
 }
 
-Result<int> RunRemoteCommand(const std::string& url, const RemoteCommandOptions& options, int stdin_fd,
-                             int stdout_fd, int stderr_fd, TerminalSizeQueue* resizes) {
+Result<int> RunRemoteCommand(const std::string& url, const RemoteCommandOptions& options,
+                             int stdin_fd, int stdout_fd, int stderr_fd,
+                             TerminalSizeQueue* resizes) {
   if (options.transport == Transport::kWebSocket) {
     return RunOverWebSocket(url, options, stdin_fd, stdout_fd, stderr_fd, resizes);
   }
@@ -224,17 +252,19 @@ PortForwarder::~PortForwarder() {
   if (impl_ && impl_->session) impl_->session->Close();
 }
 
-Result<std::unique_ptr<PortForwarder>> PortForwarder::Connect(const std::string& url, Transport transport,
+Result<std::unique_ptr<PortForwarder>> PortForwarder::Connect(const std::string& url,
+                                                              Transport transport,
                                                               const TlsClientOptions& tls) {
   UpgradeOptions upgrade;
   upgrade.tls = tls;
   upgrade.websocket = transport == Transport::kWebSocket;
-  upgrade.protocols = {std::string(upgrade.websocket ? kTunnelledPortForwardProtocol : kPortForwardProtocol)};
+  upgrade.protocols = {
+      std::string(upgrade.websocket ? kTunnelledPortForwardProtocol : kPortForwardProtocol)};
   BERTH_ASSIGN_OR_RETURN(auto connection, DialUpgrade(url, upgrade));
   std::unique_ptr<ByteTransport> bytes = std::move(connection.transport);
   if (upgrade.websocket) {
-    bytes = std::make_unique<websocket::MessageTransport>(
-        std::make_unique<websocket::Connection>(std::move(bytes), websocket::Connection::Role::kClient));
+    bytes = std::make_unique<websocket::MessageTransport>(std::make_unique<websocket::Connection>(
+        std::move(bytes), websocket::Connection::Role::kClient));
   }
   auto impl = std::make_unique<Impl>();
   impl->session = std::make_unique<SpdySession>(std::move(bytes), SpdySession::Role::kClient);
@@ -245,15 +275,18 @@ Result<std::unique_ptr<PortForwarder>> PortForwarder::Connect(const std::string&
 Result<void> PortForwarder::Forward(int32_t port, UniqueFd local) {
   std::string request_id = std::to_string(impl_->next_request_id++);
   std::string port_text = std::to_string(port);
-  BERTH_ASSIGN_OR_RETURN(auto error, impl_->session->OpenStream(
-                                         {{"streamtype", "error"}, {"port", port_text}, {"requestid", request_id}}));
+  BERTH_ASSIGN_OR_RETURN(
+      auto error, impl_->session->OpenStream(
+                      {{"streamtype", "error"}, {"port", port_text}, {"requestid", request_id}}));
   (void)error->CloseWrite();
-  BERTH_ASSIGN_OR_RETURN(auto data, impl_->session->OpenStream(
-                                        {{"streamtype", "data"}, {"port", port_text}, {"requestid", request_id}}));
+  BERTH_ASSIGN_OR_RETURN(
+      auto data, impl_->session->OpenStream(
+                     {{"streamtype", "data"}, {"port", port_text}, {"requestid", request_id}}));
   Latch done;
   std::thread to_pod([&] {
-    CopyFromFd(local.get(), done, [&](std::string_view bytes) { return data->Write(bytes); },
-               [&] { (void)data->CloseWrite(); });
+    CopyFromFd(
+        local.get(), done, [&](std::string_view bytes) { return data->Write(bytes); },
+        [&] { (void)data->CloseWrite(); });
   });
   std::thread from_pod([&] {
     CopyStreamToFd(data, local.get());

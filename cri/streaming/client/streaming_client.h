@@ -57,8 +57,9 @@ class TerminalSizeQueue {
 // writes the remote stdout/stderr to stdout_fd/stderr_fd (-1 for any stream not used). Returns
 // the exit code (0 on Success, N for NonZeroExitCode); an Error for any other failure, including
 // an HTTP 404 for a used or expired URL (NotFound).
-Result<int> RunRemoteCommand(const std::string& url, const RemoteCommandOptions& options, int stdin_fd,
-                             int stdout_fd, int stderr_fd, TerminalSizeQueue* resizes);
+Result<int> RunRemoteCommand(const std::string& url, const RemoteCommandOptions& options,
+                             int stdin_fd, int stdout_fd, int stderr_fd,
+                             TerminalSizeQueue* resizes);
 
 // One port-forward session (one connection to the server) carrying any number of forwarded
 // connections at once.

@@ -18,10 +18,10 @@
 #include <thread>
 
 #include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "base/unique_fd.h"
 #include "cni/plugin/cni_network.h"
 #include "gtest/gtest.h"
+#include "runtime/pinned_namespaces.h"
 #include "test/integration/cni/cni_test_util.h"
 
 namespace berth::testing {
@@ -180,8 +180,10 @@ class BridgeCniTest : public ::testing::Test {
     subnet_prefix_ = "10.235." + std::to_string(RandomNumber() % 256) + ".";
     ip_forward_ = ReadText("/proc/sys/net/ipv4/ip_forward");
     // iptables-nft makes its "nat" tables on first use (even a listing): note which exist now.
-    nat_tables_existed_[0] = RunCommand({"/usr/sbin/nft", "list", "table", "ip", "nat"}).exit_code == 0;
-    nat_tables_existed_[1] = RunCommand({"/usr/sbin/nft", "list", "table", "ip6", "nat"}).exit_code == 0;
+    nat_tables_existed_[0] =
+        RunCommand({"/usr/sbin/nft", "list", "table", "ip", "nat"}).exit_code == 0;
+    nat_tables_existed_[1] =
+        RunCommand({"/usr/sbin/nft", "list", "table", "ip6", "nat"}).exit_code == 0;
     portmap_chains_existed_ = IptablesSave().find(":CNI-HOSTPORT-DNAT") != std::string::npos;
     dir_ = std::make_unique<TempDir>("berth-cnibridge");
     for (const char* sub : {"/net.d", "/cache", "/ipam", "/pins", "/bin"}) {

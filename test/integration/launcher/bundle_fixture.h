@@ -21,7 +21,8 @@ class BusyboxBundle {
     namespace fs = std::filesystem;
     fs::create_directories(rootfs() + "/bin");
     fs::copy_file("/bin/busybox", rootfs() + "/bin/busybox");
-    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "hostname", "readlink", "dd", "tr", "head"})
+    for (const char* applet :
+         {"sh", "echo", "cat", "ls", "id", "sleep", "hostname", "readlink", "dd", "tr", "head"})
       fs::create_symlink("busybox", rootfs() + "/bin/" + applet);
     spec_ = DefaultSpec();
   }
@@ -41,33 +42,47 @@ class BusyboxBundle {
  private:
   static nlohmann::json DefaultSpec() {
     using nlohmann::json;
-    return json{
-        {"ociVersion", "1.0.2"},
-        {"process",
-         {{"args", {"/bin/sh", "-c", "true"}},
-          {"env", {"PATH=/bin"}},
-          {"cwd", "/"},
-          {"user", {{"uid", 0}, {"gid", 0}}},
-          {"noNewPrivileges", true},
-          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"soft", 1024}, {"hard", 1048576}}}},
-          {"oomScoreAdj", -500}}},
-        {"root", {{"path", "rootfs"}}},
-        {"mounts",
-         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-          {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
-           {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-          {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
-          {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
-           {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-          {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
-           {"options", {"nosuid", "noexec", "nodev"}}},
-          {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-           {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
-        {"linux",
-         {{"namespaces", {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "network"}}}},
-          {"maskedPaths", {"/proc/kcore", "/proc/keys", "/sys/firmware"}},
-          {"readonlyPaths", {"/proc/sys", "/proc/bus"}}}}};
+    return json{{"ociVersion", "1.0.2"},
+                {"process",
+                 {{"args", {"/bin/sh", "-c", "true"}},
+                  {"env", {"PATH=/bin"}},
+                  {"cwd", "/"},
+                  {"user", {{"uid", 0}, {"gid", 0}}},
+                  {"noNewPrivileges", true},
+                  {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"soft", 1024}, {"hard", 1048576}}}},
+                  {"oomScoreAdj", -500}}},
+                {"root", {{"path", "rootfs"}}},
+                {"mounts",
+                 {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                  {{"destination", "/dev"},
+                   {"type", "tmpfs"},
+                   {"source", "tmpfs"},
+                   {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+                  {{"destination", "/dev/pts"},
+                   {"type", "devpts"},
+                   {"source", "devpts"},
+                   {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+                  {{"destination", "/dev/shm"},
+                   {"type", "tmpfs"},
+                   {"source", "shm"},
+                   {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+                  {{"destination", "/dev/mqueue"},
+                   {"type", "mqueue"},
+                   {"source", "mqueue"},
+                   {"options", {"nosuid", "noexec", "nodev"}}},
+                  {{"destination", "/sys"},
+                   {"type", "sysfs"},
+                   {"source", "sysfs"},
+                   {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
+                {"linux",
+                 {{"namespaces",
+                   {{{"type", "pid"}},
+                    {{"type", "ipc"}},
+                    {{"type", "uts"}},
+                    {{"type", "mount"}},
+                    {{"type", "network"}}}},
+                  {"maskedPaths", {"/proc/kcore", "/proc/keys", "/sys/firmware"}},
+                  {"readonlyPaths", {"/proc/sys", "/proc/bus"}}}}};
   }
 
   TempDir dir_;

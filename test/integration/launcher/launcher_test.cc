@@ -12,10 +12,10 @@
 #include <fstream>
 
 #include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
 #include "runtime/cgroup_device_filter.h"
 #include "runtime/cgroups.h"
+#include "runtime/pinned_namespaces.h"
 #include "test/integration/launcher/bundle_fixture.h"
 
 namespace berth::testing {
@@ -102,7 +102,9 @@ TEST_F(LauncherTest, MissingBinaryIsNamedByCreate) {
 }
 
 TEST_F(LauncherTest, MissingBindSourceIsNamed) {
-  bundle_.spec()["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/nonexistent-berth"},
+  bundle_.spec()["mounts"].push_back({{"destination", "/data"},
+                                      {"type", "bind"},
+                                      {"source", "/nonexistent-berth"},
                                       {"options", {"rbind", "ro"}}});
   RunResult result = RunBundle(bundle_);
   ASSERT_TRUE(result.error);
@@ -118,8 +120,10 @@ TEST_F(LauncherTest, SymlinkedMountTargetStaysInsideTheRootfs) {
   std::string source = bundle_.dir() + "/volume";
   std::filesystem::create_directories(source);
   std::ofstream(source + "/marker") << "in-volume";
-  bundle_.spec()["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", source}, {"options", {"rbind"}}});
-  bundle_.spec()["mounts"].push_back({{"destination", "/up/tmp/escaped"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  bundle_.spec()["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", source}, {"options", {"rbind"}}});
+  bundle_.spec()["mounts"].push_back(
+      {{"destination", "/up/tmp/escaped"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
   bundle_.SetArgs({"cat", outside + "/marker"});
   RunResult result = RunBundle(bundle_);
   ASSERT_FALSE(result.error) << result.error->message();
@@ -135,10 +139,14 @@ TEST_F(LauncherTest, NewMountAndPidNamespacesAndAJoinedNetns) {
   TempDir pins("berth-launcher-ns");
   ASSERT_TRUE(CreatePinnedNamespaces({pins.path() + "/pod", true, false, false, ""}).ok());
   std::string netns = pins.path() + "/pod/net";
-  bundle_.spec()["linux"]["namespaces"] = {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "uts"}},
+  bundle_.spec()["linux"]["namespaces"] = {{{"type", "pid"}},
+                                           {{"type", "mount"}},
+                                           {{"type", "uts"}},
                                            {{"type", "network"}, {"path", netns}}};
   bundle_.spec()["hostname"] = "box";
-  bundle_.SetArgs({"sh", "-c", "echo $$; readlink /proc/self/ns/net; readlink /proc/self/ns/mnt; hostname; ls /dev"});
+  bundle_.SetArgs(
+      {"sh", "-c",
+       "echo $$; readlink /proc/self/ns/net; readlink /proc/self/ns/mnt; hostname; ls /dev"});
   RunResult result = RunBundle(bundle_);
   ASSERT_FALSE(result.error) << result.error->message();
   std::string host_mnt = std::filesystem::read_symlink("/proc/self/ns/mnt");
@@ -147,15 +155,18 @@ TEST_F(LauncherTest, NewMountAndPidNamespacesAndAJoinedNetns) {
   EXPECT_NE(result.output.find(expected_net), std::string::npos) << result.output;
   EXPECT_EQ(result.output.find(host_mnt), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("box\n"), std::string::npos) << result.output;
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "ptmx", "stdout"})
-    EXPECT_NE(result.output.find(std::string(node) + "\n"), std::string::npos) << node << " missing in " << result.output;
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm",
+                           "mqueue", "ptmx", "stdout"})
+    EXPECT_NE(result.output.find(std::string(node) + "\n"), std::string::npos)
+        << node << " missing in " << result.output;
   EXPECT_TRUE(UnpinNamespace(netns).ok());
 }
 
 TEST_F(LauncherTest, UserAndGroupsAreApplied) {
-  bundle_.spec()["process"]["user"] = {{"uid", 1000}, {"gid", 1001}, {"additionalGids", {2000, 2001}}};
-  bundle_.spec()["process"]["capabilities"] = {{"bounding", {"CAP_KILL"}}, {"effective", {"CAP_KILL"}},
-                                               {"permitted", {"CAP_KILL"}}};
+  bundle_.spec()["process"]["user"] = {
+      {"uid", 1000}, {"gid", 1001}, {"additionalGids", {2000, 2001}}};
+  bundle_.spec()["process"]["capabilities"] = {
+      {"bounding", {"CAP_KILL"}}, {"effective", {"CAP_KILL"}}, {"permitted", {"CAP_KILL"}}};
   bundle_.spec()["process"]["args"] = {"sh", "-c", "id -u; id -g; id -G; cat /proc/self/status"};
   RunResult result = RunBundle(bundle_);
   ASSERT_FALSE(result.error) << result.error->message();
@@ -198,9 +209,11 @@ TEST_F(LauncherTest, DeviceProgramOnAV2CgroupEnforcesTheRules) {
   ASSERT_TRUE(program.ok()) << program.error().message();
   auto attached = AttachDeviceFilter(cgroup, *program);
   ASSERT_TRUE(attached.ok()) << attached.error().message();
-  std::string nodes = std::filesystem::temp_directory_path().string() + "/berth-device-test-" + std::to_string(::getpid());
+  std::string nodes = std::filesystem::temp_directory_path().string() + "/berth-device-test-" +
+                      std::to_string(::getpid());
   ASSERT_EQ(::mkdir(nodes.c_str(), 0700), 0);
-  // Made outside: open(2) answers per the program; ENXIO/ENODEV would mean "allowed, no such device".
+  // Made outside: open(2) answers per the program; ENXIO/ENODEV would mean "allowed, no such
+  // device".
   ASSERT_EQ(::mknod((nodes + "/zero").c_str(), S_IFCHR | 0600, makedev(1, 5)), 0);
   ASSERT_EQ(::mknod((nodes + "/disk").c_str(), S_IFBLK | 0600, makedev(7, 200)), 0);
   pid_t child = ::fork();
@@ -221,7 +234,8 @@ TEST_F(LauncherTest, DeviceProgramOnAV2CgroupEnforcesTheRules) {
   ::rmdir(cgroup.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   if (WEXITSTATUS(status) & 64) GTEST_SKIP() << nodes << " is on a nodev file system";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: /dev/zero's numbers denied, 2: a block device opened, 4: mknod denied, 100: join";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: /dev/zero's numbers denied, 2: a block device opened, 4: mknod denied, 100: join";
 }
 
 TEST_F(LauncherTest, OnlyStdioReachesTheContainer) {
@@ -235,7 +249,8 @@ TEST_F(LauncherTest, OnlyStdioReachesTheContainer) {
   ASSERT_TRUE(created.ok()) << created.error().message();
   ASSERT_TRUE(StartContainer(*created).ok());
   std::vector<std::string> fds;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(created->pid()) + "/fd"))
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(created->pid()) + "/fd"))
     fds.push_back(entry.path().filename());
   std::sort(fds.begin(), fds.end());
   EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2"}));

@@ -68,7 +68,8 @@ class MonitorTest : public ::testing::Test {
   }
 
   MonitorRequest Request() {
-    return {BERTH_MONITOR_BINARY, bundle_.Write(), bundle_.dir() + "/state", bundle_.dir() + "/ctr.log"};
+    return {BERTH_MONITOR_BINARY, bundle_.Write(), bundle_.dir() + "/state",
+            bundle_.dir() + "/ctr.log"};
   }
 
   // Spawns, starts and waits; returns the exit status.
@@ -134,7 +135,9 @@ TEST_F(MonitorTest, KilledContainerRecords128PlusSignal) {
 }
 
 TEST_F(MonitorTest, LongLinesAreSplitIntoPartials) {
-  bundle_.SetArgs({"sh", "-c", "dd if=/dev/zero bs=1000 count=40 2>/dev/null | tr '\\000' a; echo; printf tail"});
+  bundle_.SetArgs(
+      {"sh", "-c",
+       "dd if=/dev/zero bs=1000 count=40 2>/dev/null | tr '\\000' a; echo; printf tail"});
   auto status = RunToExit();
   ASSERT_TRUE(status);
   std::istringstream lines(Log());
@@ -145,7 +148,8 @@ TEST_F(MonitorTest, LongLinesAreSplitIntoPartials) {
     ASSERT_TRUE(std::regex_match(line, match, kRecord)) << line.substr(0, 80);
     records.emplace_back(match[2].str(), match[3].length());
   }
-  EXPECT_EQ(records, (std::vector<std::pair<std::string, size_t>>{{"P", 16384}, {"P", 16384}, {"F", 7232}, {"P", 4}}));
+  EXPECT_EQ(records, (std::vector<std::pair<std::string, size_t>>{
+                         {"P", 16384}, {"P", 16384}, {"F", 7232}, {"P", 4}}));
 }
 
 TEST_F(MonitorTest, CreateErrorsComeBackFromTheMonitor) {

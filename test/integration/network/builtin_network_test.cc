@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
+#include "runtime/pinned_namespaces.h"
 #include "test/integration/network/network_test_util.h"
 
 namespace berth::testing {

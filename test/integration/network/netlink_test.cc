@@ -5,8 +5,8 @@
 #include <sched.h>
 
 #include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "gtest/gtest.h"
+#include "runtime/pinned_namespaces.h"
 #include "test/integration/berthd_fixture.h"
 
 namespace berth::testing {

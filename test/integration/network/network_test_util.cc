@@ -12,10 +12,10 @@
 #include <random>
 
 #include "base/namespaces.h"
-#include "runtime/pinned_namespaces.h"
 #include "base/unique_fd.h"
 #include "cni/builtin/netlink.h"
 #include "gtest/gtest.h"
+#include "runtime/pinned_namespaces.h"
 
 namespace berth::testing {
 namespace {

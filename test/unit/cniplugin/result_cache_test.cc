@@ -99,7 +99,8 @@ TEST(ResultCacheTest, FieldsOfAnotherTypeAreErrors) {
           "configSource": 7, "config": {"cniVersion": "1.0.0", "name": "n", "plugins": [{"type": "bridge"}]}})";
   auto parsed = ParseCacheEntry(entry, "/var/lib/cni/n-abc");
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
-  EXPECT_EQ(parsed->network.source, "/var/lib/cni/n-abc");  // the file, when configSource is no string
+  EXPECT_EQ(parsed->network.source,
+            "/var/lib/cni/n-abc");  // the file, when configSource is no string
 }
 
 }  // namespace

@@ -56,8 +56,8 @@ TEST_F(ImageStoreTest, ResolvesEveryWayAUserNamesAnImage) {
   ASSERT_TRUE(store.Put(Record('a', {"docker.io/library/busybox:latest"})).ok());
   ASSERT_TRUE(store.Put(Record('b', {"registry.local:5000/team/app:1.0"})).ok());
   std::string a = "sha256:" + std::string(64, 'a');
-  for (const char* name : {"busybox", "busybox:latest", "docker.io/library/busybox:latest",
-                           "library/busybox"}) {
+  for (const char* name :
+       {"busybox", "busybox:latest", "docker.io/library/busybox:latest", "library/busybox"}) {
     auto found = store.Resolve(name);
     ASSERT_TRUE(found.ok()) << name;
     EXPECT_EQ(found->id, a) << name;

@@ -39,12 +39,14 @@ TEST(ManifestTest, ClassifiesByMediaTypeOrShape) {
 
 TEST(ManifestTest, ParsesAnImageManifest) {
   std::string text = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + kDigestA +
+    "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                     kDigestA +
                      R"(","size":321},
-    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + kDigestB +
+    "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+                     kDigestB +
                      R"(","size":1000},
-              {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" + kDigestC +
-                     R"(","size":2000}]})";
+              {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" +
+                     kDigestC + R"(","size":2000}]})";
   auto manifest = ParseImageManifest(text);
   ASSERT_TRUE(manifest.ok()) << manifest.error().message();
   EXPECT_EQ(manifest->config.digest.String(), kDigestA);
@@ -63,22 +65,31 @@ TEST(ManifestTest, RejectsBadManifests) {
   ASSERT_FALSE(bad_layer.ok());
   EXPECT_NE(bad_layer.error().message().find("application/x-foo"), std::string::npos);
   // Not a container image (e.g. a Helm chart artifact).
-  EXPECT_FALSE(ParseImageManifest(
-                   R"({"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":")" +
-                   kDigestA + R"(","size":1},"layers":[]})")
-                   .ok());
+  EXPECT_FALSE(
+      ParseImageManifest(
+          R"({"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":")" +
+          kDigestA + R"(","size":1},"layers":[]})")
+          .ok());
   // Bad digest, negative size, missing layers.
-  EXPECT_FALSE(ParseImageManifest(R"({"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"md5:00","size":1},"layers":[]})").ok());
-  EXPECT_FALSE(ParseImageManifest(R"({"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + kDigestA + R"(","size":-1},"layers":[]})").ok());
+  EXPECT_FALSE(
+      ParseImageManifest(
+          R"({"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"md5:00","size":1},"layers":[]})")
+          .ok());
+  EXPECT_FALSE(
+      ParseImageManifest(
+          R"({"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+          kDigestA + R"(","size":-1},"layers":[]})")
+          .ok());
   EXPECT_FALSE(ParseImageManifest("{" + config + "}").ok());
   EXPECT_FALSE(ParseImageManifest(std::string(kMaxManifestBytes + 1, ' ')).ok());
 }
 
 TEST(ManifestTest, SelectsThePlatform) {
-  auto index = ParseImageIndex(R"({"manifests":[)" +
-                               Entry(kDigestA, R"({"os":"linux","architecture":"arm64","variant":"v8"})") + "," +
-                               Entry(kDigestB, R"({"os":"linux","architecture":"amd64"})") + "," +
-                               Entry(kDigestC, R"({"os":"unknown","architecture":"unknown"})") + "]}");
+  auto index =
+      ParseImageIndex(R"({"manifests":[)" +
+                      Entry(kDigestA, R"({"os":"linux","architecture":"arm64","variant":"v8"})") +
+                      "," + Entry(kDigestB, R"({"os":"linux","architecture":"amd64"})") + "," +
+                      Entry(kDigestC, R"({"os":"unknown","architecture":"unknown"})") + "]}");
   ASSERT_TRUE(index.ok()) << index.error().message();
   EXPECT_EQ(SelectPlatform(*index, {"linux", "amd64", ""})->digest.String(), kDigestB);
   // arm64/v8 is plain arm64.
@@ -86,13 +97,15 @@ TEST(ManifestTest, SelectsThePlatform) {
   auto none = SelectPlatform(*index, {"linux", "s390x", ""});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code(), ErrorCode::kNotFound);
-  EXPECT_NE(none.error().message().find("linux/amd64"), std::string::npos) << none.error().message();
+  EXPECT_NE(none.error().message().find("linux/amd64"), std::string::npos)
+      << none.error().message();
 }
 
 TEST(ManifestTest, ArmVariantsFallBackToOlderOnes) {
-  auto index = ParseImageIndex(R"({"manifests":[)" +
-                               Entry(kDigestA, R"({"os":"linux","architecture":"arm","variant":"v5"})") + "," +
-                               Entry(kDigestB, R"({"os":"linux","architecture":"arm","variant":"v6"})") + "]}");
+  auto index = ParseImageIndex(
+      R"({"manifests":[)" +
+      Entry(kDigestA, R"({"os":"linux","architecture":"arm","variant":"v5"})") + "," +
+      Entry(kDigestB, R"({"os":"linux","architecture":"arm","variant":"v6"})") + "]}");
   ASSERT_TRUE(index.ok());
   EXPECT_EQ(SelectPlatform(*index, {"linux", "arm", "v7"})->digest.String(), kDigestB);
   EXPECT_EQ(SelectPlatform(*index, {"linux", "arm", "v5"})->digest.String(), kDigestA);
@@ -103,7 +116,8 @@ TEST(ManifestTest, ParsesTheImageConfig) {
     "config":{"User":"1234:5678","Env":["PATH=/bin","A=b"],"Entrypoint":["/bin/echo"],
               "Cmd":null,"WorkingDir":"/srv","ExposedPorts":{"80/tcp":{},"53/udp":{}},
               "Volumes":{"/data":{}},"Labels":{"k":"v"},"StopSignal":"SIGQUIT"},
-    "rootfs":{"type":"layers","diff_ids":[")" + kDigestA + R"("]}})";
+    "rootfs":{"type":"layers","diff_ids":[")" +
+                     kDigestA + R"("]}})";
   auto config = ParseImageConfig(text);
   ASSERT_TRUE(config.ok()) << config.error().message();
   EXPECT_EQ(config->user, "1234:5678");

@@ -13,14 +13,16 @@ TEST(CriLogTest, FormatsRecords) {
   EXPECT_EQ(FormatRfc3339Nano(time), "2024-05-01T12:34:56.000000005Z");
   EXPECT_EQ(FormatCriLogRecord(time, LogStream::kStdout, false, "hello"),
             "2024-05-01T12:34:56.000000005Z stdout F hello\n");
-  EXPECT_EQ(FormatCriLogRecord(time, LogStream::kStderr, true, ""), "2024-05-01T12:34:56.000000005Z stderr P \n");
+  EXPECT_EQ(FormatCriLogRecord(time, LogStream::kStderr, true, ""),
+            "2024-05-01T12:34:56.000000005Z stderr P \n");
 }
 
 std::vector<std::string> Split(const std::vector<std::string>& chunks, bool finish = true) {
   CriLineSplitter splitter;
   std::vector<std::string> records;
   auto emit = [&](bool partial, std::string_view text) {
-    records.push_back((partial ? "P:" : "F:") + std::string(text.size() > 20 ? std::to_string(text.size()) : text));
+    records.push_back((partial ? "P:" : "F:") +
+                      std::string(text.size() > 20 ? std::to_string(text.size()) : text));
   };
   for (const auto& chunk : chunks) splitter.Feed(chunk, emit);
   if (finish) splitter.Finish(emit);
@@ -28,7 +30,8 @@ std::vector<std::string> Split(const std::vector<std::string>& chunks, bool fini
 }
 
 TEST(CriLogTest, LinesAcrossReadsAreJoined) {
-  EXPECT_EQ(Split({"he", "llo\nwor", "ld\n", "\n"}), (std::vector<std::string>{"F:hello", "F:world", "F:"}));
+  EXPECT_EQ(Split({"he", "llo\nwor", "ld\n", "\n"}),
+            (std::vector<std::string>{"F:hello", "F:world", "F:"}));
 }
 
 TEST(CriLogTest, LongLinesBecomePartialsThenFull) {

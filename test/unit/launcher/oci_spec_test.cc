@@ -97,42 +97,69 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"NotJson", "{", "config.json: not a JSON object"},
         BadCase{"NoProcess", "{" ROOT "}", "process: is missing"},
-        BadCase{"EmptyArgs", R"({"process": {"args": []}, )" ROOT "}", "process.args: must not be empty"},
-        BadCase{"ArgsWrongType", R"({"process": {"args": "sh"}, )" ROOT "}", "process.args: has the wrong type"},
+        BadCase{"EmptyArgs", R"({"process": {"args": []}, )" ROOT "}",
+                "process.args: must not be empty"},
+        BadCase{"ArgsWrongType", R"({"process": {"args": "sh"}, )" ROOT "}",
+                "process.args: has the wrong type"},
         BadCase{"RelativeCwd", R"({"process": {"args": ["sh"], "cwd": "tmp"}, )" ROOT "}",
                 "process.cwd: must be an absolute path"},
         BadCase{"NoRoot", R"({"process": {"args": ["sh"]}})", "root: is missing"},
-        BadCase{"BadCapability", R"({"process": {"args": ["sh"], "capabilities": {"bounding": ["CAP_FLY"]}}, )" ROOT "}",
+        BadCase{"BadCapability",
+                R"({"process": {"args": ["sh"], "capabilities": {"bounding": ["CAP_FLY"]}}, )" ROOT
+                "}",
                 "process.capabilities.bounding: unknown capability \"CAP_FLY\""},
-        BadCase{"BadRlimit", R"({"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_X", "soft": 1, "hard": 1}]}, )" ROOT "}",
-                "process.rlimits: unknown type \"RLIMIT_X\""},
-        BadCase{"SoftAboveHard", R"({"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 2, "hard": 1}]}, )" ROOT "}",
-                "process.rlimits: RLIMIT_NOFILE soft limit is above the hard limit"},
+        BadCase{
+            "BadRlimit",
+            R"({"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_X", "soft": 1, "hard": 1}]}, )" ROOT
+            "}",
+            "process.rlimits: unknown type \"RLIMIT_X\""},
+        BadCase{
+            "SoftAboveHard",
+            R"({"process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 2, "hard": 1}]}, )" ROOT
+            "}",
+            "process.rlimits: RLIMIT_NOFILE soft limit is above the hard limit"},
         BadCase{"OomOutOfRange", R"({"process": {"args": ["sh"], "oomScoreAdj": 5000}, )" ROOT "}",
                 "process.oomScoreAdj: must be within [-1000, 1000]"},
-        BadCase{"RelativeMount", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "mounts": [{"destination": "data", "type": "tmpfs"}]})",
+        BadCase{"RelativeMount",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "mounts": [{"destination": "data", "type": "tmpfs"}]})",
                 "mounts: destination \"data\" must be an absolute path"},
-        BadCase{"BindWithoutSource", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "mounts": [{"destination": "/d", "options": ["rbind"]}]})",
+        BadCase{"BindWithoutSource",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "mounts": [{"destination": "/d", "options": ["rbind"]}]})",
                 "mount /d: a bind mount needs a source"},
-        BadCase{"UnknownNamespace", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"namespaces": [{"type": "foo"}]}})",
+        BadCase{"UnknownNamespace",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "linux": {"namespaces": [{"type": "foo"}]}})",
                 "linux.namespaces: unknown type \"foo\""},
-        BadCase{"DuplicateNamespace", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"namespaces": [{"type": "pid"}, {"type": "pid"}]}})",
+        BadCase{"DuplicateNamespace",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "linux": {"namespaces": [{"type": "pid"}, {"type": "pid"}]}})",
                 "linux.namespaces: \"pid\" is listed twice"},
         // A user namespace is only joined (the pod's), never made.
-        BadCase{"UserNamespace", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"namespaces": [{"type": "user"}]}})",
-                "linux.namespaces: a new user namespace is not supported; give the path of one to join"},
+        BadCase{"UserNamespace",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "linux": {"namespaces": [{"type": "user"}]}})",
+                "linux.namespaces: a new user namespace is not supported; give the path of one to "
+                "join"},
         BadCase{"HostnameWithoutUts", R"({"process": {"args": ["sh"]}, "hostname": "h", )" ROOT "}",
                 "hostname: needs a new uts namespace"},
-        BadCase{"CgroupDotDot", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"cgroupsPath": "/a/../../b"}})",
+        BadCase{"CgroupDotDot",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "linux": {"cgroupsPath": "/a/../../b"}})",
                 "linux.cgroupsPath: must not contain \"..\""},
-        BadCase{"SysctlSlash", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"sysctl": {"a/b": "1"}}})",
+        BadCase{"SysctlSlash",
+                R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"sysctl": {"a/b": "1"}}})",
                 "linux.sysctl: bad key \"a/b\""},
-        BadCase{"BadSeccomp", R"({"process": {"args": ["sh"]}, )" ROOT R"(, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_NOPE"}}})",
+        BadCase{"BadSeccomp",
+                R"({"process": {"args": ["sh"]}, )" ROOT
+                R"(, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_NOPE"}}})",
                 "linux.seccomp: seccomp profile: defaultAction: unknown action \"SCMP_ACT_NOPE\""}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MountOptionsTest, LaterOptionsWinAndUnknownOnesAreData) {
-  auto parsed = ParseMountOptions({"ro", "rw", "nosuid", "suid", "nodev", "private", "rshared", "size=1m", "newinstance"});
+  auto parsed = ParseMountOptions(
+      {"ro", "rw", "nosuid", "suid", "nodev", "private", "rshared", "size=1m", "newinstance"});
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->flags, static_cast<unsigned long>(MS_NODEV));
   EXPECT_EQ(parsed->propagation, static_cast<unsigned long>(MS_SHARED | MS_REC));

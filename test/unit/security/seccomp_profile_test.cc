@@ -220,15 +220,16 @@ TEST(SeccompProfile, MinKernelIsStrictDecimal) {
   auto with_min_kernel = [](const std::string& version) {
     return ParseLocalhostSeccompJson(
         R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["ptrace"],
-            "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": ")" + version + R"("}}]})",
+            "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": ")" +
+            version + R"("}}]})",
         Amd64({}));
   };
   ASSERT_TRUE(with_min_kernel("4.8").ok());
   EXPECT_EQ(with_min_kernel("4.8")->syscalls.size(), 1u);  // Amd64() runs 6.1
   EXPECT_EQ(with_min_kernel("6.10")->syscalls.size(), 0u);
   EXPECT_EQ(with_min_kernel("")->syscalls.size(), 1u);  // Go's empty string: no minimum
-  for (const char* bad : {" 4.8", "+4.8", "4.-8", "4.8x", "4.8.1", "4.", ".8", "4",
-                          "99999999999.1", "4.99999999999"}) {
+  for (const char* bad : {" 4.8", "+4.8", "4.-8", "4.8x", "4.8.1", "4.", ".8", "4", "99999999999.1",
+                          "4.99999999999"}) {
     EXPECT_FALSE(with_min_kernel(bad).ok()) << bad;
   }
 }

@@ -16,8 +16,14 @@ namespace {
 
 class HostProcessSession : public ProcessSession {
  public:
-  HostProcessSession(HostProcessRuntime& runtime, pid_t pid, UniqueFd in, UniqueFd out, UniqueFd err, UniqueFd pty)
-      : runtime_(runtime), pid_(pid), in_(std::move(in)), out_(std::move(out)), err_(std::move(err)), pty_(std::move(pty)) {}
+  HostProcessSession(HostProcessRuntime& runtime, pid_t pid, UniqueFd in, UniqueFd out,
+                     UniqueFd err, UniqueFd pty)
+      : runtime_(runtime),
+        pid_(pid),
+        in_(std::move(in)),
+        out_(std::move(out)),
+        err_(std::move(err)),
+        pty_(std::move(pty)) {}
   ~HostProcessSession() override {
     if (!reaped_) {
       ::kill(-pid_, SIGKILL);
@@ -60,7 +66,8 @@ class HostProcessSession : public ProcessSession {
 Result<std::unique_ptr<ProcessSession>> HostProcessRuntime::Exec(const ExecRequest& request) {
   std::string command;
   for (const auto& arg : request.cmd) command += (command.empty() ? "" : " ") + arg;
-  if (request.cmd.size() == 3 && request.cmd[0] == "/bin/sh" && request.cmd[1] == "-c") command = request.cmd[2];
+  if (request.cmd.size() == 3 && request.cmd[0] == "/bin/sh" && request.cmd[1] == "-c")
+    command = request.cmd[2];
   return Start(command, request.tty, request.stdin, request.stdout, request.stderr);
 }
 
@@ -68,8 +75,9 @@ Result<std::unique_ptr<ProcessSession>> HostProcessRuntime::Attach(const AttachR
   return Start(request.container_id, request.tty, request.stdin, request.stdout, request.stderr);
 }
 
-Result<std::unique_ptr<ProcessSession>> HostProcessRuntime::Start(const std::string& command, bool tty, bool in,
-                                                                  bool out, bool err) {
+Result<std::unique_ptr<ProcessSession>> HostProcessRuntime::Start(const std::string& command,
+                                                                  bool tty, bool in, bool out,
+                                                                  bool err) {
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   UniqueFd master;
   std::string slave_name;
@@ -112,14 +120,14 @@ Result<std::unique_ptr<ProcessSession>> HostProcessRuntime::Start(const std::str
   if (tty) {
     UniqueFd in_fd(in ? ::fcntl(master.get(), F_DUPFD_CLOEXEC, 0) : -1);
     UniqueFd out_fd(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
-    return std::unique_ptr<ProcessSession>(
-        new HostProcessSession(*this, pid, std::move(in_fd), std::move(out_fd), UniqueFd(), std::move(master)));
+    return std::unique_ptr<ProcessSession>(new HostProcessSession(
+        *this, pid, std::move(in_fd), std::move(out_fd), UniqueFd(), std::move(master)));
   }
   if (in) ::close(in_pipe[0]);
   if (out) ::close(out_pipe[1]);
   if (err) ::close(err_pipe[1]);
-  return std::unique_ptr<ProcessSession>(new HostProcessSession(*this, pid, keep(in_pipe[1]), keep(out_pipe[0]),
-                                                                keep(err_pipe[0]), UniqueFd()));
+  return std::unique_ptr<ProcessSession>(new HostProcessSession(
+      *this, pid, keep(in_pipe[1]), keep(out_pipe[0]), keep(err_pipe[0]), UniqueFd()));
 }
 
 Result<UniqueFd> HostProcessRuntime::DialPodPort(const std::string&, int32_t port) {

@@ -24,7 +24,8 @@ class HostProcessRuntime : public StreamingRuntime {
   void Forget(pid_t pid);
 
  private:
-  Result<std::unique_ptr<ProcessSession>> Start(const std::string& command, bool tty, bool in, bool out, bool err);
+  Result<std::unique_ptr<ProcessSession>> Start(const std::string& command, bool tty, bool in,
+                                                bool out, bool err);
   mutable std::mutex mu_;
   std::set<pid_t> live_;
   int started_ = 0;

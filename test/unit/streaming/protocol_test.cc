@@ -49,14 +49,18 @@ TEST(RemoteCommandTest, StatusJson) {
   EXPECT_EQ(failure["reason"], "NonZeroExitCode");
   EXPECT_EQ(failure["details"]["causes"][0]["reason"], "ExitCode");
   EXPECT_EQ(failure["details"]["causes"][0]["message"], "7");
-  auto internal = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("container gone")));
+  auto internal =
+      nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("container gone")));
   EXPECT_EQ(internal["reason"], "InternalError");
   EXPECT_EQ(internal["message"], "container gone");
   EXPECT_EQ(FinalStatus(RemoteCommandProtocol::kV2, 0), "");
   EXPECT_NE(FinalStatus(RemoteCommandProtocol::kV2, 3), "");
 
-  EXPECT_EQ(*ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 0)), 0);
-  EXPECT_EQ(*ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 42)), 42);
+  EXPECT_EQ(
+      *ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 0)), 0);
+  EXPECT_EQ(
+      *ParseFinalStatus(RemoteCommandProtocol::kV4, FinalStatus(RemoteCommandProtocol::kV4, 42)),
+      42);
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV4, "{not json").ok());
   EXPECT_FALSE(ParseFinalStatus(RemoteCommandProtocol::kV1, "boom").ok());
 }
@@ -65,15 +69,18 @@ TEST(RemoteCommandTest, StatusJson) {
 // (json::value() does), and the exit code is parsed whole (std::stoi took "12abc" for 12).
 TEST(RemoteCommandTest, HostileStatusJson) {
   using P = RemoteCommandProtocol;
-  for (const char* text : {R"({"status":1})", R"({"message":[]})", R"({"reason":{}})",
-                           R"({"reason":"NonZeroExitCode","details":"x"})",
-                           R"({"reason":"NonZeroExitCode","details":{"causes":7}})",
-                           R"({"reason":"NonZeroExitCode","details":{"causes":[1,{"reason":2}]}})",
-                           R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
+  for (
+      const char* text :
+      {R"({"status":1})", R"({"message":[]})", R"({"reason":{}})",
+       R"({"reason":"NonZeroExitCode","details":"x"})",
+       R"({"reason":"NonZeroExitCode","details":{"causes":7}})",
+       R"({"reason":"NonZeroExitCode","details":{"causes":[1,{"reason":2}]}})",
+       R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":3}]}})"}) {
     EXPECT_FALSE(ParseFinalStatus(P::kV4, text).ok()) << text;
   }
   auto cause = [](const char* code) {
-    return std::string(R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":")") +
+    return std::string(
+               R"({"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":")") +
            code + "\"}]}}";
   };
   EXPECT_EQ(*ParseFinalStatus(P::kV5, cause("3")), 3);
@@ -88,11 +95,13 @@ TEST(PortForwardTest, ParsePort) {
   EXPECT_EQ(*ParsePort("1"), 1);
   EXPECT_EQ(*ParsePort("65535"), 65535);
   EXPECT_EQ(*ParsePort("08080"), 8080);
-  for (const char* bad : {"", "0", "65536", "-1", "+80", " 80", "80 ", "0x50", "80abc", "99999999999999999999"}) {
+  for (const char* bad :
+       {"", "0", "65536", "-1", "+80", " 80", "80 ", "0x50", "80abc", "99999999999999999999"}) {
     EXPECT_FALSE(ParsePort(bad).ok()) << bad;
   }
   PortForwardRequest any{"pod", {}};
-  EXPECT_EQ(*WebSocketPortForwardPorts("/portforward/t?port=80,8080&port=%34%34%33", any, PortForwardLimits()),
+  EXPECT_EQ(*WebSocketPortForwardPorts("/portforward/t?port=80,8080&port=%34%34%33", any,
+                                       PortForwardLimits()),
             (std::vector<int32_t>{80, 8080, 443}));
   EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80x", any, PortForwardLimits()).ok());
   EXPECT_FALSE(WebSocketPortForwardPorts("/portforward/t?port=80,", any, PortForwardLimits()).ok());
@@ -100,15 +109,17 @@ TEST(PortForwardTest, ParsePort) {
 
 // An error message is not always UTF-8 (a path from a container); FinalStatus threw from dump().
 TEST(RemoteCommandTest, StatusOfAMessageThatIsNotUtf8) {
-  auto status = nlohmann::json::parse(FinalStatus(RemoteCommandProtocol::kV5, Internal("exec /bin/\xff: not found")),
-                                      nullptr, false);
+  auto status = nlohmann::json::parse(
+      FinalStatus(RemoteCommandProtocol::kV5, Internal("exec /bin/\xff: not found")), nullptr,
+      false);
   ASSERT_FALSE(status.is_discarded());
   EXPECT_EQ(status["message"], "exec /bin/\xef\xbf\xbd: not found");
 }
 
 TEST(RemoteCommandTest, Negotiation) {
   using P = RemoteCommandProtocol;
-  EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"}), P::kV4);
+  EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io"}),
+            P::kV4);
   EXPECT_EQ(NegotiateSpdyProtocol({"v5.channel.k8s.io"}), P::kV5);
   EXPECT_EQ(NegotiateSpdyProtocol({"v3.channel.k8s.io", "v2.channel.k8s.io"}), P::kV3);
   EXPECT_EQ(NegotiateSpdyProtocol({}), P::kV1);
@@ -173,8 +184,9 @@ TEST(HttpUpgradeTest, WebSocketKeyIsSixteenBytesInBase64) {
     return request;
   };
   EXPECT_TRUE(IsWebSocketUpgrade(request("AQIDBAUGBwgJCgsMDQ4PEA==")));
-  for (const char* bad : {"dGhlIHNhbXBsZ.SBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ==x",
-                          "dGhlIHNhbXBsZSBub25jZQab", "dGhlIHNhbXBsZSBub25j*Q=="}) {
+  for (const char* bad :
+       {"dGhlIHNhbXBsZ.SBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ==x",
+        "dGhlIHNhbXBsZSBub25jZQab", "dGhlIHNhbXBsZSBub25j*Q=="}) {
     EXPECT_FALSE(IsWebSocketUpgrade(request(bad))) << bad;
   }
   EXPECT_EQ(WebSocketAccept(std::string(1000, 'k')).size(), 28u);

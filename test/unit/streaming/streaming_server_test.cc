@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <filesystem>
@@ -17,8 +17,6 @@
 #include <future>
 #include <map>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "cri/streaming/client/streaming_client.h"
 #include "cri/streaming/http_upgrade.h"
@@ -53,7 +51,8 @@ std::string ReadAllFd(int fd) {
 
 size_t CountOpenFds() {
   size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    ++count;
   return count;
 }
 
@@ -64,7 +63,7 @@ struct Outcome {
 };
 
 Outcome RunCommand(const std::string& url, RemoteCommandOptions options, std::string input = {},
-            client::TerminalSizeQueue* resizes = nullptr) {
+                   client::TerminalSizeQueue* resizes = nullptr) {
   Pipe in, out, err;
   std::thread writer([&] {
     (void)WriteAllFd(in.write.get(), input);
@@ -73,7 +72,8 @@ Outcome RunCommand(const std::string& url, RemoteCommandOptions options, std::st
   Outcome outcome;
   std::thread out_reader([&] { outcome.out = ReadAllFd(out.read.get()); });
   std::thread err_reader([&] { outcome.err = ReadAllFd(err.read.get()); });
-  outcome.exit_code = client::RunRemoteCommand(url, options, in.read.get(), out.write.get(), err.write.get(), resizes);
+  outcome.exit_code = client::RunRemoteCommand(url, options, in.read.get(), out.write.get(),
+                                               err.write.get(), resizes);
   out.write.reset();
   err.write.reset();
   in.read.reset();  // a writer the command never read from gets EPIPE
@@ -104,7 +104,8 @@ class EchoServer {
           UniqueFd conn(fd);
           char buffer[4096];
           ssize_t n;
-          while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) (void)WriteAllFd(fd, {buffer, static_cast<size_t>(n)});
+          while ((n = ::read(fd, buffer, sizeof(buffer))) > 0)
+            (void)WriteAllFd(fd, {buffer, static_cast<size_t>(n)});
         });
       }
     });
@@ -127,7 +128,9 @@ class StreamingServerTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
     StreamingServerConfig config;
-    config.clock = [this] { return std::chrono::steady_clock::time_point(std::chrono::seconds(now_seconds_.load())); };
+    config.clock = [this] {
+      return std::chrono::steady_clock::time_point(std::chrono::seconds(now_seconds_.load()));
+    };
     server_ = std::make_unique<StreamingServer>(config, runtime_);
     ASSERT_TRUE(server_->Start().ok());
   }
@@ -151,7 +154,8 @@ class StreamingServerTest : public ::testing::TestWithParam<Transport> {
   }
   // Waits until every connection and process of the server is gone.
   void WaitIdle() {
-    for (int i = 0; i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
+    for (int i = 0;
+         i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -240,7 +244,9 @@ TEST_P(StreamingServerTest, UsedAndExpiredTokensAre404) {
   auto expired = RunCommand(expiring, Options()).exit_code;
   ASSERT_FALSE(expired.ok());
   EXPECT_EQ(expired.error().code(), ErrorCode::kNotFound);
-  auto unknown = RunCommand(server_->BaseUrl() + "/exec/0123456789abcdef0123456789abcdef", Options()).exit_code;
+  auto unknown =
+      RunCommand(server_->BaseUrl() + "/exec/0123456789abcdef0123456789abcdef", Options())
+          .exit_code;
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(runtime_.started(), 1);
@@ -281,7 +287,8 @@ TEST_P(StreamingServerTest, PortForwardTwoConnectionsAtOnce) {
   UniqueFd ours(pair[0]);
   auto refused = (*forwarder)->Forward(echo.port() == 1 ? 2 : 1, UniqueFd(pair[1]));
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message().find("was not requested"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("was not requested"), std::string::npos)
+      << refused.error().message();
 }
 
 TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
@@ -297,8 +304,8 @@ TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
     upgrade.protocols = {"v4.channel.k8s.io"};
     auto connection = DialUpgrade(url, upgrade);
     ASSERT_TRUE(connection.ok());
-    auto session =
-        std::make_unique<spdy::SpdySession>(std::move(connection->transport), spdy::SpdySession::Role::kClient);
+    auto session = std::make_unique<spdy::SpdySession>(std::move(connection->transport),
+                                                       spdy::SpdySession::Role::kClient);
     session->Start();
     std::shared_ptr<spdy::SpdyStream> stdout_stream;
     for (const char* type : {"error", "stdin", "stdout", "stderr"}) {
@@ -318,7 +325,8 @@ TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
     upgrade.protocols = {"v5.channel.k8s.io"};
     auto connection = DialUpgrade(url, upgrade);
     ASSERT_TRUE(connection.ok());
-    websocket::Connection ws(std::move(connection->transport), websocket::Connection::Role::kClient);
+    websocket::Connection ws(std::move(connection->transport),
+                             websocket::Connection::Role::kClient);
     auto message = ws.ReadMessage();  // "started" on stdout
     ASSERT_TRUE(message.ok() && message->has_value());
     ws.Shutdown();
@@ -331,15 +339,20 @@ TEST_P(StreamingServerTest, ClientDisconnectMidStreamLeavesNothingBehind) {
 
 TEST_P(StreamingServerTest, StopCancelsRunningSessions) {
   std::string url = ExecUrl("sleep 100");
-  auto result = std::async(std::launch::async, [&] { return RunCommand(url, Options()).exit_code; });
-  for (int i = 0; i < 100 && runtime_.live_pids().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto result =
+      std::async(std::launch::async, [&] { return RunCommand(url, Options()).exit_code; });
+  for (int i = 0; i < 100 && runtime_.live_pids().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   server_->Stop();
   ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_TRUE(runtime_.live_pids().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
-                         [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTest,
+                         ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
+                         [](const auto& info) {
+                           return info.param == Transport::kSpdy ? "Spdy" : "WebSocket";
+                         });
 
 // kubelet's WebSocket port-forward protocol (no SPDY): for the i-th port, channel 2i carries data
 // both ways and 2i+1 errors; each channel opens with its port, 2 bytes little endian. The client
@@ -350,7 +363,8 @@ class ChannelPortForwardTest : public StreamingServerTest {
     std::unique_ptr<websocket::Connection> ws;
     std::string protocol;  // the server's Sec-WebSocket-Protocol
   };
-  Result<Session> Dial(const std::string& url, std::vector<std::string> protocols = {"portforward.k8s.io"}) {
+  Result<Session> Dial(const std::string& url,
+                       std::vector<std::string> protocols = {"portforward.k8s.io"}) {
     UpgradeOptions upgrade;
     upgrade.websocket = true;
     upgrade.protocols = std::move(protocols);
@@ -403,7 +417,8 @@ TEST_P(ChannelPortForwardTest, BytesBothWaysOnOnePort) {
   EXPECT_EQ(session->protocol, "portforward.k8s.io");
   websocket::Connection& ws = *session->ws;
   std::map<uint8_t, std::string> channels;
-  ASSERT_TRUE(ReadUntil(ws, channels, [&] { return channels[0].size() >= 2 && channels[1].size() >= 2; }));
+  ASSERT_TRUE(
+      ReadUntil(ws, channels, [&] { return channels[0].size() >= 2 && channels[1].size() >= 2; }));
   EXPECT_EQ(channels[0], PortBytes(echo.port()));
   EXPECT_EQ(channels[1], PortBytes(echo.port()));
   channels.clear();
@@ -411,7 +426,8 @@ TEST_P(ChannelPortForwardTest, BytesBothWaysOnOnePort) {
   std::string payload;
   for (int i = 0; payload.size() < 400000; ++i) payload += "line " + std::to_string(i) + "\n";
   std::thread writer([&] {
-    for (size_t offset = 0; offset < payload.size(); offset += 5000) Send(ws, 0, payload.substr(offset, 5000));
+    for (size_t offset = 0; offset < payload.size(); offset += 5000)
+      Send(ws, 0, payload.substr(offset, 5000));
   });
   bool read = ReadUntil(ws, channels, [&] { return channels[0].size() >= payload.size(); });
   writer.join();
@@ -430,14 +446,16 @@ TEST_P(ChannelPortForwardTest, TwoPortsInOneSessionFromTheQuery) {
   auto url = server_->GetPortForwardUrl(request);
   ASSERT_TRUE(url.ok());
   // v4.channel.k8s.io is kubelet's own name for the same framing.
-  auto session = Dial(*url + "?port=" + std::to_string(first.port()) + "&port=" + std::to_string(second.port()),
-                      {"v4.channel.k8s.io"});
+  auto session = Dial(
+      *url + "?port=" + std::to_string(first.port()) + "&port=" + std::to_string(second.port()),
+      {"v4.channel.k8s.io"});
   ASSERT_TRUE(session.ok()) << session.error().message();
   EXPECT_EQ(session->protocol, "v4.channel.k8s.io");
   websocket::Connection& ws = *session->ws;
   std::map<uint8_t, std::string> channels;
   ASSERT_TRUE(ReadUntil(ws, channels, [&] {
-    return channels[0].size() >= 2 && channels[1].size() >= 2 && channels[2].size() >= 2 && channels[3].size() >= 2;
+    return channels[0].size() >= 2 && channels[1].size() >= 2 && channels[2].size() >= 2 &&
+           channels[3].size() >= 2;
   }));
   EXPECT_EQ(channels[0], PortBytes(first.port()));
   EXPECT_EQ(channels[3], PortBytes(second.port()));
@@ -446,7 +464,8 @@ TEST_P(ChannelPortForwardTest, TwoPortsInOneSessionFromTheQuery) {
   Send(ws, 0, "to the first port");
   Send(ws, 1, "ignored: error channels are the server's");
   Send(ws, 9, "ignored: no such channel");
-  ASSERT_TRUE(ReadUntil(ws, channels, [&] { return channels[0].size() >= 17 && channels[2].size() >= 18; }));
+  ASSERT_TRUE(ReadUntil(ws, channels,
+                        [&] { return channels[0].size() >= 17 && channels[2].size() >= 18; }));
   EXPECT_EQ(channels[0], "to the first port");
   EXPECT_EQ(channels[2], "to the second port");
   ws.Shutdown();
@@ -477,7 +496,8 @@ TEST_P(ChannelPortForwardTest, RefusedPortGivesErrorText) {
   ASSERT_GE(channels[1].size(), 2u);
   EXPECT_EQ(channels[1].substr(0, 2), PortBytes(closed));
   std::string error = channels[1].substr(2);
-  EXPECT_NE(error.find("error forwarding port " + std::to_string(closed) + " to pod pod1"), std::string::npos)
+  EXPECT_NE(error.find("error forwarding port " + std::to_string(closed) + " to pod pod1"),
+            std::string::npos)
       << error;
   WaitIdle();
   EXPECT_EQ(server_->active_connections(), 0u);
@@ -510,11 +530,13 @@ TEST_P(ChannelPortForwardTest, ClientDisconnectLeavesNothingBehind) {
   session_once(false);
   WaitIdle();
   EXPECT_EQ(server_->active_connections(), 0u);
-  for (int i = 0; i < 150 && CountOpenFds() != fds_before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 150 && CountOpenFds() != fds_before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(CountOpenFds(), fds_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(WebSocket, ChannelPortForwardTest, ::testing::Values(Transport::kWebSocket));
+INSTANTIATE_TEST_SUITE_P(WebSocket, ChannelPortForwardTest,
+                         ::testing::Values(Transport::kWebSocket));
 
 // A self-signed certificate for 127.0.0.1 and its key, as PEM files in a fresh directory.
 struct SelfSignedCertificate {
@@ -533,13 +555,14 @@ struct SelfSignedCertificate {
     ::X509_gmtime_adj(::X509_getm_notAfter(cert), 3600);
     ::X509_set_pubkey(cert, key);
     X509_NAME* name = ::X509_get_subject_name(cert);
-    ::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("berth test"), -1,
-                                 -1, 0);
+    ::X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("berth test"), -1, -1, 0);
     ::X509_set_issuer_name(cert, name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     ::X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, {NID_basic_constraints, "CA:TRUE"}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, {NID_basic_constraints, "CA:TRUE"}}) {
       X509_EXTENSION* extension = ::X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
       EXPECT_NE(extension, nullptr);
       ::X509_add_ext(cert, extension, -1);
@@ -574,7 +597,8 @@ class StreamingServerTlsTest : public ::testing::TestWithParam<Transport> {
     EXPECT_TRUE(runtime_.live_pids().empty());
   }
   std::string ExecUrl(std::string command, bool in = false) {
-    auto url = server_->GetExecUrl({"c1", {"/bin/sh", "-c", std::move(command)}, false, in, true, true});
+    auto url =
+        server_->GetExecUrl({"c1", {"/bin/sh", "-c", std::move(command)}, false, in, true, true});
     EXPECT_TRUE(url.ok());
     return url.ok() ? *url : "";
   }
@@ -586,7 +610,8 @@ class StreamingServerTlsTest : public ::testing::TestWithParam<Transport> {
     return options;
   }
   void WaitIdle() {
-    for (int i = 0; i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
+    for (int i = 0;
+         i < 100 && (server_->active_connections() != 0 || !runtime_.live_pids().empty()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -695,7 +720,8 @@ TEST_P(StreamingServerTlsTest, StalledHandshakeIsCutOffAndDisconnectLeavesNothin
   auto connection = DialUpgrade(ExecUrl("echo started; exec sleep 100", true), upgrade);
   ASSERT_TRUE(connection.ok()) << connection.error().message();
   {
-    websocket::Connection ws(std::move(connection->transport), websocket::Connection::Role::kClient);
+    websocket::Connection ws(std::move(connection->transport),
+                             websocket::Connection::Role::kClient);
     auto message = ws.ReadMessage();  // "started" on stdout
     ASSERT_TRUE(message.ok() && message->has_value());
     ws.Shutdown();
@@ -706,8 +732,11 @@ TEST_P(StreamingServerTlsTest, StalledHandshakeIsCutOffAndDisconnectLeavesNothin
   EXPECT_EQ(CountOpenFds(), fds_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTlsTest, ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
-                         [](const auto& info) { return info.param == Transport::kSpdy ? "Spdy" : "WebSocket"; });
+INSTANTIATE_TEST_SUITE_P(Transports, StreamingServerTlsTest,
+                         ::testing::Values(Transport::kSpdy, Transport::kWebSocket),
+                         [](const auto& info) {
+                           return info.param == Transport::kSpdy ? "Spdy" : "WebSocket";
+                         });
 
 TEST(StreamingServerTlsConfigTest, StartRefusesBadTlsFiles) {
   SelfSignedCertificate certificate, other;
@@ -720,7 +749,8 @@ TEST(StreamingServerTlsConfigTest, StartRefusesBadTlsFiles) {
     auto started = server.Start();
     return started.ok() ? std::string("started") : started.error().message();
   };
-  std::string missing_key = start(certificate.cert_file.string(), (certificate.dir / "missing.pem").string());
+  std::string missing_key =
+      start(certificate.cert_file.string(), (certificate.dir / "missing.pem").string());
   EXPECT_NE(missing_key.find("missing.pem"), std::string::npos) << missing_key;
   EXPECT_NE(start(certificate.cert_file.string(), std::nullopt).find("both"), std::string::npos);
   std::string mismatched = start(certificate.cert_file.string(), other.key_file.string());

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "cri/streaming/websocket_frame.h"
+
+#include <gtest/gtest.h>
 
 namespace berth::streaming::websocket {
 namespace {
@@ -35,19 +35,26 @@ TEST(WebSocketFrameTest, KnownClientFrame) {
   ASSERT_TRUE(frame.ok() && frame->has_value());
   EXPECT_EQ((*frame)->opcode, Opcode::kText);
   EXPECT_EQ((*frame)->payload, "Hello");
-  EXPECT_EQ(EncodeFrame(Opcode::kText, "Hello", true, std::array<uint8_t, 4>{0x37, 0xfa, 0x21, 0x3d}), wire);
+  EXPECT_EQ(
+      EncodeFrame(Opcode::kText, "Hello", true, std::array<uint8_t, 4>{0x37, 0xfa, 0x21, 0x3d}),
+      wire);
 }
 
 TEST(WebSocketFrameTest, HostileFramesAreRejected) {
   size_t consumed = 0;
   FrameParser server(true, 1024);
-  EXPECT_FALSE(server.Parse(EncodeFrame(Opcode::kBinary, "x", true, std::nullopt), consumed).ok());  // unmasked
-  EXPECT_FALSE(server.Parse(std::string("\xc2\x80\0\0\0\0", 6), consumed).ok());                    // RSV1
-  EXPECT_FALSE(server.Parse(std::string("\x83\x80\0\0\0\0", 6), consumed).ok());                    // opcode 3
-  EXPECT_FALSE(server.Parse(std::string("\x09\x80\0\0\0\0", 6), consumed).ok());                    // fragmented ping
-  EXPECT_FALSE(server.Parse(std::string("\x82\xfe\x08\x00", 4), consumed).ok());                    // 2048 > bound
-  EXPECT_FALSE(server.Parse(std::string("\x82\xff\x80\0\0\0\0\0\0\0", 10), consumed).ok());        // 64-bit MSB
-  EXPECT_FALSE(FrameParser(false, 1024).Parse(EncodeFrame(Opcode::kBinary, "x", true, std::array<uint8_t, 4>{}), consumed).ok());
+  EXPECT_FALSE(server.Parse(EncodeFrame(Opcode::kBinary, "x", true, std::nullopt), consumed)
+                   .ok());                                                        // unmasked
+  EXPECT_FALSE(server.Parse(std::string("\xc2\x80\0\0\0\0", 6), consumed).ok());  // RSV1
+  EXPECT_FALSE(server.Parse(std::string("\x83\x80\0\0\0\0", 6), consumed).ok());  // opcode 3
+  EXPECT_FALSE(server.Parse(std::string("\x09\x80\0\0\0\0", 6), consumed).ok());  // fragmented ping
+  EXPECT_FALSE(server.Parse(std::string("\x82\xfe\x08\x00", 4), consumed).ok());  // 2048 > bound
+  EXPECT_FALSE(
+      server.Parse(std::string("\x82\xff\x80\0\0\0\0\0\0\0", 10), consumed).ok());  // 64-bit MSB
+  EXPECT_FALSE(
+      FrameParser(false, 1024)
+          .Parse(EncodeFrame(Opcode::kBinary, "x", true, std::array<uint8_t, 4>{}), consumed)
+          .ok());
 }
 
 }  // namespace
