@@ -57,19 +57,19 @@ bool Check(const grpc::Status& status, const char* rpc, int cycle) {
 }
 
 // One cycle; its wall time in ms, or a negative number when an RPC failed.
-double Cycle(runtime::v1::RuntimeService::Stub& stub, const std::string& image, int cycle) {
+double Cycle(::runtime::v1::RuntimeService::Stub& stub, const std::string& image, int cycle) {
   auto start = Clock::now();
   std::string name = "churn-" + std::to_string(cycle);
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   auto* pod = run.mutable_config();
   pod->mutable_metadata()->set_name(name);
   pod->mutable_metadata()->set_namespace_("bench");
   pod->mutable_metadata()->set_uid("uid-" + name);
   pod->set_hostname(name);
-  runtime::v1::RunPodSandboxResponse ran;
+  ::runtime::v1::RunPodSandboxResponse ran;
   if (!Check(stub.RunPodSandbox(Context().get(), run, &ran), "RunPodSandbox", cycle)) return -1;
 
-  runtime::v1::CreateContainerRequest create;
+  ::runtime::v1::CreateContainerRequest create;
   create.set_pod_sandbox_id(ran.pod_sandbox_id());
   *create.mutable_sandbox_config() = *pod;
   auto* config = create.mutable_config();
@@ -77,24 +77,24 @@ double Cycle(runtime::v1::RuntimeService::Stub& stub, const std::string& image, 
   config->mutable_image()->set_image(image);
   config->add_command("/bin/sleep");
   config->add_command("300");
-  runtime::v1::CreateContainerResponse created;
+  ::runtime::v1::CreateContainerResponse created;
   bool ok =
       Check(stub.CreateContainer(Context().get(), create, &created), "CreateContainer", cycle);
   if (ok) {
-    runtime::v1::StartContainerRequest start_request;
+    ::runtime::v1::StartContainerRequest start_request;
     start_request.set_container_id(created.container_id());
-    runtime::v1::StartContainerResponse started;
+    ::runtime::v1::StartContainerResponse started;
     ok = Check(stub.StartContainer(Context().get(), start_request, &started), "StartContainer",
                cycle);
   }
   // Teardown whatever happened, so that a failed cycle leaves nothing for the next.
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::StopPodSandboxResponse stopped;
   ok = Check(stub.StopPodSandbox(Context().get(), stop, &stopped), "StopPodSandbox", cycle) && ok;
-  runtime::v1::RemovePodSandboxRequest remove;
+  ::runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxResponse removed;
+  ::runtime::v1::RemovePodSandboxResponse removed;
   ok = Check(stub.RemovePodSandbox(Context().get(), remove, &removed), "RemovePodSandbox", cycle) &&
        ok;
   if (!ok) return -1;
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
                  "[--sample N]\n");
     return 2;
   }
-  auto stub = runtime::v1::RuntimeService::NewStub(
+  auto stub = ::runtime::v1::RuntimeService::NewStub(
       grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
   std::printf("  cycle  RSS (KiB)  anon (KiB)    fds  threads\n");
   Sample(0, pid);

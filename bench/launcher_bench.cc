@@ -170,15 +170,16 @@ class Stopwatch {
 Result<void> RunWithLauncher(const std::string& bundle, Timing& timing) {
   Stopwatch watch(timing);
   BERTH_ASSIGN_OR_RETURN(oci::Spec spec, oci::LoadBundle(bundle));
-  BERTH_ASSIGN_OR_RETURN(CreatedContainer created, CreateContainer(spec, StdioFds{}));
+  BERTH_ASSIGN_OR_RETURN(runtime::CreatedContainer created,
+                         runtime::CreateContainer(spec, runtime::StdioFds{}));
   watch.Lap();
-  auto started = StartContainer(created);
+  auto started = runtime::StartContainer(created);
   watch.Lap();
   int status = 0;
   ::waitpid(created.pid(), &status, 0);
   if (!started.ok()) return std::move(started).error();
   watch.Lap();
-  BERTH_TRY(RemoveContainerCgroup(spec));
+  BERTH_TRY(runtime::RemoveContainerCgroup(spec));
   watch.Lap();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return Internal("/bin/true ended with status " + std::to_string(status));
@@ -186,9 +187,10 @@ Result<void> RunWithLauncher(const std::string& bundle, Timing& timing) {
 }
 
 // Blocks until <state_dir>/exit exists: the monitor renames it into place, which `watch` sees.
-Result<ExitStatus> WaitForExitFile(const std::string& state_dir, int watch) {
+Result<runtime::ExitStatus> WaitForExitFile(const std::string& state_dir, int watch) {
   for (;;) {
-    BERTH_ASSIGN_OR_RETURN(std::optional<ExitStatus> status, ReadExitStatus(state_dir));
+    BERTH_ASSIGN_OR_RETURN(std::optional<runtime::ExitStatus> status,
+                           runtime::ReadExitStatus(state_dir));
     if (status) return *status;
     pollfd fd{watch, POLLIN, 0};
     if (::poll(&fd, 1, 20000) <= 0) return Internal("no exit file in " + state_dir + " after 20 s");
@@ -209,13 +211,13 @@ Result<void> RunWithMonitor(const Options& options, const std::string& bundle, i
       ::inotify_add_watch(inotify.get(), state_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
     return Error::FromErrno(errno, "inotify on " + state_dir);
   Stopwatch watch(timing);
-  MonitorRequest request{options.monitor, bundle, state_dir, state_dir + "/ctr.log"};
-  BERTH_ASSIGN_OR_RETURN(MonitoredContainer monitored, SpawnMonitor(request));
+  runtime::MonitorRequest request{options.monitor, bundle, state_dir, state_dir + "/ctr.log"};
+  BERTH_ASSIGN_OR_RETURN(runtime::MonitoredContainer monitored, runtime::SpawnMonitor(request));
   watch.Lap();
-  auto started = StartMonitoredContainer(state_dir);
+  auto started = runtime::StartMonitoredContainer(state_dir);
   watch.Lap();
   auto exit = started.ok() ? WaitForExitFile(state_dir, inotify.get())
-                           : Result<ExitStatus>(started.error());
+                           : Result<runtime::ExitStatus>(started.error());
   watch.Lap();
   std::error_code ignored;
   std::filesystem::remove_all(state_dir, ignored);
@@ -379,7 +381,7 @@ int Main(int argc, char** argv) {
         failed = 1;
       }
     }
-  (void)Cgroups::Probe().Remove(parent + "/ctr", parent);
+  (void)runtime::Cgroups::Probe().Remove(parent + "/ctr", parent);
   if (!failed) Report(variants);
   return failed;
 }

@@ -26,8 +26,8 @@ double Millis(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
-  runtime::v1::RunPodSandboxRequest request;
+::runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
+  ::runtime::v1::RunPodSandboxRequest request;
   auto* config = request.mutable_config();
   config->mutable_metadata()->set_name(name);
   config->mutable_metadata()->set_namespace_("bench");
@@ -36,9 +36,9 @@ runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
   return request;
 }
 
-bool RunOne(runtime::v1::RuntimeService::Stub& stub, const std::string& name, double* run_ms,
+bool RunOne(::runtime::v1::RuntimeService::Stub& stub, const std::string& name, double* run_ms,
             double* teardown_ms) {
-  runtime::v1::RunPodSandboxResponse created;
+  ::runtime::v1::RunPodSandboxResponse created;
   auto start = Clock::now();
   auto status = stub.RunPodSandbox(Context().get(), PodRequest(name), &created);
   *run_ms = Millis(Clock::now() - start);
@@ -46,12 +46,12 @@ bool RunOne(runtime::v1::RuntimeService::Stub& stub, const std::string& name, do
     std::fprintf(stderr, "RunPodSandbox %s: %s\n", name.c_str(), status.error_message().c_str());
     return false;
   }
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id(created.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxRequest remove;
+  ::runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(created.pod_sandbox_id());
-  runtime::v1::StopPodSandboxResponse stopped;
-  runtime::v1::RemovePodSandboxResponse removed;
+  ::runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::RemovePodSandboxResponse removed;
   start = Clock::now();
   bool ok = stub.StopPodSandbox(Context().get(), stop, &stopped).ok() &&
             stub.RemovePodSandbox(Context().get(), remove, &removed).ok();
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     if (flag == "--concurrent") concurrent = std::stoi(argv[i + 1]);
   }
   auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
-  auto stub = runtime::v1::RuntimeService::NewStub(channel);
+  auto stub = ::runtime::v1::RuntimeService::NewStub(channel);
   std::vector<double> run, teardown;
   for (int i = 0; i < pods; ++i) {
     double run_ms = 0, teardown_ms = 0;

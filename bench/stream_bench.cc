@@ -35,7 +35,7 @@ using berth::UniqueFd;
 using berth::streaming::client::PortForwarder;
 using berth::streaming::client::Transport;
 using Clock = std::chrono::steady_clock;
-using Stub = runtime::v1::RuntimeService::Stub;
+using Stub = ::runtime::v1::RuntimeService::Stub;
 
 constexpr int kWarmupRuns = 5;
 // The pod's servers (busybox nc forks one `-e` child per connection, its stdio the socket).
@@ -64,24 +64,24 @@ void PrintLatencies(const std::string& what, const std::vector<double>& latencie
 
 // Creates and starts a container running `command`; returns its id, or "" after printing why not.
 std::string RunContainer(Stub& stub, const std::string& pod_id,
-                         const runtime::v1::PodSandboxConfig& pod_config, const std::string& name,
+                         const ::runtime::v1::PodSandboxConfig& pod_config, const std::string& name,
                          const std::string& image, const std::vector<std::string>& command) {
-  runtime::v1::CreateContainerRequest create;
+  ::runtime::v1::CreateContainerRequest create;
   create.set_pod_sandbox_id(pod_id);
   *create.mutable_sandbox_config() = pod_config;
   auto* config = create.mutable_config();
   config->mutable_metadata()->set_name(name);
   config->mutable_image()->set_image(image);
   for (const auto& arg : command) config->add_command(arg);
-  runtime::v1::CreateContainerResponse created;
+  ::runtime::v1::CreateContainerResponse created;
   auto status = stub.CreateContainer(Context().get(), create, &created);
   if (!status.ok()) {
     std::fprintf(stderr, "CreateContainer %s: %s\n", name.c_str(), status.error_message().c_str());
     return "";
   }
-  runtime::v1::StartContainerRequest start;
+  ::runtime::v1::StartContainerRequest start;
   start.set_container_id(created.container_id());
-  runtime::v1::StartContainerResponse started;
+  ::runtime::v1::StartContainerResponse started;
   status = stub.StartContainer(Context().get(), start, &started);
   if (!status.ok()) {
     std::fprintf(stderr, "StartContainer %s: %s\n", name.c_str(), status.error_message().c_str());
@@ -91,11 +91,11 @@ std::string RunContainer(Stub& stub, const std::string& pod_id,
 }
 
 bool ExecSyncTrue(Stub& stub, const std::string& container_id) {
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(container_id);
   request.add_cmd("/bin/true");
   request.set_timeout(10);
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   auto status = stub.ExecSync(Context().get(), request, &response);
   if (!status.ok() || response.exit_code() != 0) {
     std::fprintf(stderr, "ExecSync /bin/true: %s (exit %d)\n", status.error_message().c_str(),
@@ -108,12 +108,12 @@ bool ExecSyncTrue(Stub& stub, const std::string& container_id) {
 // What `kubectl exec POD -- true` does: Exec for a URL, then the remote command over it with
 // stdout and stderr (no stdin, no TTY) until the error stream reports the exit.
 bool ExecTrue(Stub& stub, const std::string& container_id, Transport transport) {
-  runtime::v1::ExecRequest request;
+  ::runtime::v1::ExecRequest request;
   request.set_container_id(container_id);
   request.add_cmd("/bin/true");
   request.set_stdout(true);
   request.set_stderr(true);
-  runtime::v1::ExecResponse response;
+  ::runtime::v1::ExecResponse response;
   auto status = stub.Exec(Context().get(), request, &response);
   if (!status.ok()) {
     std::fprintf(stderr, "Exec /bin/true: %s\n", status.error_message().c_str());
@@ -189,10 +189,10 @@ Transfer TransferOnce(Stub& stub, const std::string& pod_id, Transport transport
                       Direction direction, size_t bytes) {
   Transfer result;
   int32_t port = direction == Direction::kToPod ? kSinkPort : kSourcePort;
-  runtime::v1::PortForwardRequest request;
+  ::runtime::v1::PortForwardRequest request;
   request.set_pod_sandbox_id(pod_id);
   request.add_port(port);
-  runtime::v1::PortForwardResponse response;
+  ::runtime::v1::PortForwardResponse response;
   auto status = stub.PortForward(Context().get(), request, &response);
   if (!status.ok()) {
     result.error = "PortForward: " + status.error_message();
@@ -281,7 +281,7 @@ bool MeasureThroughput(Stub& stub, const std::string& pod_id, Transport transpor
 }
 
 bool RunBenchmarks(Stub& stub, const std::string& pod_id,
-                   const runtime::v1::PodSandboxConfig& pod_config, const std::string& image,
+                   const ::runtime::v1::PodSandboxConfig& pod_config, const std::string& image,
                    int runs, size_t megabytes, int transfer_runs) {
   std::string sleeper =
       RunContainer(stub, pod_id, pod_config, "sleeper", image, {"/bin/sleep", "3600"});
@@ -329,13 +329,13 @@ int main(int argc, char** argv) {
   }
   // A refused dial shuts the forwarded socket while a transfer may still be writing to it.
   ::signal(SIGPIPE, SIG_IGN);
-  auto stub = runtime::v1::RuntimeService::NewStub(
+  auto stub = ::runtime::v1::RuntimeService::NewStub(
       grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
-  runtime::v1::RunPodSandboxRequest pod;
+  ::runtime::v1::RunPodSandboxRequest pod;
   pod.mutable_config()->mutable_metadata()->set_name("stream-bench");
   pod.mutable_config()->mutable_metadata()->set_namespace_("bench");
   pod.mutable_config()->mutable_metadata()->set_uid("stream-bench-uid");
-  runtime::v1::RunPodSandboxResponse pod_created;
+  ::runtime::v1::RunPodSandboxResponse pod_created;
   auto status = stub->RunPodSandbox(Context().get(), pod, &pod_created);
   if (!status.ok()) {
     std::fprintf(stderr, "RunPodSandbox: %s\n", status.error_message().c_str());
@@ -343,13 +343,13 @@ int main(int argc, char** argv) {
   }
   bool ok = RunBenchmarks(*stub, pod_created.pod_sandbox_id(), pod.config(), image, runs, megabytes,
                           transfer_runs);
-  runtime::v1::StopPodSandboxRequest stop_pod;
+  ::runtime::v1::StopPodSandboxRequest stop_pod;
   stop_pod.set_pod_sandbox_id(pod_created.pod_sandbox_id());
-  runtime::v1::StopPodSandboxResponse pod_stopped;
+  ::runtime::v1::StopPodSandboxResponse pod_stopped;
   (void)stub->StopPodSandbox(Context().get(), stop_pod, &pod_stopped);
-  runtime::v1::RemovePodSandboxRequest remove_pod;
+  ::runtime::v1::RemovePodSandboxRequest remove_pod;
   remove_pod.set_pod_sandbox_id(pod_created.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxResponse pod_removed;
+  ::runtime::v1::RemovePodSandboxResponse pod_removed;
   (void)stub->RemovePodSandbox(Context().get(), remove_pod, &pod_removed);
   return ok ? 0 : 1;
 }

@@ -6,8 +6,9 @@
 
 namespace berth::cri {
 
-grpc::Status RuntimeService::Attach(grpc::ServerContext*, const runtime::v1::AttachRequest* request,
-                                    runtime::v1::AttachResponse* response) {
+grpc::Status RuntimeService::Attach(grpc::ServerContext*,
+                                    const ::runtime::v1::AttachRequest* request,
+                                    ::runtime::v1::AttachResponse* response) {
   return Serve("Attach", [&]() -> Result<void> {
     BERTH_TRY(CheckStreams("attach", request->stdin(), request->stdout(), request->stderr(),
                            request->tty()));

@@ -13,30 +13,30 @@ constexpr int kRtMin = 34;
 constexpr int kRtMax = 64;
 constexpr int kRtMinPlusLast = kRtMin + 15;
 
-std::string Propagation(runtime::v1::MountPropagation propagation) {
+std::string Propagation(::runtime::v1::MountPropagation propagation) {
   switch (propagation) {
-    case runtime::v1::PROPAGATION_HOST_TO_CONTAINER: return "rslave";
-    case runtime::v1::PROPAGATION_BIDIRECTIONAL: return "rshared";
+    case ::runtime::v1::PROPAGATION_HOST_TO_CONTAINER: return "rslave";
+    case ::runtime::v1::PROPAGATION_BIDIRECTIONAL: return "rshared";
     default: return "private";
   }
 }
 
-runtime::v1::MountPropagation FromPropagation(const std::string& propagation) {
-  if (propagation == "rslave") return runtime::v1::PROPAGATION_HOST_TO_CONTAINER;
-  if (propagation == "rshared") return runtime::v1::PROPAGATION_BIDIRECTIONAL;
-  return runtime::v1::PROPAGATION_PRIVATE;
+::runtime::v1::MountPropagation FromPropagation(const std::string& propagation) {
+  if (propagation == "rslave") return ::runtime::v1::PROPAGATION_HOST_TO_CONTAINER;
+  if (propagation == "rshared") return ::runtime::v1::PROPAGATION_BIDIRECTIONAL;
+  return ::runtime::v1::PROPAGATION_PRIVATE;
 }
 
 }  // namespace
 
-Result<std::string> FromCriSignal(runtime::v1::Signal signal) {
-  if (signal == runtime::v1::RUNTIME_DEFAULT) return std::string();
-  if (!runtime::v1::Signal_IsValid(signal)) {
+Result<std::string> FromCriSignal(::runtime::v1::Signal signal) {
+  if (signal == ::runtime::v1::RUNTIME_DEFAULT) return std::string();
+  if (!::runtime::v1::Signal_IsValid(signal)) {
     return InvalidArgument("stop_signal " + std::to_string(static_cast<int>(signal)) +
                            " is not a CRI Signal");
   }
   // "SIGRTMINPLUS3" -> "SIGRTMIN+3", "SIGRTMAXMINUS2" -> "SIGRTMAX-2": base/signal_names.h's form.
-  std::string name = runtime::v1::Signal_Name(signal);
+  std::string name = ::runtime::v1::Signal_Name(signal);
   for (auto [word, sign] : {std::pair{"PLUS", "+"}, std::pair{"MINUS", "-"}}) {
     if (size_t at = name.find(word); at != std::string::npos) name.replace(at, strlen(word), sign);
   }
@@ -44,9 +44,9 @@ Result<std::string> FromCriSignal(runtime::v1::Signal signal) {
   return name;
 }
 
-runtime::v1::Signal ToCriSignal(const std::string& name) {
+::runtime::v1::Signal ToCriSignal(const std::string& name) {
   auto number = ParseSignal(name);
-  if (!number) return runtime::v1::RUNTIME_DEFAULT;
+  if (!number) return ::runtime::v1::RUNTIME_DEFAULT;
   std::string cri;
   if (*number > kRtMinPlusLast && *number < kRtMax) {
     cri = "SIGRTMAXMINUS" + std::to_string(kRtMax - *number);
@@ -55,21 +55,21 @@ runtime::v1::Signal ToCriSignal(const std::string& name) {
   } else {
     cri = SignalName(*number);
   }
-  runtime::v1::Signal out = runtime::v1::RUNTIME_DEFAULT;
-  return runtime::v1::Signal_Parse(cri, &out) ? out : runtime::v1::RUNTIME_DEFAULT;
+  ::runtime::v1::Signal out = ::runtime::v1::RUNTIME_DEFAULT;
+  return ::runtime::v1::Signal_Parse(cri, &out) ? out : ::runtime::v1::RUNTIME_DEFAULT;
 }
 
-runtime::v1::ContainerState ToCriState(pod::ContainerState state) {
+::runtime::v1::ContainerState ToCriState(pod::ContainerState state) {
   switch (state) {
-    case pod::ContainerState::kCreated: return runtime::v1::CONTAINER_CREATED;
-    case pod::ContainerState::kRunning: return runtime::v1::CONTAINER_RUNNING;
-    case pod::ContainerState::kExited: return runtime::v1::CONTAINER_EXITED;
-    case pod::ContainerState::kUnknown: return runtime::v1::CONTAINER_UNKNOWN;
+    case pod::ContainerState::kCreated: return ::runtime::v1::CONTAINER_CREATED;
+    case pod::ContainerState::kRunning: return ::runtime::v1::CONTAINER_RUNNING;
+    case pod::ContainerState::kExited: return ::runtime::v1::CONTAINER_EXITED;
+    case pod::ContainerState::kUnknown: return ::runtime::v1::CONTAINER_UNKNOWN;
   }
-  return runtime::v1::CONTAINER_UNKNOWN;
+  return ::runtime::v1::CONTAINER_UNKNOWN;
 }
 
-Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfig& in) {
+Result<pod::ContainerConfig> ToContainerConfig(const ::runtime::v1::ContainerConfig& in) {
   pod::ContainerConfig out;
   out.name = in.metadata().name();
   out.attempt = in.metadata().attempt();
@@ -116,7 +116,7 @@ Result<pod::ContainerConfig> ToContainerConfig(const runtime::v1::ContainerConfi
   return out;
 }
 
-pod::ContainerResources ToContainerResources(const runtime::v1::LinuxContainerResources& in) {
+pod::ContainerResources ToContainerResources(const ::runtime::v1::LinuxContainerResources& in) {
   pod::ContainerResources out;
   out.cpu_shares = in.cpu_shares();
   out.cpu_quota = in.cpu_quota();
@@ -133,7 +133,7 @@ pod::ContainerResources ToContainerResources(const runtime::v1::LinuxContainerRe
   return out;
 }
 
-void FillResources(const pod::ContainerResources& in, runtime::v1::LinuxContainerResources* out) {
+void FillResources(const pod::ContainerResources& in, ::runtime::v1::LinuxContainerResources* out) {
   out->set_cpu_shares(in.cpu_shares);
   out->set_cpu_quota(in.cpu_quota);
   out->set_cpu_period(in.cpu_period);
@@ -150,15 +150,15 @@ void FillResources(const pod::ContainerResources& in, runtime::v1::LinuxContaine
   out->mutable_unified()->insert(in.unified.begin(), in.unified.end());
 }
 
-pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& in) {
+pod::ContainerFilter ToContainerFilter(const ::runtime::v1::ContainerFilter& in) {
   pod::ContainerFilter filter;
   filter.id = in.id();
   filter.sandbox_id = in.pod_sandbox_id();
   if (in.has_state()) {
     switch (in.state().state()) {
-      case runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
-      case runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
-      case runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
+      case ::runtime::v1::CONTAINER_CREATED: filter.state = pod::ContainerState::kCreated; break;
+      case ::runtime::v1::CONTAINER_RUNNING: filter.state = pod::ContainerState::kRunning; break;
+      case ::runtime::v1::CONTAINER_EXITED: filter.state = pod::ContainerState::kExited; break;
       default: filter.state = pod::ContainerState::kUnknown; break;
     }
   }
@@ -166,7 +166,7 @@ pod::ContainerFilter ToContainerFilter(const runtime::v1::ContainerFilter& in) {
   return filter;
 }
 
-void FillContainer(const pod::Container& container, runtime::v1::Container* out) {
+void FillContainer(const pod::Container& container, ::runtime::v1::Container* out) {
   out->set_id(container.id);
   out->set_pod_sandbox_id(container.sandbox_id);
   out->mutable_metadata()->set_name(container.config.name);
@@ -181,7 +181,7 @@ void FillContainer(const pod::Container& container, runtime::v1::Container* out)
                                      container.config.annotations.end());
 }
 
-void FillContainerStatus(const pod::Container& container, runtime::v1::ContainerStatus* out) {
+void FillContainerStatus(const pod::Container& container, ::runtime::v1::ContainerStatus* out) {
   out->set_id(container.id);
   out->mutable_metadata()->set_name(container.config.name);
   out->mutable_metadata()->set_attempt(container.config.attempt);

@@ -6,16 +6,16 @@
 namespace berth::cri {
 namespace {
 
-runtime::v1::ContainerConfig MinimalConfig() {
-  runtime::v1::ContainerConfig config;
+::runtime::v1::ContainerConfig MinimalConfig() {
+  ::runtime::v1::ContainerConfig config;
   config.mutable_metadata()->set_name("web");
   config.mutable_metadata()->set_attempt(2);
   config.mutable_image()->set_image("busybox:latest");
   return config;
 }
 
-runtime::v1::Mount* AddMount(runtime::v1::ContainerConfig& config, const std::string& host,
-                             const std::string& container) {
+::runtime::v1::Mount* AddMount(::runtime::v1::ContainerConfig& config, const std::string& host,
+                               const std::string& container) {
   auto* mount = config.add_mounts();
   mount->set_host_path(host);
   mount->set_container_path(container);
@@ -41,14 +41,14 @@ TEST(ContainerConvertTest, LinuxUnsetGivesDefaults) {
 
 // <signal.h>'s macros hide the enum's names here (cri_api.h only holds them off while the stubs
 // are read): values are looked up by name.
-runtime::v1::Signal CriSignal(const std::string& name) {
-  runtime::v1::Signal signal = runtime::v1::RUNTIME_DEFAULT;
-  EXPECT_TRUE(runtime::v1::Signal_Parse(name, &signal)) << name;
+::runtime::v1::Signal CriSignal(const std::string& name) {
+  ::runtime::v1::Signal signal = ::runtime::v1::RUNTIME_DEFAULT;
+  EXPECT_TRUE(::runtime::v1::Signal_Parse(name, &signal)) << name;
   return signal;
 }
 
 TEST(ContainerConvertTest, StopSignalIsASignalName) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   EXPECT_EQ(ToContainerConfig(in)->stop_signal, "");  // RUNTIME_DEFAULT: the image's, or SIGTERM
   for (auto [cri, name] :
        std::vector<std::pair<std::string, std::string>>{{"SIGUSR1", "SIGUSR1"},
@@ -61,7 +61,7 @@ TEST(ContainerConvertTest, StopSignalIsASignalName) {
     ASSERT_TRUE(config.ok()) << config.error().message();
     EXPECT_EQ(config->stop_signal, name);
   }
-  in.set_stop_signal(static_cast<runtime::v1::Signal>(999));
+  in.set_stop_signal(static_cast<::runtime::v1::Signal>(999));
   auto bad = ToContainerConfig(in);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
@@ -78,13 +78,13 @@ TEST(ContainerConvertTest, StatusReportsTheEffectiveStopSignal) {
   EXPECT_EQ(ToCriSignal("63"), CriSignal("SIGRTMAXMINUS1"));
   EXPECT_EQ(ToCriSignal("SIGRTMAX"), CriSignal("SIGRTMAX"));
   EXPECT_EQ(ToCriSignal("9"), CriSignal("SIGKILL"));
-  EXPECT_EQ(ToCriSignal(""), runtime::v1::RUNTIME_DEFAULT);
+  EXPECT_EQ(ToCriSignal(""), ::runtime::v1::RUNTIME_DEFAULT);
   // Every CRI signal survives the way in and out (an alias comes back under its one name:
   // SIGCLD as SIGCHLD, SIGPOLL as SIGIO, SIGIOT as SIGABRT).
-  for (int value = 1; runtime::v1::Signal_IsValid(value); ++value) {
-    auto signal = static_cast<runtime::v1::Signal>(value);
+  for (int value = 1; ::runtime::v1::Signal_IsValid(value); ++value) {
+    auto signal = static_cast<::runtime::v1::Signal>(value);
     auto name = FromCriSignal(signal);
-    ASSERT_TRUE(name.ok()) << runtime::v1::Signal_Name(signal);
+    ASSERT_TRUE(name.ok()) << ::runtime::v1::Signal_Name(signal);
     auto back = FromCriSignal(ToCriSignal(*name));
     ASSERT_TRUE(back.ok()) << *name;
     EXPECT_EQ(ParseSignal(*back), ParseSignal(*name)) << *name;
@@ -92,7 +92,7 @@ TEST(ContainerConvertTest, StatusReportsTheEffectiveStopSignal) {
 }
 
 TEST(ContainerConvertTest, AnImageIsRequired) {
-  runtime::v1::ContainerConfig config = MinimalConfig();
+  ::runtime::v1::ContainerConfig config = MinimalConfig();
   config.clear_image();
   auto converted = ToContainerConfig(config);
   ASSERT_FALSE(converted.ok());
@@ -101,7 +101,7 @@ TEST(ContainerConvertTest, AnImageIsRequired) {
 }
 
 TEST(ContainerConvertTest, ProcessFieldsAreCopied) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   in.add_command("/bin/sh");
   in.add_args("-c");
   in.add_args("echo hi");
@@ -129,12 +129,12 @@ TEST(ContainerConvertTest, ProcessFieldsAreCopied) {
 }
 
 TEST(ContainerConvertTest, MountPropagationIncludingUnknownValues) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
-  AddMount(in, "/a", "/a")->set_propagation(runtime::v1::PROPAGATION_PRIVATE);
-  AddMount(in, "/b", "/b")->set_propagation(runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
-  AddMount(in, "/c", "/c")->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
+  AddMount(in, "/a", "/a")->set_propagation(::runtime::v1::PROPAGATION_PRIVATE);
+  AddMount(in, "/b", "/b")->set_propagation(::runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
+  AddMount(in, "/c", "/c")->set_propagation(::runtime::v1::PROPAGATION_BIDIRECTIONAL);
   // A value a newer client may send: treated as the safe default.
-  AddMount(in, "/d", "/d")->set_propagation(static_cast<runtime::v1::MountPropagation>(42));
+  AddMount(in, "/d", "/d")->set_propagation(static_cast<::runtime::v1::MountPropagation>(42));
   auto config = ToContainerConfig(in);
   ASSERT_TRUE(config.ok()) << config.error().message();
   ASSERT_EQ(config->mounts.size(), 4u);
@@ -147,7 +147,7 @@ TEST(ContainerConvertTest, MountPropagationIncludingUnknownValues) {
 }
 
 TEST(ContainerConvertTest, RecursiveReadOnlyNeedsReadOnlyAndPrivate) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   auto* mount = AddMount(in, "/data", "/data");
   mount->set_recursive_read_only(true);
   auto converted = ToContainerConfig(in);
@@ -157,10 +157,10 @@ TEST(ContainerConvertTest, RecursiveReadOnlyNeedsReadOnlyAndPrivate) {
             "mount /data: recursive_read_only needs readonly and private propagation");
 
   mount->set_readonly(true);
-  mount->set_propagation(runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
+  mount->set_propagation(::runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
   EXPECT_FALSE(ToContainerConfig(in).ok());
 
-  mount->set_propagation(runtime::v1::PROPAGATION_PRIVATE);
+  mount->set_propagation(::runtime::v1::PROPAGATION_PRIVATE);
   auto config = ToContainerConfig(in);
   ASSERT_TRUE(config.ok()) << config.error().message();
   EXPECT_TRUE(config->mounts[0].recursive_read_only);
@@ -168,7 +168,7 @@ TEST(ContainerConvertTest, RecursiveReadOnlyNeedsReadOnlyAndPrivate) {
 }
 
 TEST(ContainerConvertTest, ImageVolumes) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   auto* mount = AddMount(in, "", "/models");
   mount->mutable_image()->set_image("registry.local/models:v1");
   mount->set_image_sub_path("weights");
@@ -185,7 +185,7 @@ TEST(ContainerConvertTest, ImageVolumes) {
 }
 
 TEST(ContainerConvertTest, DevicesDefaultToRwm) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   auto* fuse = in.add_devices();
   fuse->set_host_path("/dev/fuse");
   fuse->set_container_path("/dev/fuse");
@@ -202,8 +202,8 @@ TEST(ContainerConvertTest, DevicesDefaultToRwm) {
   EXPECT_EQ(config->devices[1].permissions, "r");
 }
 
-runtime::v1::LinuxContainerResources SampleResources() {
-  runtime::v1::LinuxContainerResources resources;
+::runtime::v1::LinuxContainerResources SampleResources() {
+  ::runtime::v1::LinuxContainerResources resources;
   resources.set_cpu_shares(512);
   resources.set_cpu_quota(50000);
   resources.set_cpu_period(100000);
@@ -220,7 +220,7 @@ runtime::v1::LinuxContainerResources SampleResources() {
 }
 
 TEST(ContainerConvertTest, ResourcesBothWays) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   *in.mutable_linux()->mutable_resources() = SampleResources();
   auto config = ToContainerConfig(in);
   ASSERT_TRUE(config.ok()) << config.error().message();
@@ -238,13 +238,13 @@ TEST(ContainerConvertTest, ResourcesBothWays) {
   EXPECT_EQ(resources.hugepage_limits[0].limit_bytes, 4u << 20);
   EXPECT_EQ(resources.unified.at("memory.high"), "50000000");
 
-  runtime::v1::LinuxContainerResources back;
+  ::runtime::v1::LinuxContainerResources back;
   FillResources(resources, &back);
   EXPECT_EQ(back.SerializeAsString(), SampleResources().SerializeAsString());
 }
 
 TEST(ContainerConvertTest, LinuxWithoutResourcesOrSecurityContext) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   in.mutable_linux();  // present but empty
   auto config = ToContainerConfig(in);
   ASSERT_TRUE(config.ok()) << config.error().message();
@@ -255,7 +255,7 @@ TEST(ContainerConvertTest, LinuxWithoutResourcesOrSecurityContext) {
 }
 
 TEST(ContainerConvertTest, SecurityContextErrorsCarryThrough) {
-  runtime::v1::ContainerConfig in = MinimalConfig();
+  ::runtime::v1::ContainerConfig in = MinimalConfig();
   auto* context = in.mutable_linux()->mutable_security_context();
   context->mutable_run_as_user()->set_value(1000);
   context->set_run_as_username("nobody");
@@ -265,7 +265,7 @@ TEST(ContainerConvertTest, SecurityContextErrorsCarryThrough) {
 }
 
 TEST(ContainerConvertTest, FilterStatesIncludingUnknownValues) {
-  runtime::v1::ContainerFilter in;
+  ::runtime::v1::ContainerFilter in;
   in.set_id("abc");
   in.set_pod_sandbox_id("pod1");
   (*in.mutable_label_selector())["app"] = "web";
@@ -275,12 +275,12 @@ TEST(ContainerConvertTest, FilterStatesIncludingUnknownValues) {
   EXPECT_FALSE(filter.state.has_value());
   EXPECT_EQ(filter.label_selector.at("app"), "web");
 
-  const std::pair<runtime::v1::ContainerState, pod::ContainerState> states[] = {
-      {runtime::v1::CONTAINER_CREATED, pod::ContainerState::kCreated},
-      {runtime::v1::CONTAINER_RUNNING, pod::ContainerState::kRunning},
-      {runtime::v1::CONTAINER_EXITED, pod::ContainerState::kExited},
-      {runtime::v1::CONTAINER_UNKNOWN, pod::ContainerState::kUnknown},
-      {static_cast<runtime::v1::ContainerState>(17), pod::ContainerState::kUnknown},
+  const std::pair<::runtime::v1::ContainerState, pod::ContainerState> states[] = {
+      {::runtime::v1::CONTAINER_CREATED, pod::ContainerState::kCreated},
+      {::runtime::v1::CONTAINER_RUNNING, pod::ContainerState::kRunning},
+      {::runtime::v1::CONTAINER_EXITED, pod::ContainerState::kExited},
+      {::runtime::v1::CONTAINER_UNKNOWN, pod::ContainerState::kUnknown},
+      {static_cast<::runtime::v1::ContainerState>(17), pod::ContainerState::kUnknown},
   };
   for (const auto& [cri, domain] : states) {
     in.mutable_state()->set_state(cri);
@@ -289,11 +289,11 @@ TEST(ContainerConvertTest, FilterStatesIncludingUnknownValues) {
 }
 
 TEST(ContainerConvertTest, StatesToCri) {
-  EXPECT_EQ(ToCriState(pod::ContainerState::kCreated), runtime::v1::CONTAINER_CREATED);
-  EXPECT_EQ(ToCriState(pod::ContainerState::kRunning), runtime::v1::CONTAINER_RUNNING);
-  EXPECT_EQ(ToCriState(pod::ContainerState::kExited), runtime::v1::CONTAINER_EXITED);
-  EXPECT_EQ(ToCriState(pod::ContainerState::kUnknown), runtime::v1::CONTAINER_UNKNOWN);
-  EXPECT_EQ(ToCriState(static_cast<pod::ContainerState>(9)), runtime::v1::CONTAINER_UNKNOWN);
+  EXPECT_EQ(ToCriState(pod::ContainerState::kCreated), ::runtime::v1::CONTAINER_CREATED);
+  EXPECT_EQ(ToCriState(pod::ContainerState::kRunning), ::runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(ToCriState(pod::ContainerState::kExited), ::runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(ToCriState(pod::ContainerState::kUnknown), ::runtime::v1::CONTAINER_UNKNOWN);
+  EXPECT_EQ(ToCriState(static_cast<pod::ContainerState>(9)), ::runtime::v1::CONTAINER_UNKNOWN);
 }
 
 pod::Container SampleContainer() {
@@ -319,7 +319,7 @@ pod::Container SampleContainer() {
 }
 
 TEST(ContainerConvertTest, ContainerSummary) {
-  runtime::v1::Container out;
+  ::runtime::v1::Container out;
   FillContainer(SampleContainer(), &out);
   EXPECT_EQ(out.id(), "c0ffee");
   EXPECT_EQ(out.pod_sandbox_id(), "pod1");
@@ -328,7 +328,7 @@ TEST(ContainerConvertTest, ContainerSummary) {
   EXPECT_EQ(out.image().image(), "busybox:latest");
   EXPECT_EQ(out.image_ref(), "sha256:1234");
   EXPECT_EQ(out.image_id(), "sha256:1234");
-  EXPECT_EQ(out.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(out.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(out.created_at(), 10);
   EXPECT_EQ(out.labels().at("app"), "web");
   EXPECT_EQ(out.annotations().at("note"), "x");
@@ -343,10 +343,10 @@ TEST(ContainerConvertTest, StatusReportsExactlyTheRequestedMounts) {
       {"/shared", "/shared", false, "rshared", false, "", ""},
   };
   container.config.resources.memory_limit_bytes = 1 << 20;
-  runtime::v1::ContainerStatus out;
+  ::runtime::v1::ContainerStatus out;
   FillContainerStatus(container, &out);
   EXPECT_EQ(out.id(), "c0ffee");
-  EXPECT_EQ(out.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(out.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(out.started_at(), 20);
   EXPECT_EQ(out.finished_at(), 30);
   EXPECT_EQ(out.exit_code(), 137);
@@ -357,14 +357,14 @@ TEST(ContainerConvertTest, StatusReportsExactlyTheRequestedMounts) {
   EXPECT_EQ(out.log_path(), "/var/log/pods/p/web/1.log");
   ASSERT_EQ(out.mounts_size(), 4);
   EXPECT_EQ(out.mounts(0).host_path(), "/host");
-  EXPECT_EQ(out.mounts(0).propagation(), runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
+  EXPECT_EQ(out.mounts(0).propagation(), ::runtime::v1::PROPAGATION_HOST_TO_CONTAINER);
   EXPECT_TRUE(out.mounts(0).readonly());
   EXPECT_FALSE(out.mounts(0).has_image());
   EXPECT_TRUE(out.mounts(1).recursive_read_only());
-  EXPECT_EQ(out.mounts(1).propagation(), runtime::v1::PROPAGATION_PRIVATE);
+  EXPECT_EQ(out.mounts(1).propagation(), ::runtime::v1::PROPAGATION_PRIVATE);
   EXPECT_EQ(out.mounts(2).image().image(), "sha256:abcd");
   EXPECT_EQ(out.mounts(2).image_sub_path(), "weights");
-  EXPECT_EQ(out.mounts(3).propagation(), runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  EXPECT_EQ(out.mounts(3).propagation(), ::runtime::v1::PROPAGATION_BIDIRECTIONAL);
   EXPECT_EQ(out.resources().linux().memory_limit_in_bytes(), 1 << 20);
   EXPECT_EQ(out.user().linux().uid(), 1000);
   EXPECT_EQ(out.user().linux().gid(), 1000);
@@ -374,9 +374,9 @@ TEST(ContainerConvertTest, StatusReportsExactlyTheRequestedMounts) {
 TEST(ContainerConvertTest, StatusOfAnUnknownContainerHasNoUser) {
   pod::Container container = SampleContainer();
   container.state = pod::ContainerState::kUnknown;
-  runtime::v1::ContainerStatus out;
+  ::runtime::v1::ContainerStatus out;
   FillContainerStatus(container, &out);
-  EXPECT_EQ(out.state(), runtime::v1::CONTAINER_UNKNOWN);
+  EXPECT_EQ(out.state(), ::runtime::v1::CONTAINER_UNKNOWN);
   EXPECT_FALSE(out.has_user());
 }
 

@@ -9,8 +9,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* context,
-                                             const runtime::v1::CreateContainerRequest* request,
-                                             runtime::v1::CreateContainerResponse* response) {
+                                             const ::runtime::v1::CreateContainerRequest* request,
+                                             ::runtime::v1::CreateContainerResponse* response) {
   return Serve("CreateContainer", [&]() -> Result<void> {
     BERTH_TRY(NeedSandboxId(request->pod_sandbox_id()));
     auto config = ToContainerConfig(request->config());

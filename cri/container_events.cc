@@ -10,14 +10,14 @@
 namespace berth::cri {
 namespace {
 
-runtime::v1::ContainerEventType ToCriEventType(pod::ContainerEventType type) {
+::runtime::v1::ContainerEventType ToCriEventType(pod::ContainerEventType type) {
   switch (type) {
-    case pod::ContainerEventType::kCreated: return runtime::v1::CONTAINER_CREATED_EVENT;
-    case pod::ContainerEventType::kStarted: return runtime::v1::CONTAINER_STARTED_EVENT;
-    case pod::ContainerEventType::kStopped: return runtime::v1::CONTAINER_STOPPED_EVENT;
-    case pod::ContainerEventType::kDeleted: return runtime::v1::CONTAINER_DELETED_EVENT;
+    case pod::ContainerEventType::kCreated: return ::runtime::v1::CONTAINER_CREATED_EVENT;
+    case pod::ContainerEventType::kStarted: return ::runtime::v1::CONTAINER_STARTED_EVENT;
+    case pod::ContainerEventType::kStopped: return ::runtime::v1::CONTAINER_STOPPED_EVENT;
+    case pod::ContainerEventType::kDeleted: return ::runtime::v1::CONTAINER_DELETED_EVENT;
   }
-  return runtime::v1::CONTAINER_CREATED_EVENT;
+  return ::runtime::v1::CONTAINER_CREATED_EVENT;
 }
 
 // Unsubscribes however the stream ends, an exception included.
@@ -38,14 +38,14 @@ class SubscriptionGuard {
 }  // namespace
 
 grpc::Status RuntimeService::GetContainerEvents(
-    grpc::ServerContext* context, const runtime::v1::GetEventsRequest*,
-    grpc::ServerWriter<runtime::v1::ContainerEventResponse>* writer) {
+    grpc::ServerContext* context, const ::runtime::v1::GetEventsRequest*,
+    grpc::ServerWriter<::runtime::v1::ContainerEventResponse>* writer) {
   return Serve("GetContainerEvents", [&]() -> Result<void> {
     SubscriptionGuard subscription(containers_.events());
     while (!context->IsCancelled() && !subscription->closed()) {
       auto event = subscription->Next(std::chrono::milliseconds(500));
       if (!event) continue;
-      runtime::v1::ContainerEventResponse response;
+      ::runtime::v1::ContainerEventResponse response;
       response.set_container_id(event->container_id);
       response.set_container_event_type(ToCriEventType(event->type));
       response.set_created_at(event->at_nanos);

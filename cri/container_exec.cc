@@ -7,8 +7,8 @@
 
 namespace berth::cri {
 
-grpc::Status RuntimeService::Exec(grpc::ServerContext*, const runtime::v1::ExecRequest* request,
-                                  runtime::v1::ExecResponse* response) {
+grpc::Status RuntimeService::Exec(grpc::ServerContext*, const ::runtime::v1::ExecRequest* request,
+                                  ::runtime::v1::ExecResponse* response) {
   return Serve("Exec", [&]() -> Result<void> {
     if (request->cmd().empty()) return InvalidArgument("exec: cmd is empty");
     BERTH_TRY(CheckStreams("exec", request->stdin(), request->stdout(), request->stderr(),

@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ExecSync(grpc::ServerContext*,
-                                      const runtime::v1::ExecSyncRequest* request,
-                                      runtime::v1::ExecSyncResponse* response) {
+                                      const ::runtime::v1::ExecSyncRequest* request,
+                                      ::runtime::v1::ExecSyncResponse* response) {
   return Serve("ExecSync", [&]() -> Result<void> {
     BERTH_TRY(NeedContainerId(request->container_id()));
     if (request->cmd().empty()) return InvalidArgument("ExecSync needs a command");

@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ListContainers(grpc::ServerContext*,
-                                            const runtime::v1::ListContainersRequest* request,
-                                            runtime::v1::ListContainersResponse* response) {
+                                            const ::runtime::v1::ListContainersRequest* request,
+                                            ::runtime::v1::ListContainersResponse* response) {
   return Serve("ListContainers", [&]() -> Result<void> {
     for (const auto& container : containers_.List(ToContainerFilter(request->filter()))) {
       FillContainer(container, response->add_containers());

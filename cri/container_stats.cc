@@ -6,8 +6,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*,
-                                            const runtime::v1::ContainerStatsRequest* request,
-                                            runtime::v1::ContainerStatsResponse* response) {
+                                            const ::runtime::v1::ContainerStatsRequest* request,
+                                            ::runtime::v1::ContainerStatsResponse* response) {
   return Serve("ContainerStats", [&]() -> Result<void> {
     BERTH_TRY(NeedContainerId(request->container_id()));
     BERTH_ASSIGN_OR_RETURN(pod::Container container, containers_.Get(request->container_id()));

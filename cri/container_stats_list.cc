@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ListContainerStats(
-    grpc::ServerContext*, const runtime::v1::ListContainerStatsRequest* request,
-    runtime::v1::ListContainerStatsResponse* response) {
+    grpc::ServerContext*, const ::runtime::v1::ListContainerStatsRequest* request,
+    ::runtime::v1::ListContainerStatsResponse* response) {
   return Serve("ListContainerStats", [&]() -> Result<void> {
     const auto& filter = request->filter();
     auto usages = containers_.Usage(

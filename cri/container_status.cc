@@ -32,8 +32,8 @@ std::string VerboseInfo(const pod::Container& container) {
 }  // namespace
 
 grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*,
-                                             const runtime::v1::ContainerStatusRequest* request,
-                                             runtime::v1::ContainerStatusResponse* response) {
+                                             const ::runtime::v1::ContainerStatusRequest* request,
+                                             ::runtime::v1::ContainerStatusResponse* response) {
   return Serve("ContainerStatus", [&]() -> Result<void> {
     BERTH_TRY(NeedContainerId(request->container_id()));
     BERTH_ASSIGN_OR_RETURN(pod::Container container, containers_.Get(request->container_id()));

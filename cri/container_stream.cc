@@ -7,8 +7,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::StreamContainers(
-    grpc::ServerContext*, const runtime::v1::StreamContainersRequest* request,
-    grpc::ServerWriter<runtime::v1::StreamContainersResponse>* writer) {
+    grpc::ServerContext*, const ::runtime::v1::StreamContainersRequest* request,
+    grpc::ServerWriter<::runtime::v1::StreamContainersResponse>* writer) {
   return Serve("StreamContainers", [&]() -> Result<void> {
     return WriteInBatches(writer, containers_.List(ToContainerFilter(request->filter())),
                           [](const pod::Container& container, auto& batch) {

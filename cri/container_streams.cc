@@ -21,21 +21,21 @@ namespace {
 // command also dies with berth-exec (PR_SET_PDEATHSIG).
 class ExecSession final : public streaming::ProcessSession {
  public:
-  explicit ExecSession(StartedExec exec) : exec_(std::move(exec)) {}
+  explicit ExecSession(runtime::StartedExec exec) : exec_(std::move(exec)) {}
   ~ExecSession() override {
     Cancel();
     std::lock_guard lock(mutex_);
-    if (!reaped_) (void)WaitExec(exec_.pid);
+    if (!reaped_) (void)runtime::WaitExec(exec_.pid);
   }
   UniqueFd TakeStdin() override { return std::move(exec_.stdin_fd); }
   UniqueFd TakeStdout() override { return std::move(exec_.stdout_fd); }
   UniqueFd TakeStderr() override { return std::move(exec_.stderr_fd); }
   Result<void> Resize(streaming::TerminalSize size) override {
     if (!exec_.pty_master) return Ok();  // no terminal: nothing to resize
-    return ResizeTerminal(exec_.pty_master.get(), size.width, size.height);
+    return runtime::ResizeTerminal(exec_.pty_master.get(), size.width, size.height);
   }
   Result<int> Wait() override {
-    auto code = WaitExec(exec_.pid);
+    auto code = runtime::WaitExec(exec_.pid);
     std::lock_guard lock(mutex_);
     reaped_ = true;
     return code;
@@ -43,11 +43,11 @@ class ExecSession final : public streaming::ProcessSession {
   void Cancel() override {
     std::lock_guard lock(mutex_);
     // Only while not yet reaped is the pid still ours.
-    if (!reaped_) (void)RequestExecStop(exec_.pid);
+    if (!reaped_) (void)runtime::RequestExecStop(exec_.pid);
   }
 
  private:
-  StartedExec exec_;
+  runtime::StartedExec exec_;
   std::mutex mutex_;
   bool reaped_ = false;
 };
@@ -67,16 +67,16 @@ class AttachSession final : public streaming::ProcessSession {
   UniqueFd TakeStdout() override { return std::move(out_); }
   UniqueFd TakeStderr() override { return std::move(err_); }
   Result<void> Resize(streaming::TerminalSize size) override {
-    return SendAttachResize(control_.get(), size.width, size.height);
+    return runtime::SendAttachResize(control_.get(), size.width, size.height);
   }
   // The monitor tells the exit code when the container ends; its closing alone means a detach.
   Result<int> Wait() override {
-    if (auto code = WaitForAttachEnd(control_.get())) return *code;
+    if (auto code = runtime::WaitForAttachEnd(control_.get())) return *code;
     auto container = containers_.Get(id_);
     if (container && container->state == pod::ContainerState::kExited) return container->exit_code;
     return 0;
   }
-  void Cancel() override { InterruptAttach(control_.get()); }
+  void Cancel() override { runtime::InterruptAttach(control_.get()); }
 
  private:
   UniqueFd control_, in_, out_, err_;
@@ -100,7 +100,7 @@ Result<PipePair> MakePipe(bool we_write) {
 Result<std::unique_ptr<streaming::ProcessSession>> ContainerStreams::Exec(
     const streaming::ExecRequest& request) {
   BERTH_ASSIGN_OR_RETURN(
-      StartedExec exec,
+      runtime::StartedExec exec,
       containers_.StartExec(request.container_id, request.cmd, request.tty, request.stdin,
                             request.stdout, request.stderr && !request.tty));
   return std::unique_ptr<streaming::ProcessSession>(new ExecSession(std::move(exec)));
@@ -131,8 +131,8 @@ Result<UniqueFd> ContainerStreams::DialPodPort(const std::string& pod_id, int32_
   BERTH_ASSIGN_OR_RETURN(uint16_t checked, CheckPort(port));
   BERTH_ASSIGN_OR_RETURN(pod::Sandbox sandbox, sandboxes_.Get(pod_id));
   auto dialled = sandbox.HasOwnNetwork()
-                     ? DialLocalhostInNetworkNamespace(sandbox.NetnsPath(), checked)
-                     : DialLocalhost(checked);
+                     ? runtime::DialLocalhostInNetworkNamespace(sandbox.NetnsPath(), checked)
+                     : runtime::DialLocalhost(checked);
   if (!dialled) return std::move(dialled).error().Wrap("pod " + sandbox.id);
   return dialled;
 }

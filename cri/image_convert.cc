@@ -3,7 +3,7 @@
 namespace berth::cri {
 
 void FillImage(const image::ImageRecord& record, const image::ImageConfig* config,
-               runtime::v1::Image* image) {
+               ::runtime::v1::Image* image) {
   image->set_id(record.id);
   for (const auto& tag : record.repo_tags) image->add_repo_tags(tag);
   for (const auto& digest : record.repo_digests) image->add_repo_digests(digest);

@@ -6,8 +6,9 @@ namespace berth::cri {
 
 // Bytes and inodes under the content and snapshot stores (clients call this first to check the
 // endpoint: it must work early).
-grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const runtime::v1::ImageFsInfoRequest*,
-                                       runtime::v1::ImageFsInfoResponse* response) {
+grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*,
+                                       const ::runtime::v1::ImageFsInfoRequest*,
+                                       ::runtime::v1::ImageFsInfoResponse* response) {
   return Serve("ImageFsInfo", [&]() -> Result<void> {
     image::ImageUsage usage = images_.Usage();
     auto* filesystem = response->add_image_filesystems();

@@ -6,8 +6,8 @@ namespace berth::cri {
 
 // With a filter image, only that image (when it resolves); else all of them.
 grpc::Status ImageService::ListImages(grpc::ServerContext*,
-                                      const runtime::v1::ListImagesRequest* request,
-                                      runtime::v1::ListImagesResponse* response) {
+                                      const ::runtime::v1::ListImagesRequest* request,
+                                      ::runtime::v1::ListImagesResponse* response) {
   return Serve("ListImages", [&]() -> Result<void> {
     std::vector<image::ImageRecord> records;
     if (request->has_filter() && !request->filter().image().image().empty()) {

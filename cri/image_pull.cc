@@ -10,7 +10,7 @@ namespace berth::cri {
 namespace {
 
 // The request's AuthConfig, if it carries any credential.
-std::optional<RegistryAuth> CredentialsOf(const runtime::v1::PullImageRequest& request) {
+std::optional<RegistryAuth> CredentialsOf(const ::runtime::v1::PullImageRequest& request) {
   if (!request.has_auth()) return std::nullopt;
   const auto& auth = request.auth();
   RegistryAuth credentials{auth.username(), auth.password(), auth.auth(), auth.identity_token(),
@@ -33,8 +33,8 @@ void CountPull(const Result<image::ImageRecord>& pulled, std::chrono::steady_clo
 }  // namespace
 
 grpc::Status ImageService::PullImage(grpc::ServerContext* context,
-                                     const runtime::v1::PullImageRequest* request,
-                                     runtime::v1::PullImageResponse* response) {
+                                     const ::runtime::v1::PullImageRequest* request,
+                                     ::runtime::v1::PullImageResponse* response) {
   return Serve("PullImage", [&]() -> Result<void> {
     BERTH_TRY(NeedImageName(request->image().image()));
     // The caller's gRPC deadline bounds the whole pull.

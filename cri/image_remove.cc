@@ -6,8 +6,8 @@ namespace berth::cri {
 
 // Refuses an image in use; frees what no other image shares.
 grpc::Status ImageService::RemoveImage(grpc::ServerContext*,
-                                       const runtime::v1::RemoveImageRequest* request,
-                                       runtime::v1::RemoveImageResponse*) {
+                                       const ::runtime::v1::RemoveImageRequest* request,
+                                       ::runtime::v1::RemoveImageResponse*) {
   return Serve("RemoveImage", [&]() -> Result<void> {
     BERTH_TRY(NeedImageName(request->image().image()));
     // CRI: removing an image that is already gone is not an error. Only the name's resolution

@@ -32,8 +32,8 @@ std::string VerboseInfo(image::ImageManager& images, const image::ImageRecord& r
 }  // namespace
 
 grpc::Status ImageService::ImageStatus(grpc::ServerContext*,
-                                       const runtime::v1::ImageStatusRequest* request,
-                                       runtime::v1::ImageStatusResponse* response) {
+                                       const ::runtime::v1::ImageStatusRequest* request,
+                                       ::runtime::v1::ImageStatusResponse* response) {
   return Serve("ImageStatus", [&]() -> Result<void> {
     BERTH_TRY(NeedImageName(request->image().image()));
     auto record = images_.Resolve(request->image().image());

@@ -6,8 +6,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ListMetricDescriptors(
-    grpc::ServerContext*, const runtime::v1::ListMetricDescriptorsRequest*,
-    runtime::v1::ListMetricDescriptorsResponse* response) {
+    grpc::ServerContext*, const ::runtime::v1::ListMetricDescriptorsRequest*,
+    ::runtime::v1::ListMetricDescriptorsResponse* response) {
   return Serve("ListMetricDescriptors", [&]() -> Result<void> {
     for (auto& descriptor : MetricDescriptors())
       *response->add_descriptors() = std::move(descriptor);

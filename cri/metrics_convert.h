@@ -17,12 +17,12 @@ namespace berth::cri {
 
 // Every metric ListPodSandboxMetrics may send; the same list for the daemon's lifetime (the CRI
 // asks for a static list).
-std::vector<runtime::v1::MetricDescriptor> MetricDescriptors();
+std::vector<::runtime::v1::MetricDescriptor> MetricDescriptors();
 
 // One pod's metrics: its network interface's counters at pod level (`network`, when it has its
 // own), each container's cgroup, writable layer and spec values at container level.
 void FillPodMetrics(const pod::Sandbox& sandbox, const std::vector<pod::ContainerUsage>& containers,
                     const std::optional<pod::InterfaceCounters>& network,
-                    runtime::v1::PodSandboxMetrics* out);
+                    ::runtime::v1::PodSandboxMetrics* out);
 
 }  // namespace berth::cri

@@ -39,13 +39,13 @@ TEST(MetricsConvertTest, EveryMetricIsDescribedWithItsLabels) {
   usage.writable_layer.bytes = 4096;
   pod::InterfaceCounters eth0{"eth0", 100, 1, 200, 2};
 
-  runtime::v1::PodSandboxMetrics metrics;
+  ::runtime::v1::PodSandboxMetrics metrics;
   FillPodMetrics(sandbox, {usage}, eth0, &metrics);
   EXPECT_EQ(metrics.pod_sandbox_id(), "pod-id");
   ASSERT_EQ(metrics.container_metrics_size(), 1);
   EXPECT_EQ(metrics.container_metrics(0).container_id(), "ctr-id");
   std::map<std::string, uint64_t> values;
-  auto check = [&](const runtime::v1::Metric& metric) {
+  auto check = [&](const ::runtime::v1::Metric& metric) {
     ASSERT_TRUE(label_count.contains(metric.name())) << metric.name();
     EXPECT_EQ(metric.label_values_size(), label_count[metric.name()]) << metric.name();
     values[metric.name()] = metric.value().value();

@@ -5,30 +5,30 @@
 namespace berth::cri {
 namespace {
 
-Result<pod::NamespaceMode> ToMode(runtime::v1::NamespaceMode mode, const char* which) {
+Result<pod::NamespaceMode> ToMode(::runtime::v1::NamespaceMode mode, const char* which) {
   switch (mode) {
-    case runtime::v1::POD: return pod::NamespaceMode::kPod;
-    case runtime::v1::CONTAINER: return pod::NamespaceMode::kContainer;
-    case runtime::v1::NODE: return pod::NamespaceMode::kNode;
+    case ::runtime::v1::POD: return pod::NamespaceMode::kPod;
+    case ::runtime::v1::CONTAINER: return pod::NamespaceMode::kContainer;
+    case ::runtime::v1::NODE: return pod::NamespaceMode::kNode;
     default:
       return InvalidArgument(std::string("namespace mode ") +
-                             runtime::v1::NamespaceMode_Name(mode) +
+                             ::runtime::v1::NamespaceMode_Name(mode) +
                              " is not supported for the pod's " + which + " namespace");
   }
 }
 
-runtime::v1::NamespaceMode FromMode(pod::NamespaceMode mode) {
+::runtime::v1::NamespaceMode FromMode(pod::NamespaceMode mode) {
   switch (mode) {
-    case pod::NamespaceMode::kPod: return runtime::v1::POD;
-    case pod::NamespaceMode::kContainer: return runtime::v1::CONTAINER;
-    case pod::NamespaceMode::kNode: return runtime::v1::NODE;
+    case pod::NamespaceMode::kPod: return ::runtime::v1::POD;
+    case pod::NamespaceMode::kContainer: return ::runtime::v1::CONTAINER;
+    case pod::NamespaceMode::kNode: return ::runtime::v1::NODE;
   }
-  return runtime::v1::POD;
+  return ::runtime::v1::POD;
 }
 
 // One of userns_options' uid or gid mapping lists (`what`: "uid", "gid"): bounded, no mapping
 // of the host's root, and the container's 0 mapped.
-Result<void> ToIdMappings(const google::protobuf::RepeatedPtrField<runtime::v1::IDMapping>& list,
+Result<void> ToIdMappings(const google::protobuf::RepeatedPtrField<::runtime::v1::IDMapping>& list,
                           const std::string& what, std::vector<pod::IdMapping>& mappings) {
   // The kernel's limit on uid_map / gid_map lines.
   if (list.size() > 340) return InvalidArgument("userns_options: too many " + what + " mappings");
@@ -54,11 +54,12 @@ Result<void> ToIdMappings(const google::protobuf::RepeatedPtrField<runtime::v1::
 
 // userns_options: NODE (or POD without mappings, the CRI's backward-compatible default) is the
 // host's user namespace; POD with mappings gives the pod its own.
-Result<void> ToUserNamespace(const runtime::v1::NamespaceOption& options, pod::SandboxConfig& out) {
+Result<void> ToUserNamespace(const ::runtime::v1::NamespaceOption& options,
+                             pod::SandboxConfig& out) {
   if (!options.has_userns_options()) return Ok();
   const auto& userns = options.userns_options();
-  if (userns.mode() == runtime::v1::NODE) return Ok();
-  if (userns.mode() != runtime::v1::POD) {
+  if (userns.mode() == ::runtime::v1::NODE) return Ok();
+  if (userns.mode() != ::runtime::v1::POD) {
     return InvalidArgument("userns_options: only the modes POD and NODE are supported");
   }
   if (userns.uids().empty() != userns.gids().empty()) {
@@ -71,7 +72,7 @@ Result<void> ToUserNamespace(const runtime::v1::NamespaceOption& options, pod::S
 
 }  // namespace
 
-Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& in,
+Result<pod::SandboxConfig> ToSandboxConfig(const ::runtime::v1::PodSandboxConfig& in,
                                            const std::string& runtime_handler) {
   pod::SandboxConfig out;
   out.name = in.metadata().name();
@@ -84,7 +85,7 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
   out.dns.searches.assign(in.dns_config().searches().begin(), in.dns_config().searches().end());
   out.dns.options.assign(in.dns_config().options().begin(), in.dns_config().options().end());
   for (const auto& mapping : in.port_mappings()) {
-    if (mapping.protocol() == runtime::v1::SCTP) {
+    if (mapping.protocol() == ::runtime::v1::SCTP) {
       return InvalidArgument("port mapping " + std::to_string(mapping.host_port()) +
                              "/SCTP: SCTP is not supported");
     }
@@ -95,7 +96,7 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
     }
     // A mapping without a host port only documents the container port; kubelet sends those.
     if (mapping.host_port() == 0) continue;
-    out.port_mappings.push_back({mapping.protocol() == runtime::v1::UDP ? "udp" : "tcp",
+    out.port_mappings.push_back({mapping.protocol() == ::runtime::v1::UDP ? "udp" : "tcp",
                                  static_cast<uint16_t>(mapping.container_port()),
                                  static_cast<uint16_t>(mapping.host_port()), mapping.host_ip()});
   }
@@ -130,9 +131,9 @@ Result<pod::SandboxConfig> ToSandboxConfig(const runtime::v1::PodSandboxConfig& 
   return out;
 }
 
-pod::PodLimits ToPodLimits(const runtime::v1::LinuxContainerResources* resources,
-                           const runtime::v1::LinuxContainerResources* overhead) {
-  const runtime::v1::LinuxContainerResources* chosen = resources ? resources : overhead;
+pod::PodLimits ToPodLimits(const ::runtime::v1::LinuxContainerResources* resources,
+                           const ::runtime::v1::LinuxContainerResources* overhead) {
+  const ::runtime::v1::LinuxContainerResources* chosen = resources ? resources : overhead;
   pod::PodLimits out;
   if (!chosen) return out;
   out.cpu_shares = chosen->cpu_shares();
@@ -145,26 +146,27 @@ pod::PodLimits ToPodLimits(const runtime::v1::LinuxContainerResources* resources
   return out;
 }
 
-pod::SandboxFilter ToSandboxFilter(const runtime::v1::PodSandboxFilter& filter) {
+pod::SandboxFilter ToSandboxFilter(const ::runtime::v1::PodSandboxFilter& filter) {
   pod::SandboxFilter out;
   out.id = filter.id();
   if (filter.has_state()) {
-    out.state = filter.state().state() == runtime::v1::SANDBOX_READY ? pod::SandboxState::kReady
-                                                                     : pod::SandboxState::kNotReady;
+    out.state = filter.state().state() == ::runtime::v1::SANDBOX_READY
+                    ? pod::SandboxState::kReady
+                    : pod::SandboxState::kNotReady;
   }
   out.label_selector.insert(filter.label_selector().begin(), filter.label_selector().end());
   return out;
 }
 
-void FillSandbox(const pod::Sandbox& sandbox, runtime::v1::PodSandbox* out) {
+void FillSandbox(const pod::Sandbox& sandbox, ::runtime::v1::PodSandbox* out) {
   out->set_id(sandbox.id);
   auto* metadata = out->mutable_metadata();
   metadata->set_name(sandbox.config.name);
   metadata->set_namespace_(sandbox.config.namespace_name);
   metadata->set_uid(sandbox.config.uid);
   metadata->set_attempt(sandbox.config.attempt);
-  out->set_state(sandbox.state == pod::SandboxState::kReady ? runtime::v1::SANDBOX_READY
-                                                            : runtime::v1::SANDBOX_NOTREADY);
+  out->set_state(sandbox.state == pod::SandboxState::kReady ? ::runtime::v1::SANDBOX_READY
+                                                            : ::runtime::v1::SANDBOX_NOTREADY);
   out->set_created_at(sandbox.created_at_nanos);
   out->mutable_labels()->insert(sandbox.config.labels.begin(), sandbox.config.labels.end());
   out->mutable_annotations()->insert(sandbox.config.annotations.begin(),
@@ -172,8 +174,8 @@ void FillSandbox(const pod::Sandbox& sandbox, runtime::v1::PodSandbox* out) {
   out->set_runtime_handler(sandbox.config.runtime_handler);
 }
 
-void FillSandboxStatus(const pod::Sandbox& sandbox, runtime::v1::PodSandboxStatus* out) {
-  runtime::v1::PodSandbox summary;
+void FillSandboxStatus(const pod::Sandbox& sandbox, ::runtime::v1::PodSandboxStatus* out) {
+  ::runtime::v1::PodSandbox summary;
   FillSandbox(sandbox, &summary);
   out->set_id(summary.id());
   *out->mutable_metadata() = summary.metadata();

@@ -5,8 +5,8 @@
 namespace berth::cri {
 namespace {
 
-runtime::v1::PodSandboxConfig MinimalConfig() {
-  runtime::v1::PodSandboxConfig config;
+::runtime::v1::PodSandboxConfig MinimalConfig() {
+  ::runtime::v1::PodSandboxConfig config;
   auto* metadata = config.mutable_metadata();
   metadata->set_name("web");
   metadata->set_namespace_("default");
@@ -15,12 +15,12 @@ runtime::v1::PodSandboxConfig MinimalConfig() {
   return config;
 }
 
-Result<pod::SandboxConfig> Convert(const runtime::v1::PodSandboxConfig& config) {
+Result<pod::SandboxConfig> Convert(const ::runtime::v1::PodSandboxConfig& config) {
   return ToSandboxConfig(config, "");
 }
 
 TEST(SandboxConvertTest, LinuxUnsetAndEmptyDnsConfig) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
   in.mutable_dns_config();  // present and empty
   in.set_hostname("web-0");
   in.set_log_directory("/var/log/pods/default_web_uid-1");
@@ -46,7 +46,7 @@ TEST(SandboxConvertTest, LinuxUnsetAndEmptyDnsConfig) {
 }
 
 TEST(SandboxConvertTest, DnsLabelsAnnotations) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
   in.mutable_dns_config()->add_servers("10.96.0.10");
   in.mutable_dns_config()->add_searches("svc.cluster.local");
   in.mutable_dns_config()->add_options("ndots:5");
@@ -61,8 +61,8 @@ TEST(SandboxConvertTest, DnsLabelsAnnotations) {
   EXPECT_EQ(config->annotations.at("note"), "x");
 }
 
-runtime::v1::PortMapping* AddPort(runtime::v1::PodSandboxConfig& config, int container_port,
-                                  int host_port, runtime::v1::Protocol protocol) {
+::runtime::v1::PortMapping* AddPort(::runtime::v1::PodSandboxConfig& config, int container_port,
+                                    int host_port, ::runtime::v1::Protocol protocol) {
   auto* mapping = config.add_port_mappings();
   mapping->set_container_port(container_port);
   mapping->set_host_port(host_port);
@@ -71,10 +71,10 @@ runtime::v1::PortMapping* AddPort(runtime::v1::PodSandboxConfig& config, int con
 }
 
 TEST(SandboxConvertTest, PortMappings) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
-  AddPort(in, 80, 8080, runtime::v1::TCP)->set_host_ip("127.0.0.1");
-  AddPort(in, 53, 5353, runtime::v1::UDP);
-  AddPort(in, 9090, 0, runtime::v1::TCP);  // documents the container port only: skipped
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
+  AddPort(in, 80, 8080, ::runtime::v1::TCP)->set_host_ip("127.0.0.1");
+  AddPort(in, 53, 5353, ::runtime::v1::UDP);
+  AddPort(in, 9090, 0, ::runtime::v1::TCP);  // documents the container port only: skipped
   auto config = Convert(in);
   ASSERT_TRUE(config.ok()) << config.error().message();
   ASSERT_EQ(config->port_mappings.size(), 2u);
@@ -86,8 +86,8 @@ TEST(SandboxConvertTest, PortMappings) {
 }
 
 TEST(SandboxConvertTest, BadPortMappingsAreInvalid) {
-  runtime::v1::PodSandboxConfig sctp = MinimalConfig();
-  AddPort(sctp, 80, 8080, runtime::v1::SCTP);
+  ::runtime::v1::PodSandboxConfig sctp = MinimalConfig();
+  AddPort(sctp, 80, 8080, ::runtime::v1::SCTP);
   auto converted = Convert(sctp);
   ASSERT_FALSE(converted.ok());
   EXPECT_EQ(converted.error().code(), ErrorCode::kInvalidArgument);
@@ -95,20 +95,20 @@ TEST(SandboxConvertTest, BadPortMappingsAreInvalid) {
 
   for (auto [container_port, host_port] :
        {std::pair{0, 80}, std::pair{65536, 80}, std::pair{80, -1}, std::pair{80, 65536}}) {
-    runtime::v1::PodSandboxConfig in = MinimalConfig();
-    AddPort(in, container_port, host_port, runtime::v1::TCP);
+    ::runtime::v1::PodSandboxConfig in = MinimalConfig();
+    AddPort(in, container_port, host_port, ::runtime::v1::TCP);
     auto bad = Convert(in);
     ASSERT_FALSE(bad.ok()) << container_port << " -> " << host_port;
     EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
   }
 }
 
-runtime::v1::NamespaceOption* Namespaces(runtime::v1::PodSandboxConfig& config) {
+::runtime::v1::NamespaceOption* Namespaces(::runtime::v1::PodSandboxConfig& config) {
   return config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
 }
 
 TEST(SandboxConvertTest, NamespaceModes) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
   in.mutable_linux();  // present, all modes their zero value POD
   auto pod_modes = Convert(in);
   ASSERT_TRUE(pod_modes.ok()) << pod_modes.error().message();
@@ -116,9 +116,9 @@ TEST(SandboxConvertTest, NamespaceModes) {
   EXPECT_EQ(pod_modes->pid_mode, pod::NamespaceMode::kPod);
   EXPECT_EQ(pod_modes->ipc_mode, pod::NamespaceMode::kPod);
 
-  Namespaces(in)->set_network(runtime::v1::NODE);
-  Namespaces(in)->set_pid(runtime::v1::CONTAINER);
-  Namespaces(in)->set_ipc(runtime::v1::NODE);
+  Namespaces(in)->set_network(::runtime::v1::NODE);
+  Namespaces(in)->set_pid(::runtime::v1::CONTAINER);
+  Namespaces(in)->set_ipc(::runtime::v1::NODE);
   auto host = Convert(in);
   ASSERT_TRUE(host.ok()) << host.error().message();
   EXPECT_EQ(host->network_mode, pod::NamespaceMode::kNode);
@@ -126,8 +126,8 @@ TEST(SandboxConvertTest, NamespaceModes) {
   EXPECT_EQ(host->ipc_mode, pod::NamespaceMode::kNode);
 
   // CONTAINER means nothing for network and IPC, which the pod always shares.
-  Namespaces(in)->set_network(runtime::v1::CONTAINER);
-  Namespaces(in)->set_ipc(runtime::v1::CONTAINER);
+  Namespaces(in)->set_network(::runtime::v1::CONTAINER);
+  Namespaces(in)->set_ipc(::runtime::v1::CONTAINER);
   auto shared = Convert(in);
   ASSERT_TRUE(shared.ok()) << shared.error().message();
   EXPECT_EQ(shared->network_mode, pod::NamespaceMode::kPod);
@@ -135,24 +135,25 @@ TEST(SandboxConvertTest, NamespaceModes) {
 }
 
 TEST(SandboxConvertTest, TargetAndUnknownNamespaceModesAreInvalid) {
-  runtime::v1::PodSandboxConfig target = MinimalConfig();
-  Namespaces(target)->set_pid(runtime::v1::TARGET);
+  ::runtime::v1::PodSandboxConfig target = MinimalConfig();
+  Namespaces(target)->set_pid(::runtime::v1::TARGET);
   auto converted = Convert(target);
   ASSERT_FALSE(converted.ok());
   EXPECT_EQ(converted.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(converted.error().message(),
             "namespace mode TARGET is not supported for the pod's PID namespace");
 
-  runtime::v1::PodSandboxConfig unknown = MinimalConfig();
-  Namespaces(unknown)->set_network(static_cast<runtime::v1::NamespaceMode>(99));
+  ::runtime::v1::PodSandboxConfig unknown = MinimalConfig();
+  Namespaces(unknown)->set_network(static_cast<::runtime::v1::NamespaceMode>(99));
   auto bad = Convert(unknown);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(bad.error().message().find("the pod's network namespace"), std::string::npos);
 }
 
-runtime::v1::IDMapping* AddMapping(google::protobuf::RepeatedPtrField<runtime::v1::IDMapping>* to,
-                                   uint32_t container_id, uint32_t host_id, uint32_t length) {
+::runtime::v1::IDMapping* AddMapping(
+    google::protobuf::RepeatedPtrField<::runtime::v1::IDMapping>* to, uint32_t container_id,
+    uint32_t host_id, uint32_t length) {
   auto* mapping = to->Add();
   mapping->set_container_id(container_id);
   mapping->set_host_id(host_id);
@@ -161,15 +162,15 @@ runtime::v1::IDMapping* AddMapping(google::protobuf::RepeatedPtrField<runtime::v
 }
 
 TEST(SandboxConvertTest, UserNamespaceMappings) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
   auto* userns = Namespaces(in)->mutable_userns_options();
-  userns->set_mode(runtime::v1::NODE);
+  userns->set_mode(::runtime::v1::NODE);
   auto node = Convert(in);
   ASSERT_TRUE(node.ok()) << node.error().message();
   EXPECT_TRUE(node->uid_mappings.empty());
 
   // POD without mappings: the CRI's backward-compatible default, the host's namespace.
-  userns->set_mode(runtime::v1::POD);
+  userns->set_mode(::runtime::v1::POD);
   auto compatible = Convert(in);
   ASSERT_TRUE(compatible.ok()) << compatible.error().message();
   EXPECT_TRUE(compatible->uid_mappings.empty());
@@ -186,16 +187,16 @@ TEST(SandboxConvertTest, UserNamespaceMappings) {
 
 TEST(SandboxConvertTest, BadUserNamespaceMappingsAreInvalid) {
   auto expect_invalid = [](auto&& edit, const std::string& message) {
-    runtime::v1::PodSandboxConfig in = MinimalConfig();
+    ::runtime::v1::PodSandboxConfig in = MinimalConfig();
     auto* userns = Namespaces(in)->mutable_userns_options();
-    userns->set_mode(runtime::v1::POD);
+    userns->set_mode(::runtime::v1::POD);
     edit(*userns);
     auto converted = Convert(in);
     ASSERT_FALSE(converted.ok()) << message;
     EXPECT_EQ(converted.error().code(), ErrorCode::kInvalidArgument);
     EXPECT_EQ(converted.error().message(), message);
   };
-  expect_invalid([](auto& u) { u.set_mode(runtime::v1::TARGET); },
+  expect_invalid([](auto& u) { u.set_mode(::runtime::v1::TARGET); },
                  "userns_options: only the modes POD and NODE are supported");
   expect_invalid([](auto& u) { AddMapping(u.mutable_uids(), 0, 100000, 65536); },
                  "userns_options: give both uid and gid mappings, or neither");
@@ -226,7 +227,7 @@ TEST(SandboxConvertTest, BadUserNamespaceMappingsAreInvalid) {
 }
 
 TEST(SandboxConvertTest, LinuxFieldsAndPodResources) {
-  runtime::v1::PodSandboxConfig in = MinimalConfig();
+  ::runtime::v1::PodSandboxConfig in = MinimalConfig();
   auto* linux = in.mutable_linux();
   linux->set_cgroup_parent("/test.slice");
   (*linux->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
@@ -262,18 +263,18 @@ TEST(SandboxConvertTest, LinuxFieldsAndPodResources) {
 }
 
 TEST(SandboxConvertTest, Filter) {
-  runtime::v1::PodSandboxFilter in;
+  ::runtime::v1::PodSandboxFilter in;
   in.set_id("3f2a");
   (*in.mutable_label_selector())["app"] = "web";
   pod::SandboxFilter filter = ToSandboxFilter(in);
   EXPECT_EQ(filter.id, "3f2a");
   EXPECT_FALSE(filter.state.has_value());
   EXPECT_EQ(filter.label_selector.at("app"), "web");
-  in.mutable_state()->set_state(runtime::v1::SANDBOX_READY);
+  in.mutable_state()->set_state(::runtime::v1::SANDBOX_READY);
   EXPECT_EQ(ToSandboxFilter(in).state, pod::SandboxState::kReady);
-  in.mutable_state()->set_state(runtime::v1::SANDBOX_NOTREADY);
+  in.mutable_state()->set_state(::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_EQ(ToSandboxFilter(in).state, pod::SandboxState::kNotReady);
-  in.mutable_state()->set_state(static_cast<runtime::v1::PodSandboxState>(7));
+  in.mutable_state()->set_state(static_cast<::runtime::v1::PodSandboxState>(7));
   EXPECT_EQ(ToSandboxFilter(in).state, pod::SandboxState::kNotReady);
 }
 
@@ -297,20 +298,20 @@ pod::Sandbox SampleSandbox() {
 }
 
 TEST(SandboxConvertTest, SummaryAndStatus) {
-  runtime::v1::PodSandbox summary;
+  ::runtime::v1::PodSandbox summary;
   FillSandbox(SampleSandbox(), &summary);
   EXPECT_EQ(summary.id(), "3f2a");
   EXPECT_EQ(summary.metadata().name(), "web");
   EXPECT_EQ(summary.metadata().namespace_(), "default");
   EXPECT_EQ(summary.metadata().uid(), "uid-1");
   EXPECT_EQ(summary.metadata().attempt(), 1u);
-  EXPECT_EQ(summary.state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(summary.state(), ::runtime::v1::SANDBOX_READY);
   EXPECT_EQ(summary.created_at(), 42);
   EXPECT_EQ(summary.labels().at("app"), "web");
   EXPECT_EQ(summary.annotations().at("note"), "x");
   EXPECT_EQ(summary.runtime_handler(), "runc");
 
-  runtime::v1::PodSandboxStatus status;
+  ::runtime::v1::PodSandboxStatus status;
   FillSandboxStatus(SampleSandbox(), &status);
   EXPECT_EQ(status.id(), "3f2a");
   EXPECT_EQ(status.metadata().uid(), "uid-1");
@@ -320,17 +321,17 @@ TEST(SandboxConvertTest, SummaryAndStatus) {
   ASSERT_EQ(status.network().additional_ips_size(), 1);
   EXPECT_EQ(status.network().additional_ips(0).ip(), "fd00::5");
   const auto& options = status.linux().namespaces().options();
-  EXPECT_EQ(options.network(), runtime::v1::NODE);
-  EXPECT_EQ(options.pid(), runtime::v1::POD);
-  EXPECT_EQ(options.ipc(), runtime::v1::POD);
+  EXPECT_EQ(options.network(), ::runtime::v1::NODE);
+  EXPECT_EQ(options.pid(), ::runtime::v1::POD);
+  EXPECT_EQ(options.ipc(), ::runtime::v1::POD);
 }
 
 TEST(SandboxConvertTest, AStoppedSandboxHasGivenItsAddressesBack) {
   pod::Sandbox sandbox = SampleSandbox();
   sandbox.state = pod::SandboxState::kNotReady;
-  runtime::v1::PodSandboxStatus status;
+  ::runtime::v1::PodSandboxStatus status;
   FillSandboxStatus(sandbox, &status);
-  EXPECT_EQ(status.state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(status.state(), ::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_FALSE(status.has_network());
 }
 

@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*,
-                                            const runtime::v1::ListPodSandboxRequest* request,
-                                            runtime::v1::ListPodSandboxResponse* response) {
+                                            const ::runtime::v1::ListPodSandboxRequest* request,
+                                            ::runtime::v1::ListPodSandboxResponse* response) {
   return Serve("ListPodSandbox", [&]() -> Result<void> {
     for (const auto& sandbox : sandboxes_.List(ToSandboxFilter(request->filter()))) {
       FillSandbox(sandbox, response->add_items());

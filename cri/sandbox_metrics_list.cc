@@ -20,14 +20,14 @@ std::optional<pod::InterfaceCounters> PodNetwork(const pod::Sandbox& sandbox) {
 }  // namespace
 
 void RuntimeService::FillSandboxMetrics(const pod::Sandbox& sandbox,
-                                        runtime::v1::PodSandboxMetrics* out) {
+                                        ::runtime::v1::PodSandboxMetrics* out) {
   FillPodMetrics(sandbox, containers_.Usage(ToUsageFilter("", sandbox.id, {})), PodNetwork(sandbox),
                  out);
 }
 
 grpc::Status RuntimeService::ListPodSandboxMetrics(
-    grpc::ServerContext*, const runtime::v1::ListPodSandboxMetricsRequest*,
-    runtime::v1::ListPodSandboxMetricsResponse* response) {
+    grpc::ServerContext*, const ::runtime::v1::ListPodSandboxMetricsRequest*,
+    ::runtime::v1::ListPodSandboxMetricsResponse* response) {
   return Serve("ListPodSandboxMetrics", [&]() -> Result<void> {
     for (const auto& sandbox : sandboxes_.List({})) {
       FillSandboxMetrics(sandbox, response->add_pod_metrics());
@@ -37,8 +37,8 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(
 }
 
 grpc::Status RuntimeService::StreamPodSandboxMetrics(
-    grpc::ServerContext*, const runtime::v1::StreamPodSandboxMetricsRequest*,
-    grpc::ServerWriter<runtime::v1::StreamPodSandboxMetricsResponse>* writer) {
+    grpc::ServerContext*, const ::runtime::v1::StreamPodSandboxMetricsRequest*,
+    grpc::ServerWriter<::runtime::v1::StreamPodSandboxMetricsResponse>* writer) {
   return Serve("StreamPodSandboxMetrics", [&]() -> Result<void> {
     return WriteInBatches(writer, sandboxes_.List({}),
                           [this](const pod::Sandbox& sandbox, auto& batch) {

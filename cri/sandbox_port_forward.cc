@@ -7,8 +7,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::PortForward(grpc::ServerContext*,
-                                         const runtime::v1::PortForwardRequest* request,
-                                         runtime::v1::PortForwardResponse* response) {
+                                         const ::runtime::v1::PortForwardRequest* request,
+                                         ::runtime::v1::PortForwardResponse* response) {
   return Serve("PortForward", [&]() -> Result<void> {
     if (request->pod_sandbox_id().empty()) {
       return InvalidArgument("port forward: pod sandbox id is empty");

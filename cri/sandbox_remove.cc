@@ -6,8 +6,8 @@ namespace berth::cri {
 
 // Removes the pod's containers too; an unknown pod is OK (kubelet retries).
 grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*,
-                                              const runtime::v1::RemovePodSandboxRequest* request,
-                                              runtime::v1::RemovePodSandboxResponse*) {
+                                              const ::runtime::v1::RemovePodSandboxRequest* request,
+                                              ::runtime::v1::RemovePodSandboxResponse*) {
   return Serve("RemovePodSandbox", [&]() -> Result<void> {
     BERTH_TRY(NeedSandboxId(request->pod_sandbox_id()));
     auto removed = sandboxes_.Remove(request->pod_sandbox_id());

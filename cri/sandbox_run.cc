@@ -8,8 +8,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* context,
-                                           const runtime::v1::RunPodSandboxRequest* request,
-                                           runtime::v1::RunPodSandboxResponse* response) {
+                                           const ::runtime::v1::RunPodSandboxRequest* request,
+                                           ::runtime::v1::RunPodSandboxResponse* response) {
   return Serve("RunPodSandbox", [&]() -> Result<void> {
     if (!request->has_config()) return InvalidArgument("RunPodSandbox needs a config");
     auto config = ToSandboxConfig(request->config(), request->runtime_handler());

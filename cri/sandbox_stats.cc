@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*,
-                                             const runtime::v1::PodSandboxStatsRequest* request,
-                                             runtime::v1::PodSandboxStatsResponse* response) {
+                                             const ::runtime::v1::PodSandboxStatsRequest* request,
+                                             ::runtime::v1::PodSandboxStatsResponse* response) {
   return Serve("PodSandboxStats", [&]() -> Result<void> {
     BERTH_ASSIGN_OR_RETURN(pod::Sandbox sandbox, sandboxes_.Get(request->pod_sandbox_id()));
     FillPodStats(sandbox, containers_.Usage(ToUsageFilter("", sandbox.id, {})),

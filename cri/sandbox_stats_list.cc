@@ -5,8 +5,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::ListPodSandboxStats(
-    grpc::ServerContext*, const runtime::v1::ListPodSandboxStatsRequest* request,
-    runtime::v1::ListPodSandboxStatsResponse* response) {
+    grpc::ServerContext*, const ::runtime::v1::ListPodSandboxStatsRequest* request,
+    ::runtime::v1::ListPodSandboxStatsResponse* response) {
   return Serve("ListPodSandboxStats", [&]() -> Result<void> {
     pod::SandboxFilter filter;
     filter.id = request->filter().id();

@@ -8,8 +8,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*,
-                                              const runtime::v1::PodSandboxStatusRequest* request,
-                                              runtime::v1::PodSandboxStatusResponse* response) {
+                                              const ::runtime::v1::PodSandboxStatusRequest* request,
+                                              ::runtime::v1::PodSandboxStatusResponse* response) {
   return Serve("PodSandboxStatus", [&]() -> Result<void> {
     BERTH_ASSIGN_OR_RETURN(pod::Sandbox sandbox, sandboxes_.Get(request->pod_sandbox_id()));
     FillSandboxStatus(sandbox, response->mutable_status());

@@ -6,8 +6,8 @@ namespace berth::cri {
 
 // Stops the pod's containers too; an unknown pod is OK (kubelet retries).
 grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*,
-                                            const runtime::v1::StopPodSandboxRequest* request,
-                                            runtime::v1::StopPodSandboxResponse*) {
+                                            const ::runtime::v1::StopPodSandboxRequest* request,
+                                            ::runtime::v1::StopPodSandboxResponse*) {
   return Serve("StopPodSandbox", [&]() -> Result<void> {
     BERTH_TRY(NeedSandboxId(request->pod_sandbox_id()));
     auto stopped = sandboxes_.Stop(request->pod_sandbox_id());

@@ -7,8 +7,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::StreamPodSandboxes(
-    grpc::ServerContext*, const runtime::v1::StreamPodSandboxesRequest* request,
-    grpc::ServerWriter<runtime::v1::StreamPodSandboxesResponse>* writer) {
+    grpc::ServerContext*, const ::runtime::v1::StreamPodSandboxesRequest* request,
+    grpc::ServerWriter<::runtime::v1::StreamPodSandboxesResponse>* writer) {
   return Serve("StreamPodSandboxes", [&]() -> Result<void> {
     return WriteInBatches(writer, sandboxes_.List(ToSandboxFilter(request->filter())),
                           [](const pod::Sandbox& sandbox, auto& batch) {

@@ -8,8 +8,8 @@
 namespace berth::cri {
 
 grpc::Status RuntimeService::UpdatePodSandboxResources(
-    grpc::ServerContext*, const runtime::v1::UpdatePodSandboxResourcesRequest* request,
-    runtime::v1::UpdatePodSandboxResourcesResponse*) {
+    grpc::ServerContext*, const ::runtime::v1::UpdatePodSandboxResourcesRequest* request,
+    ::runtime::v1::UpdatePodSandboxResourcesResponse*) {
   return Serve("UpdatePodSandboxResources", [&]() -> Result<void> {
     if (request->pod_sandbox_id().empty()) return InvalidArgument("pod_sandbox_id is required");
     return sandboxes_.UpdateResources(

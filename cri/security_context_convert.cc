@@ -8,10 +8,10 @@
 namespace berth::cri {
 namespace {
 
-pod::SecurityProfile::Type ToProfileType(runtime::v1::SecurityProfile::ProfileType type) {
+pod::SecurityProfile::Type ToProfileType(::runtime::v1::SecurityProfile::ProfileType type) {
   switch (type) {
-    case runtime::v1::SecurityProfile::Unconfined: return pod::SecurityProfile::Type::kUnconfined;
-    case runtime::v1::SecurityProfile::Localhost: return pod::SecurityProfile::Type::kLocalhost;
+    case ::runtime::v1::SecurityProfile::Unconfined: return pod::SecurityProfile::Type::kUnconfined;
+    case ::runtime::v1::SecurityProfile::Localhost: return pod::SecurityProfile::Type::kLocalhost;
     default: return pod::SecurityProfile::Type::kRuntimeDefault;
   }
 }
@@ -33,7 +33,7 @@ Result<pod::SecurityProfile> FromProfileString(const std::string& text, pod::Sec
 }
 
 Result<pod::SecurityProfile> ToProfile(bool has_profile,
-                                       const runtime::v1::SecurityProfile& profile,
+                                       const ::runtime::v1::SecurityProfile& profile,
                                        const std::string& deprecated, pod::SecurityProfile empty,
                                        const char* what) {
   if (!has_profile) return FromProfileString(deprecated, empty, what);
@@ -50,7 +50,7 @@ Result<pod::SecurityProfile> ToProfile(bool has_profile,
 }  // namespace
 
 Result<pod::ContainerSecurity> ToContainerSecurity(
-    const runtime::v1::LinuxContainerSecurityContext& in) {
+    const ::runtime::v1::LinuxContainerSecurityContext& in) {
   pod::ContainerSecurity out;
   out.privileged = in.privileged();
   out.add_capabilities.assign(in.capabilities().add_capabilities().begin(),
@@ -86,7 +86,7 @@ Result<pod::ContainerSecurity> ToContainerSecurity(
     }
     out.supplemental_groups.push_back(gid);
   }
-  out.supplemental_groups_strict = in.supplemental_groups_policy() == runtime::v1::Strict;
+  out.supplemental_groups_strict = in.supplemental_groups_policy() == ::runtime::v1::Strict;
   out.readonly_rootfs = in.readonly_rootfs();
   out.no_new_privs = in.no_new_privs();
   out.masked_paths.assign(in.masked_paths().begin(), in.masked_paths().end());

@@ -9,7 +9,7 @@ namespace {
 
 using ProfileType = pod::SecurityProfile::Type;
 
-Error InvalidOf(const runtime::v1::LinuxContainerSecurityContext& context) {
+Error InvalidOf(const ::runtime::v1::LinuxContainerSecurityContext& context) {
   auto converted = ToContainerSecurity(context);
   EXPECT_FALSE(converted.ok());
   if (converted.ok()) return Internal("converted");
@@ -29,7 +29,7 @@ TEST(SecurityContextConvertTest, EmptyContextNamesNoProfile) {
 }
 
 TEST(SecurityContextConvertTest, FieldsAreCopied) {
-  runtime::v1::LinuxContainerSecurityContext in;
+  ::runtime::v1::LinuxContainerSecurityContext in;
   in.set_privileged(true);
   in.mutable_capabilities()->add_add_capabilities("NET_ADMIN");
   in.mutable_capabilities()->add_drop_capabilities("ALL");
@@ -38,7 +38,7 @@ TEST(SecurityContextConvertTest, FieldsAreCopied) {
   in.mutable_run_as_group()->set_value(2000);
   in.add_supplemental_groups(10);
   in.add_supplemental_groups(4294967294LL);
-  in.set_supplemental_groups_policy(runtime::v1::Strict);
+  in.set_supplemental_groups_policy(::runtime::v1::Strict);
   in.set_readonly_rootfs(true);
   in.set_no_new_privs(true);
   in.add_masked_paths("/proc/kcore");
@@ -68,13 +68,13 @@ TEST(SecurityContextConvertTest, FieldsAreCopied) {
 }
 
 TEST(SecurityContextConvertTest, UserAndGroupRules) {
-  runtime::v1::LinuxContainerSecurityContext both;
+  ::runtime::v1::LinuxContainerSecurityContext both;
   both.mutable_run_as_user()->set_value(0);
   both.set_run_as_username("root");
   EXPECT_EQ(InvalidOf(both).message(),
             "run_as_user and run_as_username are both set; give only one");
 
-  runtime::v1::LinuxContainerSecurityContext name_and_group;
+  ::runtime::v1::LinuxContainerSecurityContext name_and_group;
   name_and_group.set_run_as_username("nobody");
   name_and_group.mutable_run_as_group()->set_value(65534);
   auto named = ToContainerSecurity(name_and_group);
@@ -82,24 +82,24 @@ TEST(SecurityContextConvertTest, UserAndGroupRules) {
   EXPECT_EQ(named->run_as_username, "nobody");
   EXPECT_EQ(named->run_as_group, 65534);
 
-  runtime::v1::LinuxContainerSecurityContext group_alone;
+  ::runtime::v1::LinuxContainerSecurityContext group_alone;
   group_alone.mutable_run_as_group()->set_value(1);
   EXPECT_EQ(InvalidOf(group_alone).message(), "run_as_group needs run_as_user or run_as_username");
 }
 
 TEST(SecurityContextConvertTest, IdsOutOfRange) {
   for (int64_t id : {int64_t{-1}, int64_t{4294967295LL}, int64_t{1} << 40}) {
-    runtime::v1::LinuxContainerSecurityContext user;
+    ::runtime::v1::LinuxContainerSecurityContext user;
     user.mutable_run_as_user()->set_value(id);
     EXPECT_EQ(InvalidOf(user).message(), "run_as_user " + std::to_string(id) + " is out of range");
 
-    runtime::v1::LinuxContainerSecurityContext group;
+    ::runtime::v1::LinuxContainerSecurityContext group;
     group.mutable_run_as_user()->set_value(0);
     group.mutable_run_as_group()->set_value(id);
     EXPECT_EQ(InvalidOf(group).message(),
               "run_as_group " + std::to_string(id) + " is out of range");
 
-    runtime::v1::LinuxContainerSecurityContext supplemental;
+    ::runtime::v1::LinuxContainerSecurityContext supplemental;
     supplemental.add_supplemental_groups(id);
     EXPECT_EQ(InvalidOf(supplemental).message(),
               "supplemental group " + std::to_string(id) + " is out of range");
@@ -107,9 +107,9 @@ TEST(SecurityContextConvertTest, IdsOutOfRange) {
 }
 
 TEST(SecurityContextConvertTest, ProfileMessages) {
-  runtime::v1::LinuxContainerSecurityContext in;
-  in.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
-  in.mutable_apparmor()->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  ::runtime::v1::LinuxContainerSecurityContext in;
+  in.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
+  in.mutable_apparmor()->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
   in.mutable_apparmor()->set_localhost_ref("my-profile");
   auto security = ToContainerSecurity(in);
   ASSERT_TRUE(security.ok()) << security.error().message();
@@ -117,25 +117,26 @@ TEST(SecurityContextConvertTest, ProfileMessages) {
   EXPECT_EQ(security->apparmor.type, ProfileType::kLocalhost);
   EXPECT_EQ(security->apparmor.localhost_ref, "my-profile");
 
-  in.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Unconfined);
+  in.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Unconfined);
   auto unconfined = ToContainerSecurity(in);
   ASSERT_TRUE(unconfined.ok());
   EXPECT_EQ(unconfined->seccomp.type, ProfileType::kUnconfined);
 
   // A profile type a newer client may send: the runtime default, the safe choice.
-  in.mutable_seccomp()->set_profile_type(static_cast<runtime::v1::SecurityProfile::ProfileType>(9));
+  in.mutable_seccomp()->set_profile_type(
+      static_cast<::runtime::v1::SecurityProfile::ProfileType>(9));
   auto unknown = ToContainerSecurity(in);
   ASSERT_TRUE(unknown.ok());
   EXPECT_EQ(unknown->seccomp.type, ProfileType::kRuntimeDefault);
 }
 
 TEST(SecurityContextConvertTest, LocalhostRefRules) {
-  runtime::v1::LinuxContainerSecurityContext no_ref;
-  no_ref.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  ::runtime::v1::LinuxContainerSecurityContext no_ref;
+  no_ref.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
   EXPECT_EQ(InvalidOf(no_ref).message(), "seccomp profile: Localhost needs localhost_ref");
 
-  runtime::v1::LinuxContainerSecurityContext stray_ref;
-  stray_ref.mutable_apparmor()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+  ::runtime::v1::LinuxContainerSecurityContext stray_ref;
+  stray_ref.mutable_apparmor()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
   stray_ref.mutable_apparmor()->set_localhost_ref("x");
   EXPECT_EQ(InvalidOf(stray_ref).message(),
             "apparmor profile: localhost_ref is only for Localhost");
@@ -153,7 +154,7 @@ TEST(SecurityContextConvertTest, DeprecatedProfileStrings) {
         Case{"docker/default", ProfileType::kRuntimeDefault, ""},
         Case{"unconfined", ProfileType::kUnconfined, ""},
         Case{"localhost/profiles/audit.json", ProfileType::kLocalhost, "profiles/audit.json"}}) {
-    runtime::v1::LinuxContainerSecurityContext in;
+    ::runtime::v1::LinuxContainerSecurityContext in;
     in.set_seccomp_profile_path(c.text);
     in.set_apparmor_profile(c.text);
     auto security = ToContainerSecurity(in);
@@ -164,7 +165,7 @@ TEST(SecurityContextConvertTest, DeprecatedProfileStrings) {
     EXPECT_EQ(security->apparmor.localhost_ref, c.ref) << c.text;
   }
   for (const char* bad : {"localhost/", "Unconfined", "bogus"}) {
-    runtime::v1::LinuxContainerSecurityContext in;
+    ::runtime::v1::LinuxContainerSecurityContext in;
     in.set_seccomp_profile_path(bad);
     EXPECT_EQ(InvalidOf(in).message(), std::string("seccomp profile \"") + bad +
                                            "\": expected runtime/default, unconfined or "
@@ -173,9 +174,9 @@ TEST(SecurityContextConvertTest, DeprecatedProfileStrings) {
 }
 
 TEST(SecurityContextConvertTest, TheFieldWinsOverTheDeprecatedString) {
-  runtime::v1::LinuxContainerSecurityContext in;
+  ::runtime::v1::LinuxContainerSecurityContext in;
   in.set_seccomp_profile_path("bogus");  // ignored: the message field is set
-  in.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Unconfined);
+  in.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Unconfined);
   auto security = ToContainerSecurity(in);
   ASSERT_TRUE(security.ok()) << security.error().message();
   EXPECT_EQ(security->seccomp.type, ProfileType::kUnconfined);

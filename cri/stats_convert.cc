@@ -7,9 +7,9 @@ namespace berth::cri {
 namespace {
 
 // PSI (cpu/memory/io.pressure), where the kernel keeps it for the cgroup.
-void FillPsi(const std::optional<Pressure>& pressure, runtime::v1::PsiStats* psi) {
+void FillPsi(const std::optional<runtime::Pressure>& pressure, ::runtime::v1::PsiStats* psi) {
   if (!pressure) return;
-  auto fill = [](const PressureLine& line, runtime::v1::PsiData* data) {
+  auto fill = [](const runtime::PressureLine& line, ::runtime::v1::PsiData* data) {
     data->set_total(line.total_us);
     data->set_avg10(line.avg10);
     data->set_avg60(line.avg60);
@@ -19,14 +19,15 @@ void FillPsi(const std::optional<Pressure>& pressure, runtime::v1::PsiStats* psi
   fill(pressure->full, psi->mutable_full());
 }
 
-void FillCpu(const pod::ContainerUsage& usage, runtime::v1::CpuUsage* cpu) {
+void FillCpu(const pod::ContainerUsage& usage, ::runtime::v1::CpuUsage* cpu) {
   cpu->set_timestamp(usage.timestamp_nanos);
   cpu->mutable_usage_core_nano_seconds()->set_value(usage.cgroup.cpu_usage_ns);
   if (usage.nano_cores) cpu->mutable_usage_nano_cores()->set_value(*usage.nano_cores);
   if (usage.cgroup.cpu_pressure) FillPsi(usage.cgroup.cpu_pressure, cpu->mutable_psi());
 }
 
-void FillMemory(const CgroupStats& stats, int64_t timestamp, runtime::v1::MemoryUsage* memory) {
+void FillMemory(const runtime::CgroupStats& stats, int64_t timestamp,
+                ::runtime::v1::MemoryUsage* memory) {
   memory->set_timestamp(timestamp);
   memory->mutable_working_set_bytes()->set_value(stats.memory_working_set_bytes);
   memory->mutable_usage_bytes()->set_value(stats.memory_usage_bytes);
@@ -42,7 +43,8 @@ void FillMemory(const CgroupStats& stats, int64_t timestamp, runtime::v1::Memory
   if (stats.memory_pressure) FillPsi(stats.memory_pressure, memory->mutable_psi());
 }
 
-void FillSwapAndIo(const CgroupStats& stats, int64_t timestamp, runtime::v1::ContainerStats* out) {
+void FillSwapAndIo(const runtime::CgroupStats& stats, int64_t timestamp,
+                   ::runtime::v1::ContainerStats* out) {
   if (stats.has_swap) {
     auto* swap = out->mutable_swap();
     swap->set_timestamp(timestamp);
@@ -59,7 +61,7 @@ void FillSwapAndIo(const CgroupStats& stats, int64_t timestamp, runtime::v1::Con
   }
 }
 
-void FillPodAttributes(const pod::Sandbox& sandbox, runtime::v1::PodSandboxAttributes* out) {
+void FillPodAttributes(const pod::Sandbox& sandbox, ::runtime::v1::PodSandboxAttributes* out) {
   out->set_id(sandbox.id);
   out->mutable_metadata()->set_name(sandbox.config.name);
   out->mutable_metadata()->set_namespace_(sandbox.config.namespace_name);
@@ -74,7 +76,7 @@ void FillPodAttributes(const pod::Sandbox& sandbox, runtime::v1::PodSandboxAttri
 pod::ContainerUsage SumUsage(const std::vector<pod::ContainerUsage>& containers) {
   pod::ContainerUsage summed;
   summed.timestamp_nanos = NowUnixNanos();
-  CgroupStats& total = summed.cgroup;
+  runtime::CgroupStats& total = summed.cgroup;
   uint64_t nano_cores = 0;
   bool has_nano_cores = false;
   for (const auto& usage : containers) {
@@ -96,7 +98,7 @@ pod::ContainerUsage SumUsage(const std::vector<pod::ContainerUsage>& containers)
 
 // eth0's counters, read inside the pod's network namespace (a ready pod with its own network).
 void FillPodNetwork(const pod::Sandbox& sandbox, int64_t timestamp,
-                    runtime::v1::LinuxPodSandboxStats* linux) {
+                    ::runtime::v1::LinuxPodSandboxStats* linux) {
   if (!sandbox.HasOwnNetwork() || sandbox.state != pod::SandboxState::kReady) return;
   auto counters = pod::ReadInterfaceCounters(sandbox.NetnsPath(), "eth0");
   if (!counters) return;
@@ -122,7 +124,7 @@ pod::ContainerFilter ToUsageFilter(const std::string& id, const std::string& pod
   return filter;
 }
 
-void FillContainerStats(const pod::ContainerUsage& usage, runtime::v1::ContainerStats* out) {
+void FillContainerStats(const pod::ContainerUsage& usage, ::runtime::v1::ContainerStats* out) {
   const pod::Container& container = usage.container;
   auto* attributes = out->mutable_attributes();
   attributes->set_id(container.id);
@@ -145,7 +147,7 @@ void FillContainerStats(const pod::ContainerUsage& usage, runtime::v1::Container
 }
 
 void FillPodStats(const pod::Sandbox& sandbox, const std::vector<pod::ContainerUsage>& containers,
-                  runtime::v1::PodSandboxStats* out) {
+                  ::runtime::v1::PodSandboxStats* out) {
   FillPodAttributes(sandbox, out->mutable_attributes());
   auto* linux = out->mutable_linux();
   for (const auto& usage : containers) FillContainerStats(usage, linux->add_containers());

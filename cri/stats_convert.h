@@ -15,10 +15,10 @@ namespace berth::cri {
 pod::ContainerFilter ToUsageFilter(const std::string& id, const std::string& pod_id,
                                    const google::protobuf::Map<std::string, std::string>& labels);
 
-void FillContainerStats(const pod::ContainerUsage& usage, runtime::v1::ContainerStats* out);
+void FillContainerStats(const pod::ContainerUsage& usage, ::runtime::v1::ContainerStats* out);
 
 // The pod's usage: its containers' cgroups added up, its network interface, its processes.
 void FillPodStats(const pod::Sandbox& sandbox, const std::vector<pod::ContainerUsage>& containers,
-                  runtime::v1::PodSandboxStats* out);
+                  ::runtime::v1::PodSandboxStats* out);
 
 }  // namespace berth::cri

@@ -11,12 +11,12 @@ namespace {
 
 // Status' verbose info["settings"]: the values berthd works with that are not keys of its config
 // file (or are, resolved), for tools that read them (documented in cri/README.md).
-std::string EffectiveSettings(const Config& config, const HostFeatures& host,
+std::string EffectiveSettings(const Config& config, const runtime::HostFeatures& host,
                               const std::string& streaming_url) {
   nlohmann::ordered_json settings = {
-      {"maxContainerLogLineSize", kMaxLogLineBytes},
+      {"maxContainerLogLineSize", runtime::kMaxLogLineBytes},
       {"containerLogFormat", "cri"},
-      {"execSyncMaxOutputBytes", ExecSyncRequest{}.max_output},
+      {"execSyncMaxOutputBytes", runtime::ExecSyncRequest{}.max_output},
       {"defaultRuntimeHandler", kDefaultRuntimeHandler},
       {"runtimeHandlers", nlohmann::ordered_json::array({kDefaultRuntimeHandler})},
       {"cgroupDriver", config.cgroup_driver},
@@ -30,7 +30,7 @@ std::string EffectiveSettings(const Config& config, const HostFeatures& host,
   return settings.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool ready,
+void AddCondition(::runtime::v1::StatusResponse* response, const char* type, bool ready,
                   const char* reason, const char* message) {
   auto* condition = response->mutable_status()->add_conditions();
   condition->set_type(type);
@@ -41,8 +41,9 @@ void AddCondition(runtime::v1::StatusResponse* response, const char* type, bool 
 
 }  // namespace
 
-grpc::Status RuntimeService::Status(grpc::ServerContext*, const runtime::v1::StatusRequest* request,
-                                    runtime::v1::StatusResponse* response) {
+grpc::Status RuntimeService::Status(grpc::ServerContext*,
+                                    const ::runtime::v1::StatusRequest* request,
+                                    ::runtime::v1::StatusResponse* response) {
   return Serve("Status", [&]() -> Result<void> {
     AddCondition(response, "RuntimeReady", true, "", "");
     auto network = network_.Ready();

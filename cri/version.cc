@@ -10,8 +10,8 @@ constexpr char kKubeletApiVersion[] = "0.1.0";
 constexpr char kRuntimeApiVersion[] = "v1";
 constexpr char kRuntimeName[] = "berth";
 
-grpc::Status RuntimeService::Version(grpc::ServerContext*, const runtime::v1::VersionRequest*,
-                                     runtime::v1::VersionResponse* response) {
+grpc::Status RuntimeService::Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
+                                     ::runtime::v1::VersionResponse* response) {
   return Serve("Version", [&]() -> Result<void> {
     response->set_version(kKubeletApiVersion);
     response->set_runtime_name(kRuntimeName);

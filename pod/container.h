@@ -29,7 +29,7 @@ struct ContainerDevice {
 };
 
 // The cgroup driver's type: resources pass to it unchanged.
-using HugepageLimit = berth::HugepageLimit;
+using HugepageLimit = berth::runtime::HugepageLimit;
 
 struct ContainerResources {
   int64_t cpu_shares = 0;  // 0 / empty = unset
@@ -40,13 +40,13 @@ struct ContainerResources {
   int64_t oom_score_adj = 0;
   std::string cpuset_cpus;
   std::string cpuset_mems;
-  std::vector<HugepageLimit> hugepage_limits;
+  std::vector<runtime::HugepageLimit> hugepage_limits;
   std::map<std::string, std::string> unified;
 };
 
 // The cgroup driver's form of a container's resources.
-inline CgroupResources ToCgroupResources(const ContainerResources& in) {
-  CgroupResources out;
+inline runtime::CgroupResources ToCgroupResources(const ContainerResources& in) {
+  runtime::CgroupResources out;
   out.cpu_shares = in.cpu_shares;
   out.cpu_quota = in.cpu_quota;
   out.cpu_period = in.cpu_period;

@@ -108,7 +108,7 @@ Result<ContainerDevices> ResolveDevices(const ContainerConfig& config) {
     out.cgroup_rules.push_back({true, 'a', -1, -1, "rwm"});
     return out;
   }
-  out.cgroup_rules = DefaultDeviceRules();
+  out.cgroup_rules = runtime::DefaultDeviceRules();
   for (const auto& device : config.devices) BERTH_TRY(AddCriDevice(device, out));
   return out;
 }

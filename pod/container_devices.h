@@ -15,7 +15,7 @@ namespace berth::pod {
 
 struct ContainerDevices {
   nlohmann::json oci_devices = nlohmann::json::array();  // linux.devices of config.json
-  std::vector<DeviceRule> cgroup_rules;                  // in order, for the devices controller
+  std::vector<runtime::DeviceRule> cgroup_rules;         // in order, for the devices controller
 };
 
 // A missing host path or a host path that is not a device (nor a directory holding some) is

@@ -3,10 +3,10 @@
 
 #include "pod/container.h"
 
-namespace berth {
+namespace berth::runtime {
 // Beside the type (runtime/cgroups.h), where nlohmann's lookup finds it.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HugepageLimit, page_size, limit_bytes)
-}  // namespace berth
+}  // namespace berth::runtime
 
 namespace berth::pod {
 

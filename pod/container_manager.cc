@@ -41,16 +41,16 @@ bool Matches(const Container& container, const ContainerFilter& filter) {
   return MatchesLabels(container.config.labels, filter.label_selector);
 }
 
-ProcessIdentity MonitorOf(const Container& container) {
+runtime::ProcessIdentity MonitorOf(const Container& container) {
   return {container.monitor_pid, container.monitor_start_time};
 }
-ProcessIdentity ProcessOf(const Container& container) {
+runtime::ProcessIdentity ProcessOf(const Container& container) {
   return {container.container_pid, container.container_start_time};
 }
 
 // Signals the container's process if it is still that process (a pidfd: no reused PID is hit).
 void SignalContainer(const Container& container, int signal) {
-  auto pidfd = OpenProcess(ProcessOf(container));
+  auto pidfd = runtime::OpenProcess(ProcessOf(container));
   if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd->get(), signal, nullptr, 0);
 }
 
@@ -71,7 +71,7 @@ Result<std::string> StopSignalOf(const ContainerConfig& config, const image::Ima
 }
 
 // Moves `container` to EXITED with what its monitor recorded, or as lost when nothing was.
-void RecordExit(Container& container, const std::optional<ExitStatus>& status) {
+void RecordExit(Container& container, const std::optional<runtime::ExitStatus>& status) {
   container.state = ContainerState::kExited;
   if (status) {
     container.exit_code = status->exit_code;
@@ -122,7 +122,7 @@ Result<void> ContainerManager::Load() {
        records_.Select([](const Container& c) { return c.state != ContainerState::kExited; })) {
     // Started, but berthd went down before it recorded that: the monitor did.
     if (container.state == ContainerState::kCreated) {
-      if (auto started = ReadStartTime(container.state_dir)) {
+      if (auto started = runtime::ReadStartTime(container.state_dir)) {
         container.state = ContainerState::kRunning;
         container.started_at_nanos = *started;
         BERTH_TRY(records_.Put(container));
@@ -139,15 +139,15 @@ void ContainerManager::OnMonitorExit(const std::string& id) {
   std::lock_guard guard(*lock);
   auto container = records_.Find(id);
   if (!container || container->state == ContainerState::kExited) return;
-  auto status = ReadExitStatus(container->state_dir);
+  auto status = runtime::ReadExitStatus(container->state_dir);
   bool recorded = status && status->has_value();
-  if (!recorded && ProcessAlive(ProcessOf(*container))) {
+  if (!recorded && runtime::ProcessAlive(ProcessOf(*container))) {
     // The monitor was killed but the container lives on: watch the container itself.
     spdlog::warn("container {}: its monitor is gone; watching the container's process", id);
     watcher_.Watch(id, ProcessOf(*container));
     return;
   }
-  RecordExit(*container, recorded ? **status : std::optional<ExitStatus>());
+  RecordExit(*container, recorded ? **status : std::optional<runtime::ExitStatus>());
   if (auto stored = records_.Put(*container); !stored) {
     spdlog::error("container {} exited ({}), but recording it failed: {}", id, container->exit_code,
                   stored.error().message());
@@ -200,7 +200,7 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   container.bundle_dir = root_ + "/containers/" + id;
   // Short: the monitor's unix socket lives here, and socket paths are limited to 107 bytes.
   container.state_dir = state_ + "/c/" + id.substr(0, 32);
-  Cgroups cgroups = Cgroups::Probe();
+  runtime::Cgroups cgroups = runtime::Cgroups::Probe();
   container.cgroup_path = cgroups.ContainerPath(sandbox.cgroup_path, id);
   BERTH_ASSIGN_OR_RETURN(container.stop_signal, StopSignalOf(config, image_config));
   if (!config.log_path.empty()) {
@@ -222,14 +222,14 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
   // never runs unconstrained, and a bad value fails before any process exists (a systemd scope
   // is started with the waiting init in it: place_init). Its undo kills whatever a failed create
   // left inside, so the cgroup always goes.
-  CgroupResources resources = ToCgroupResources(config.resources);
+  runtime::CgroupResources resources = ToCgroupResources(config.resources);
   resources.devices = spec.device_rules;
   BERTH_TRY(ledger.Done("cgroup",
                         [cgroups, path = container.cgroup_path] { return cgroups.Destroy(path); }));
   BERTH_TRY(cgroups.PrepareContainer(container.cgroup_path, resources));
   BERTH_TRY(ledger.Done("cgroup-limits"));
   BERTH_TRY(ledger.Done("state-dir", [dir = container.state_dir] { return RemoveTree(dir); }));
-  MonitorRequest request{
+  runtime::MonitorRequest request{
       ExecutableSibling("berth-monitor"),
       container.bundle_dir,
       container.state_dir,
@@ -237,15 +237,15 @@ Result<Container> ContainerManager::CreateClaimed(const Sandbox& sandbox,
       config.stdin,
       config.stdin_once,
       [&](pid_t pid) { return cgroups.PlaceContainerInit(container.cgroup_path, pid, resources); }};
-  auto monitored = SpawnMonitor(request);
+  auto monitored = runtime::SpawnMonitor(request);
   if (!monitored) return std::move(monitored).error().Wrap("create container " + config.name);
   container.monitor_pid = monitored->monitor_pid;
-  container.monitor_start_time = ProcessStartTime(monitored->monitor_pid);
+  container.monitor_start_time = runtime::ProcessStartTime(monitored->monitor_pid);
   container.container_pid = monitored->container_pid;
-  container.container_start_time = ProcessStartTime(monitored->container_pid);
+  container.container_start_time = runtime::ProcessStartTime(monitored->container_pid);
   BERTH_TRY(ledger.Done("monitor", [container]() -> Result<void> {
     // The monitor records the exit and ends once its container is gone.
-    if (!KillProcess(ProcessOf(container), std::chrono::seconds(5)) ||
+    if (!runtime::KillProcess(ProcessOf(container), std::chrono::seconds(5)) ||
         !KillProcess(MonitorOf(container), std::chrono::seconds(5))) {
       return Internal("the container's processes did not end after SIGKILL");
     }
@@ -273,7 +273,7 @@ Result<void> ContainerManager::StartLocked(const std::string& id) {
     return FailedPrecondition("container " + id + " is not in the created state");
   }
   BERTH_TRY(Failpoint("StartContainer/before-start"));
-  auto started = StartMonitoredContainer(container->state_dir);
+  auto started = runtime::StartMonitoredContainer(container->state_dir);
   if (started) BERTH_TRY(Failpoint("StartContainer/started"));
   if (!started) {
     auto failed = records_.Modify(id, [&](Container& c) -> Result<void> {
@@ -319,7 +319,7 @@ Result<void> ContainerManager::StopLocked(const std::string& id, int64_t timeout
   SignalContainer(*container, SIGKILL);
   // And whatever else runs in its cgroup (in a pod's shared PID namespace the init's death does
   // not take the other processes along).
-  (void)Cgroups::Probe().KillAll(container->cgroup_path);
+  (void)runtime::Cgroups::Probe().KillAll(container->cgroup_path);
   // The monitor records the exit once it has drained the output pipes, then ends.
   if (WaitExited(id, std::chrono::seconds(15), lock)) return Ok();
   return Error(ErrorCode::kDeadlineExceeded,
@@ -349,7 +349,7 @@ Result<void> ContainerManager::RemoveLocked(const std::string& id,
   // that). Empty by now (the monitor removes it when its container ends); Destroy covers the
   // rest. The shared parent of pods without a cgroup parent, "/berth", stays: other berthds on
   // the host may be creating containers in it at this very moment.
-  BERTH_TRY(Cgroups::Probe().Destroy(container->cgroup_path));
+  BERTH_TRY(runtime::Cgroups::Probe().Destroy(container->cgroup_path));
   BERTH_TRY(rootfs_.Remove(*container));
   BERTH_TRY(Failpoint("RemoveContainer/rootfs-removed"));
   BERTH_TRY(RemoveTree(container->state_dir));

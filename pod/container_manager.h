@@ -35,7 +35,7 @@ namespace berth::pod {
 struct ContainerUsage {
   Container container;
   int64_t timestamp_nanos = 0;
-  CgroupStats cgroup;
+  runtime::CgroupStats cgroup;
   std::optional<uint64_t> nano_cores;  // from the previous sample, when there is one
   image::DiskUsage writable_layer;
   std::string writable_layer_mountpoint;
@@ -69,12 +69,14 @@ class ContainerManager {
   Result<void> Remove(const std::string& id);
   Result<void> ReopenLog(const std::string& id);
   // Runs `args` in the running container; a timeout (0: none) is DeadlineExceeded.
-  Result<ExecSyncResult> ExecSync(const std::string& id, const std::vector<std::string>& args,
-                                  int64_t timeout_seconds);
+  Result<runtime::ExecSyncResult> ExecSync(const std::string& id,
+                                           const std::vector<std::string>& args,
+                                           int64_t timeout_seconds);
 
   // CRI Exec: starts `args` in the running container with the caller's ends of its stdio.
-  Result<StartedExec> StartExec(const std::string& id, const std::vector<std::string>& args,
-                                bool tty, bool stdin, bool stdout, bool stderr);
+  Result<runtime::StartedExec> StartExec(const std::string& id,
+                                         const std::vector<std::string>& args, bool tty, bool stdin,
+                                         bool stdout, bool stderr);
   // CRI Attach: hands pipes to the container's monitor (see AttachToMonitor); -1 for a stream not
   // wanted. Returns the control connection.
   Result<UniqueFd> Attach(const std::string& id, int in, int out, int err);

@@ -378,7 +378,7 @@ Result<OciSpec> BuildOciSpec(const Container& container, const Sandbox& sandbox,
   BERTH_ASSIGN_OR_RETURN(Json mounts, Mounts(container, sandbox, image));
 
   Json linux = {{"namespaces", NamespacesOf(sandbox)},
-                {"cgroupsPath", OciCgroupsPath(container.cgroup_path)},
+                {"cgroupsPath", runtime::OciCgroupsPath(container.cgroup_path)},
                 {"devices", devices.oci_devices}};
   // A bidirectional mount stays a peer of the host's only under a shared root (containerd's rule).
   for (const auto& mount : config.mounts) {

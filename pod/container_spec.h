@@ -22,10 +22,10 @@ std::vector<std::string> MergeEnv(const ContainerConfig& config, const image::Im
                                   const std::string& hostname);
 
 struct OciSpec {
-  std::string json;                      // config.json
-  ContainerUser user;                    // who the process runs as (ContainerStatus.user)
-  std::vector<DeviceRule> device_rules;  // for the container's devices cgroup
-  std::string mount_label;               // SELinux, when enabled
+  std::string json;                               // config.json
+  ContainerUser user;                             // who the process runs as (ContainerStatus.user)
+  std::vector<runtime::DeviceRule> device_rules;  // for the container's devices cgroup
+  std::string mount_label;                        // SELinux, when enabled
 };
 
 // The whole config.json: process (command, env, user, capabilities, no_new_privs, LSM labels),

@@ -14,7 +14,8 @@ Result<void> ContainerManager::UpdateResources(const std::string& id,
         if (container->state == ContainerState::kExited) {
           return FailedPrecondition("container " + full + " has exited");
         }
-        BERTH_TRY(Cgroups::Probe().Apply(container->cgroup_path, ToCgroupResources(resources)));
+        BERTH_TRY(
+            runtime::Cgroups::Probe().Apply(container->cgroup_path, ToCgroupResources(resources)));
         auto stored = records_.Modify(full, [&](Container& c) -> Result<void> {
           c.config.resources = resources;
           return Ok();
@@ -25,13 +26,13 @@ Result<void> ContainerManager::UpdateResources(const std::string& id,
 }
 
 std::vector<ContainerUsage> ContainerManager::Usage(const ContainerFilter& filter) {
-  Cgroups cgroups = Cgroups::Probe();
+  runtime::Cgroups cgroups = runtime::Cgroups::Probe();
   std::vector<ContainerUsage> usages;
   for (auto& container : List(filter)) {
     ContainerUsage usage;
     usage.timestamp_nanos = NowUnixNanos();
     if (container.state == ContainerState::kRunning) {
-      usage.cgroup = ReadCgroupStats(cgroups, container.cgroup_path);
+      usage.cgroup = runtime::ReadCgroupStats(cgroups, container.cgroup_path);
     }
     usage.writable_layer = images_.snapshots().SnapshotUsage(container.id);
     usage.writable_layer_mountpoint = images_.snapshots().root();

@@ -41,8 +41,8 @@ void ExitWatcher::Wake() {
   (void)ignored;
 }
 
-void ExitWatcher::Watch(const std::string& id, const ProcessIdentity& process) {
-  auto pidfd = OpenProcess(process);
+void ExitWatcher::Watch(const std::string& id, const runtime::ProcessIdentity& process) {
+  auto pidfd = runtime::OpenProcess(process);
   std::lock_guard lock(mutex_);
   if (auto old = watched_.find(id); old != watched_.end()) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, old->second.get(), nullptr);

@@ -25,7 +25,7 @@ class ExitWatcher {
 
   // Watches `process` for `id` (replacing an earlier watch of it). A process that is already gone
   // is reported at once, on the watcher thread.
-  void Watch(const std::string& id, const ProcessIdentity& process);
+  void Watch(const std::string& id, const runtime::ProcessIdentity& process);
   void Forget(const std::string& id);
   void Stop();
 

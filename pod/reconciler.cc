@@ -108,12 +108,13 @@ void Reconciler::EndProcesses(const std::vector<Sandbox>& sandboxes,
   std::set<std::string> bundles, pods;
   for (const auto& container : containers) bundles.insert(container.bundle_dir);
   for (const auto& sandbox : sandboxes) pods.insert(sandbox.id);
-  auto end = [&](const ProcessCommandLine& found, const std::string& what, bool ends_itself) {
+  auto end = [&](const runtime::ProcessCommandLine& found, const std::string& what,
+                 bool ends_itself) {
     spdlog::warn("ending {} (pid {}): no record knows it", what, found.process.pid);
     // A monitor whose container was just killed (RemoveCgroups) reaps it and ends by itself;
     // killed before that, it would leave its container a zombie of whoever inherits it.
     auto pidfd = OpenProcess(found.process);
-    if (ends_itself && pidfd && WaitProcessExit(*pidfd, std::chrono::seconds(3))) {
+    if (ends_itself && pidfd && runtime::WaitProcessExit(*pidfd, std::chrono::seconds(3))) {
       ++report.processes;
       return;
     }
@@ -125,12 +126,12 @@ void Reconciler::EndProcesses(const std::vector<Sandbox>& sandboxes,
     }
   };
   // berth-monitor <bundle_dir> <state_dir> <log_path> ...
-  for (const auto& found : FindProcesses("berth-monitor")) {
+  for (const auto& found : runtime::FindProcesses("berth-monitor")) {
     if (found.argv.size() < 2 || !Within(found.argv[1], root_ + "/containers")) continue;
     if (!bundles.count(found.argv[1])) end(found, "monitor of " + found.argv[1], true);
   }
   // berth-pod-init <pod id>
-  for (const auto& found : FindProcesses("berth-pod-init")) {
+  for (const auto& found : runtime::FindProcesses("berth-pod-init")) {
     if (found.argv.size() < 2 || !IsObjectId(found.argv[1]) || pods.count(found.argv[1])) continue;
     // Only our own: its pod's state dir is (or was being made) under this berthd's state.
     if (!PathExists(state_ + "/pods/" + found.argv[1])) continue;
@@ -204,7 +205,7 @@ void Reconciler::RemoveSnapshots(const std::vector<Container>& containers,
 
 void Reconciler::RemoveCgroups(const std::vector<Sandbox>& sandboxes,
                                const std::vector<Container>& containers, ReconcileReport& report) {
-  Cgroups cgroups = Cgroups::Probe();
+  runtime::Cgroups cgroups = runtime::Cgroups::Probe();
   std::set<std::string> known;
   for (const auto& container : containers) known.insert(container.cgroup_path);
   std::set<std::string> parents{cgroups.SharedParent()};

@@ -39,7 +39,7 @@ bool Matches(const Sandbox& sandbox, const SandboxFilter& filter) {
   return MatchesLabels(sandbox.config.labels, filter.label_selector);
 }
 
-ProcessIdentity InitOf(const Sandbox& sandbox) {
+runtime::ProcessIdentity InitOf(const Sandbox& sandbox) {
   return {sandbox.init_pid, sandbox.init_start_time};
 }
 
@@ -48,7 +48,7 @@ std::vector<std::string> NamespacePins(const Sandbox& sandbox) {
 }
 
 Result<void> UnpinAll(const Sandbox& sandbox) {
-  for (const auto& pin : NamespacePins(sandbox)) BERTH_TRY(UnpinNamespace(pin));
+  for (const auto& pin : NamespacePins(sandbox)) BERTH_TRY(runtime::UnpinNamespace(pin));
   return Ok();
 }
 
@@ -78,7 +78,7 @@ SandboxManager::SandboxManager(std::string state_dir, MetadataStore& metadata,
     : state_dir_(std::move(state_dir)),
       network_(network),
       handlers_(std::move(handlers)),
-      cgroups_(Cgroups::Probe()),
+      cgroups_(runtime::Cgroups::Probe()),
       records_(metadata, SandboxCodec()) {}
 
 Result<void> SandboxManager::Load() {
@@ -86,7 +86,8 @@ Result<void> SandboxManager::Load() {
   for (auto sandbox :
        records_.Select([](const Sandbox& s) { return s.state == SandboxState::kReady; })) {
     bool net_ok = !sandbox.HasOwnNetwork() || PathExists(sandbox.NetnsPath());
-    bool init_ok = sandbox.config.pid_mode != NamespaceMode::kPod || ProcessAlive(InitOf(sandbox));
+    bool init_ok =
+        sandbox.config.pid_mode != NamespaceMode::kPod || runtime::ProcessAlive(InitOf(sandbox));
     if (net_ok && init_ok) continue;
     spdlog::warn("sandbox {} lost its namespaces while berthd was down; marking it not ready",
                  sandbox.id);
@@ -158,11 +159,11 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
 
   // Namespaces, pinned (host network pods keep the host's UTS namespace too, as in Kubernetes).
   // With a pod user namespace, it owns the others (so the pod's root may configure them).
-  PinnedNamespaceRequest namespaces{sandbox.dir + "/ns", sandbox.HasOwnNetwork(),
-                                    sandbox.HasOwnIpc(), sandbox.HasOwnNetwork(),
-                                    sandbox.config.hostname};
-  UserNamespaceMaps maps{IdMapText(config.uid_mappings), IdMapText(config.gid_mappings)};
-  BERTH_TRY(CreatePinnedNamespaces(namespaces, sandbox.HasOwnUserns() ? &maps : nullptr));
+  runtime::PinnedNamespaceRequest namespaces{sandbox.dir + "/ns", sandbox.HasOwnNetwork(),
+                                             sandbox.HasOwnIpc(), sandbox.HasOwnNetwork(),
+                                             sandbox.config.hostname};
+  runtime::UserNamespaceMaps maps{IdMapText(config.uid_mappings), IdMapText(config.gid_mappings)};
+  BERTH_TRY(runtime::CreatePinnedNamespaces(namespaces, sandbox.HasOwnUserns() ? &maps : nullptr));
   BERTH_TRY(ledger.Done("namespaces", [sandbox] { return UnpinAll(sandbox); }));
   if (!config.sysctls.empty()) {
     BERTH_TRY(ApplySysctls(config.sysctls, sandbox.NetnsPath(), sandbox.IpcnsPath(),
@@ -181,8 +182,8 @@ Result<Sandbox> SandboxManager::RunClaimed(const SandboxConfig& config, const st
 }
 
 // The pod cgroup's share of a sandbox config: its pod-level limits.
-static CgroupResources PodCgroupResources(const SandboxConfig& config) {
-  CgroupResources resources;
+static runtime::CgroupResources PodCgroupResources(const SandboxConfig& config) {
+  runtime::CgroupResources resources;
   resources.cpu_shares = config.cpu_shares;
   resources.cpu_quota = config.cpu_quota;
   resources.cpu_period = config.cpu_period;
@@ -192,8 +193,10 @@ static CgroupResources PodCgroupResources(const SandboxConfig& config) {
 
 Result<void> SandboxManager::SetUpShmAndCgroup(Sandbox& sandbox, Rollback& ledger) {
   if (sandbox.HasOwnIpc()) {
-    BERTH_TRY(MountPodShm(sandbox.ShmPath(), sandbox.HostRootUid(), sandbox.HostRootGid()));
-    BERTH_TRY(ledger.Done("shm", [path = sandbox.ShmPath()] { return UnmountIfMounted(path); }));
+    BERTH_TRY(
+        runtime::MountPodShm(sandbox.ShmPath(), sandbox.HostRootUid(), sandbox.HostRootGid()));
+    BERTH_TRY(
+        ledger.Done("shm", [path = sandbox.ShmPath()] { return runtime::UnmountIfMounted(path); }));
   }
   const SandboxConfig& config = sandbox.config;
   if (config.cgroup_parent.empty()) return Ok();
@@ -244,15 +247,15 @@ Result<void> SandboxManager::SetUpNetworkAndInit(Sandbox& sandbox, Rollback& led
   BERTH_TRY(ledger.Done("files"));
   if (sandbox.config.pid_mode != NamespaceMode::kPod) return Ok();
   BERTH_ASSIGN_OR_RETURN(
-      ProcessIdentity init,
-      StartPodInit(sandbox.id, sandbox.HasOwnUserns() ? sandbox.UsernsPath() : "",
-                   sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
-                   sandbox.HasOwnIpc() ? sandbox.IpcnsPath() : "",
-                   sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
+      runtime::ProcessIdentity init,
+      runtime::StartPodInit(sandbox.id, sandbox.HasOwnUserns() ? sandbox.UsernsPath() : "",
+                            sandbox.HasOwnNetwork() ? sandbox.NetnsPath() : "",
+                            sandbox.HasOwnIpc() ? sandbox.IpcnsPath() : "",
+                            sandbox.HasOwnNetwork() ? sandbox.UtsnsPath() : ""));
   sandbox.init_pid = init.pid;
   sandbox.init_start_time = init.start_time;
   BERTH_TRY(ledger.Done("pod-init", [init]() -> Result<void> {
-    if (!StopPodInit(init)) return Internal("the pod init did not end after SIGKILL");
+    if (!runtime::StopPodInit(init)) return Internal("the pod init did not end after SIGKILL");
     return Ok();
   }));
   return cgroups_.PlaceHelper(init.pid, "pod-init", sandbox.id);
@@ -272,7 +275,7 @@ std::vector<Sandbox> SandboxManager::List(const SandboxFilter& filter) const {
 
 Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
   if (stop_containers_) BERTH_TRY(stop_containers_(sandbox.id));
-  if (!StopPodInit(InitOf(sandbox))) {
+  if (!runtime::StopPodInit(InitOf(sandbox))) {
     return Internal("pod sandbox " + sandbox.id + ": its init did not end after SIGKILL");
   }
   BERTH_TRY(Failpoint("StopPodSandbox/containers-stopped"));
@@ -281,7 +284,7 @@ Result<void> SandboxManager::StopLocked(Sandbox& sandbox) {
     if (!detached) return std::move(detached).error().Wrap("tear down pod network");
   }
   BERTH_TRY(Failpoint("StopPodSandbox/network-down"));
-  BERTH_TRY(UnmountIfMounted(sandbox.ShmPath()));
+  BERTH_TRY(runtime::UnmountIfMounted(sandbox.ShmPath()));
   BERTH_TRY(UnpinAll(sandbox));
   if (sandbox.state != SandboxState::kNotReady) {
     sandbox.state = SandboxState::kNotReady;

@@ -92,7 +92,7 @@ class SandboxManager {
   std::string state_dir_;
   cni::PodNetwork& network_;
   std::vector<std::string> handlers_;
-  Cgroups cgroups_;
+  runtime::Cgroups cgroups_;
   std::function<Result<void>(const std::string&)> stop_containers_;
   std::function<Result<void>(const std::string&)> remove_containers_;
   std::function<void(const Sandbox&, ContainerEventType)> publish_;

@@ -3,7 +3,7 @@
 #include "runtime/cgroup_driver.h"
 #include "runtime/cgroups.h"
 
-namespace berth {
+namespace berth::runtime {
 
 Result<Cgroups> Cgroups::Configure(const std::string& driver) {
   std::shared_ptr<const CgroupDriver> made;
@@ -19,4 +19,4 @@ Result<Cgroups> Cgroups::Configure(const std::string& driver) {
   return Cgroups(made);
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstring>
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 // Registers of the program: r1 the context (struct bpf_cgroup_dev_ctx), then scratch; r2 the
@@ -139,4 +139,4 @@ Result<void> AttachDeviceFilter(const std::string& cgroup_dir,
   return Ok();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -13,7 +13,7 @@
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // The program for `rules`, read as the v1 controller reads them: in order, an 'a' rule replaces
 // everything before it (deny all, or allow all), a later rule of a device adds (allow) or takes
@@ -28,4 +28,4 @@ Result<std::vector<bpf_insn>> DeviceFilterProgram(const std::vector<DeviceRule>&
 Result<void> AttachDeviceFilter(const std::string& cgroup_dir,
                                 const std::vector<bpf_insn>& program);
 
-}  // namespace berth
+}  // namespace berth::runtime

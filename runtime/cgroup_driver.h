@@ -13,7 +13,7 @@
 
 #include "runtime/cgroups.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // The mounted hierarchies, from /proc/self/mountinfo.
 struct CgroupHierarchies {
@@ -72,4 +72,4 @@ std::shared_ptr<const CgroupDriver> MakeCgroupfsV1Driver(CgroupHierarchies hiera
 std::shared_ptr<const CgroupDriver> MakeCgroupfsV2Driver(CgroupHierarchies hierarchies);
 Result<std::shared_ptr<const CgroupDriver>> MakeSystemdDriver(CgroupHierarchies hierarchies);
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -9,7 +9,7 @@
 #include "runtime/cgroups.h"
 #include "runtime/cgroups_internal.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace cgroups_internal {
 
 int64_t SwapOnlyLimit(const CgroupResources& resources) {
@@ -169,4 +169,4 @@ std::string DeviceRuleText(const DeviceRule& rule) {
          rule.access;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

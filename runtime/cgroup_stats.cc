@@ -7,7 +7,7 @@
 #include "base/file_util.h"
 #include "base/parse_number.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 std::optional<uint64_t> ReadNumber(const std::string& file) {
@@ -173,4 +173,4 @@ CgroupStats ReadCgroupStats(const Cgroups& cgroups, const std::string& path) {
   return stats;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

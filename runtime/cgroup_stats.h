@@ -9,7 +9,7 @@
 
 #include "runtime/cgroups.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // One line of a PSI file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0").
 struct PressureLine {
@@ -51,4 +51,4 @@ uint64_t OomKillCount(const std::string& text);
 // memory.events "oom_kill"); read before the cgroup is removed.
 bool CgroupHadOomKill(const Cgroups& cgroups, const std::string& path);
 
-}  // namespace berth
+}  // namespace berth::runtime

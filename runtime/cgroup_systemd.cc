@@ -18,7 +18,7 @@
 #include "runtime/cgroups_internal.h"
 #include "runtime/systemd_bus.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 using cgroups_internal::EndsWith;
@@ -278,4 +278,4 @@ Result<std::shared_ptr<const CgroupDriver>> MakeSystemdDriver(CgroupHierarchies 
       std::make_shared<SystemdDriver>(std::move(hierarchies)));
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -7,7 +7,7 @@
 #include "runtime/cgroup_driver.h"
 #include "runtime/cgroups_internal.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 using cgroups_internal::HasController;
@@ -67,4 +67,4 @@ std::shared_ptr<const CgroupDriver> MakeCgroupfsV1Driver(CgroupHierarchies hiera
   return std::make_shared<CgroupfsV1Driver>(std::move(hierarchies));
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

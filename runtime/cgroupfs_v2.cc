@@ -13,7 +13,7 @@
 #include "runtime/cgroup_driver.h"
 #include "runtime/cgroups_internal.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 using cgroups_internal::Trim;
@@ -96,4 +96,4 @@ std::shared_ptr<const CgroupDriver> MakeCgroupfsV2Driver(CgroupHierarchies hiera
   return std::make_shared<CgroupfsV2Driver>(std::move(hierarchies));
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

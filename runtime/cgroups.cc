@@ -19,7 +19,7 @@
 #include "runtime/cgroup_driver.h"
 #include "runtime/cgroups_internal.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace cgroups_internal {
 
 std::string Trim(std::string text) {
@@ -445,4 +445,4 @@ const std::string& Cgroups::v2() const {
   return driver_->hierarchies().v2;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

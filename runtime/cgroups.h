@@ -19,7 +19,7 @@
 #include "base/result.h"
 #include "runtime/host_features.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // kubelet's cgroup_parent as a cgroupfs path: "/kubepods/burstable/pod1" stays as it is; a
 // systemd slice name ("kubepods-burstable-pod1.slice") becomes the path systemd would use
@@ -142,4 +142,4 @@ class Cgroups {
   std::shared_ptr<const CgroupDriver> driver_;
 };
 
-}  // namespace berth
+}  // namespace berth::runtime

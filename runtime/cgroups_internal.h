@@ -10,7 +10,7 @@
 #include "base/result.h"
 #include "runtime/cgroups.h"
 
-namespace berth::cgroups_internal {
+namespace berth::runtime::cgroups_internal {
 
 // Without the trailing newline and spaces the kernel puts in control files.
 std::string Trim(std::string text);
@@ -46,4 +46,4 @@ std::string PidsMax(int64_t limit);
 // The v2 memory.swap.max value for CRI's memory + swap limit.
 int64_t SwapOnlyLimit(const CgroupResources& resources);
 
-}  // namespace berth::cgroups_internal
+}  // namespace berth::runtime::cgroups_internal

@@ -11,7 +11,7 @@
 
 #include "base/file_util.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 std::string FirstLine(const std::string& path) {
@@ -98,4 +98,4 @@ std::string HostFeaturesToJson(const HostFeatures& features) {
   return json.dump();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace berth {
+namespace berth::runtime {
 
 enum class CgroupLayout {
   kV1,      // legacy hierarchies only
@@ -33,4 +33,4 @@ std::string CgroupLayoutName(CgroupLayout layout);
 // A JSON object of the features, for Status' verbose info.
 std::string HostFeaturesToJson(const HostFeatures& features);
 
-}  // namespace berth
+}  // namespace berth::runtime

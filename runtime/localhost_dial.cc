@@ -10,7 +10,7 @@
 
 #include "base/namespaces.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 // A stream socket of `family` connected to `address`, or the error of the call that failed.
@@ -51,4 +51,4 @@ Result<UniqueFd> DialLocalhostInNetworkNamespace(const std::string& netns_path, 
   return connected;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

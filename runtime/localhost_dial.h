@@ -9,7 +9,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // In the caller's network namespace (a host-network pod's).
 Result<UniqueFd> DialLocalhost(uint16_t port);
@@ -19,4 +19,4 @@ Result<UniqueFd> DialLocalhost(uint16_t port);
 // namespace it was made in, whichever thread uses it later.
 Result<UniqueFd> DialLocalhostInNetworkNamespace(const std::string& netns_path, uint16_t port);
 
-}  // namespace berth
+}  // namespace berth::runtime

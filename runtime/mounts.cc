@@ -6,7 +6,7 @@
 
 #include "base/file_util.h"
 
-namespace berth {
+namespace berth::runtime {
 
 Result<void> MountPodShm(const std::string& path, uint32_t uid, uint32_t gid) {
   BERTH_TRY(MakeDirs(path, 0755));
@@ -27,4 +27,4 @@ Result<void> UnmountIfMounted(const std::string& path) {
   return Ok();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -13,7 +13,7 @@
 #include "base/file_util.h"
 #include "base/namespaces.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 Result<void> Pin(const std::string& source, const std::string& target) {
@@ -154,4 +154,4 @@ Result<void> UnpinNamespace(const std::string& path) {
   return Ok();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

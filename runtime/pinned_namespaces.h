@@ -6,7 +6,7 @@
 
 #include "base/result.h"
 
-namespace berth {
+namespace berth::runtime {
 
 struct PinnedNamespaceRequest {
   std::string dir;  // created if missing; pins are <dir>/net, <dir>/ipc, <dir>/uts
@@ -32,4 +32,4 @@ Result<void> CreatePinnedNamespaces(const PinnedNamespaceRequest& request,
 // Unmounts and removes a pin; an absent pin is fine.
 Result<void> UnpinNamespace(const std::string& path);
 
-}  // namespace berth
+}  // namespace berth::runtime

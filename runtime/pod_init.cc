@@ -13,7 +13,7 @@
 #include "base/process_util.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 Result<ProcessIdentity> StartPodInit(const std::string& pod_id, const std::string& userns,
                                      const std::string& netns, const std::string& ipcns,
@@ -86,4 +86,4 @@ bool StopPodInit(const ProcessIdentity& init) {
   return KillProcess(init, std::chrono::seconds(5));
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

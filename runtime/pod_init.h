@@ -8,7 +8,7 @@
 #include "base/result.h"
 #include "runtime/process.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // Starts berth-pod-init (found next to the running berthd) for the pod `pod_id` in a new PID
 // namespace, inside the pod's user, network, IPC and UTS namespaces where given (empty path: the
@@ -22,4 +22,4 @@ Result<ProcessIdentity> StartPodInit(const std::string& pod_id, const std::strin
 // is fine; true when it is gone.
 bool StopPodInit(const ProcessIdentity& init);
 
-}  // namespace berth
+}  // namespace berth::runtime

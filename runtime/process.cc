@@ -14,7 +14,7 @@
 #include "base/file_util.h"
 #include "base/parse_number.h"
 
-namespace berth {
+namespace berth::runtime {
 
 uint64_t ProcessStartTime(pid_t pid) {
   if (pid <= 0) return 0;
@@ -112,4 +112,4 @@ std::vector<ProcessCommandLine> FindProcesses(const std::string& program) {
   return found;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -12,7 +12,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 struct ProcessIdentity {
   pid_t pid = 0;
@@ -49,4 +49,4 @@ struct ProcessCommandLine {
 };
 std::vector<ProcessCommandLine> FindProcesses(const std::string& program);
 
-}  // namespace berth
+}  // namespace berth::runtime

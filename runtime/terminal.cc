@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-namespace berth {
+namespace berth::runtime {
 
 Result<void> ResizeTerminal(int pty, uint16_t columns, uint16_t rows) {
   winsize window{};
@@ -15,4 +15,4 @@ Result<void> ResizeTerminal(int pty, uint16_t columns, uint16_t rows) {
   return Ok();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

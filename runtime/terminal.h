@@ -6,10 +6,10 @@
 
 #include "base/result.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // Sets the window size of the pty whose master (or slave) `pty` is (borrowed); the kernel sends
 // SIGWINCH to the terminal's foreground process group.
 Result<void> ResizeTerminal(int pty, uint16_t columns, uint16_t rows);
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds berth (Release, build/) and runs every test with ctest: the
+# Installs the dependencies, checks the formatting (scripts/check-format.sh), builds berth (Release, build/) and runs every test with ctest: the
 # host suite first (everything but label vm), then the VM lane (label vm: scripts/test-vm.sh, a
 # Debian guest with systemd, pure cgroup v2 and AppArmor under QEMU; test/vm/README.md).
 # Then every fuzz target for 20 s from its seed corpus (scripts/fuzz.sh, test/fuzz/README.md).
@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Formatting first: it takes seconds, and a change that is not formatted has not landed.
+scripts/check-format.sh
 launcher=()
 if command -v ccache >/dev/null; then  # where a developer has it; a fresh CI machine does not
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)

@@ -33,8 +33,8 @@ const char* CodeName(grpc::StatusCode code) {
 Client::Client(const GlobalOptions& options)
     : timeout_(options.timeout_seconds),
       channel_(grpc::CreateChannel(options.endpoint, grpc::InsecureChannelCredentials())),
-      runtime_(runtime::v1::RuntimeService::NewStub(channel_)),
-      images_(runtime::v1::ImageService::NewStub(channel_)),
+      runtime_(::runtime::v1::RuntimeService::NewStub(channel_)),
+      images_(::runtime::v1::ImageService::NewStub(channel_)),
       admin_(berth::admin::v1::Admin::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> Client::Context(int timeout_seconds) const {

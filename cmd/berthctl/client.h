@@ -27,8 +27,8 @@ class Client {
  public:
   explicit Client(const GlobalOptions& options);
 
-  runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
-  runtime::v1::ImageService::Stub& images() { return *images_; }
+  ::runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
+  ::runtime::v1::ImageService::Stub& images() { return *images_; }
   berth::admin::v1::Admin::Stub& admin() { return *admin_; }
   // A context carrying the --timeout deadline (or `timeout_seconds` when given); one per call.
   std::unique_ptr<grpc::ClientContext> Context(int timeout_seconds = 0) const;
@@ -41,8 +41,8 @@ class Client {
  private:
   std::chrono::seconds timeout_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
-  std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+  std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<::runtime::v1::ImageService::Stub> images_;
   std::unique_ptr<berth::admin::v1::Admin::Stub> admin_;
 };
 

@@ -18,17 +18,17 @@ namespace {
 // deadline, whatever --timeout says.
 constexpr int kCreateTimeoutSeconds = 60;
 
-const char* StateName(runtime::v1::ContainerState state) {
+const char* StateName(::runtime::v1::ContainerState state) {
   switch (state) {
-    case runtime::v1::CONTAINER_CREATED: return "Created";
-    case runtime::v1::CONTAINER_RUNNING: return "Running";
-    case runtime::v1::CONTAINER_EXITED: return "Exited";
+    case ::runtime::v1::CONTAINER_CREATED: return "Created";
+    case ::runtime::v1::CONTAINER_RUNNING: return "Running";
+    case ::runtime::v1::CONTAINER_EXITED: return "Exited";
     default: return "Unknown";
   }
 }
 
 int Create(const GlobalOptions& options, const std::string& pod, const std::string& path) {
-  runtime::v1::CreateContainerRequest request;
+  ::runtime::v1::CreateContainerRequest request;
   request.set_pod_sandbox_id(pod);
   if (auto error = LoadMessageFile(path, request.mutable_config()); !error.empty()) {
     std::fprintf(stderr, "berthctl: create: %s\n", error.c_str());
@@ -55,10 +55,10 @@ int Start(const GlobalOptions& options, const std::vector<std::string>& ids) {
 int Stop(const GlobalOptions& options, const std::vector<std::string>& ids, int64_t timeout) {
   Client client(options);
   for (const auto& id : ids) {
-    runtime::v1::StopContainerRequest request;
+    ::runtime::v1::StopContainerRequest request;
     request.set_container_id(id);
     request.set_timeout(timeout);
-    runtime::v1::StopContainerResponse response;
+    ::runtime::v1::StopContainerResponse response;
     auto status = client.runtime().StopContainer(
         client.Context(static_cast<int>(timeout) + options.timeout_seconds + 10).get(), request,
         &response);
@@ -71,9 +71,9 @@ int Stop(const GlobalOptions& options, const std::vector<std::string>& ids, int6
 int Remove(const GlobalOptions& options, const std::vector<std::string>& ids) {
   Client client(options);
   for (const auto& id : ids) {
-    runtime::v1::RemoveContainerRequest request;
+    ::runtime::v1::RemoveContainerRequest request;
     request.set_container_id(id);
-    runtime::v1::RemoveContainerResponse response;
+    ::runtime::v1::RemoveContainerResponse response;
     auto status = client.runtime().RemoveContainer(client.Context(60).get(), request, &response);
     if (!status.ok()) return ReportRpcError("rm " + id, status);
     std::printf("%s\n", id.c_str());
@@ -83,10 +83,10 @@ int Remove(const GlobalOptions& options, const std::vector<std::string>& ids) {
 
 int List(const GlobalOptions& options, bool all, bool quiet, const std::string& pod) {
   Client client(options);
-  runtime::v1::ListContainersRequest request;
+  ::runtime::v1::ListContainersRequest request;
   if (!pod.empty()) request.mutable_filter()->set_pod_sandbox_id(pod);
-  if (!all) request.mutable_filter()->mutable_state()->set_state(runtime::v1::CONTAINER_RUNNING);
-  runtime::v1::ListContainersResponse response;
+  if (!all) request.mutable_filter()->mutable_state()->set_state(::runtime::v1::CONTAINER_RUNNING);
+  ::runtime::v1::ListContainersResponse response;
   auto status = client.runtime().ListContainers(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("ps", status);
   if (options.output == "json") {
@@ -108,12 +108,12 @@ int List(const GlobalOptions& options, bool all, bool quiet, const std::string& 
   return 0;
 }
 
-runtime::v1::ContainerStatusResponse Status(Client& client, const std::string& id, bool verbose,
-                                            grpc::Status* error) {
-  runtime::v1::ContainerStatusRequest request;
+::runtime::v1::ContainerStatusResponse Status(Client& client, const std::string& id, bool verbose,
+                                              grpc::Status* error) {
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(verbose);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   *error = client.runtime().ContainerStatus(client.Context().get(), request, &response);
   return response;
 }
@@ -167,7 +167,7 @@ int Logs(const GlobalOptions& options, const std::string& id, bool follow) {
     if (!follow) break;
     file.clear();
     auto now = Status(client, id, false, &error);
-    if (!error.ok() || now.status().state() != runtime::v1::CONTAINER_RUNNING) {
+    if (!error.ok() || now.status().state() != ::runtime::v1::CONTAINER_RUNNING) {
       while (std::getline(file, line)) {
       }
       break;
@@ -180,8 +180,9 @@ int Logs(const GlobalOptions& options, const std::string& id, bool follow) {
 }  // namespace
 
 grpc::Status CreateContainer(Client& client, const GlobalOptions& options,
-                             const runtime::v1::CreateContainerRequest& request, std::string* id) {
-  runtime::v1::CreateContainerResponse response;
+                             const ::runtime::v1::CreateContainerRequest& request,
+                             std::string* id) {
+  ::runtime::v1::CreateContainerResponse response;
   auto status = client.runtime().CreateContainer(
       client.Context(std::max(options.timeout_seconds, kCreateTimeoutSeconds)).get(), request,
       &response);
@@ -190,9 +191,9 @@ grpc::Status CreateContainer(Client& client, const GlobalOptions& options,
 }
 
 grpc::Status StartContainer(Client& client, const std::string& id) {
-  runtime::v1::StartContainerRequest request;
+  ::runtime::v1::StartContainerRequest request;
   request.set_container_id(id);
-  runtime::v1::StartContainerResponse response;
+  ::runtime::v1::StartContainerResponse response;
   return client.runtime().StartContainer(client.Context().get(), request, &response);
 }
 

@@ -12,7 +12,7 @@ void AddContainerCommands(CLI::App& app, const GlobalOptions& options, int* exit
 
 // CreateContainer with a deadline long enough for preparing the rootfs; fills `id`.
 grpc::Status CreateContainer(Client& client, const GlobalOptions& options,
-                             const runtime::v1::CreateContainerRequest& request, std::string* id);
+                             const ::runtime::v1::CreateContainerRequest& request, std::string* id);
 grpc::Status StartContainer(Client& client, const std::string& id);
 
 }  // namespace berthctl

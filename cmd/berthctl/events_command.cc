@@ -13,12 +13,12 @@
 namespace berthctl {
 namespace {
 
-const char* EventTypeName(runtime::v1::ContainerEventType type) {
+const char* EventTypeName(::runtime::v1::ContainerEventType type) {
   switch (type) {
-    case runtime::v1::CONTAINER_CREATED_EVENT: return "CREATED";
-    case runtime::v1::CONTAINER_STARTED_EVENT: return "STARTED";
-    case runtime::v1::CONTAINER_STOPPED_EVENT: return "STOPPED";
-    case runtime::v1::CONTAINER_DELETED_EVENT: return "DELETED";
+    case ::runtime::v1::CONTAINER_CREATED_EVENT: return "CREATED";
+    case ::runtime::v1::CONTAINER_STARTED_EVENT: return "STARTED";
+    case ::runtime::v1::CONTAINER_STOPPED_EVENT: return "STOPPED";
+    case ::runtime::v1::CONTAINER_DELETED_EVENT: return "DELETED";
     default: return "UNKNOWN";
   }
 }
@@ -36,7 +36,7 @@ std::string FormatTime(int64_t nanos) {
 }
 
 // Prints one event; false when stdout is gone (a closed pipe), so the stream should end.
-bool PrintEvent(const GlobalOptions& options, const runtime::v1::ContainerEventResponse& event) {
+bool PrintEvent(const GlobalOptions& options, const ::runtime::v1::ContainerEventResponse& event) {
   if (options.output == "json") {
     PrintJsonLine(event);
   } else {
@@ -69,7 +69,7 @@ int Events(const GlobalOptions& options) {
     context->TryCancel();
   }).detach();
   auto reader = client.runtime().GetContainerEvents(context.get(), {});
-  runtime::v1::ContainerEventResponse event;
+  ::runtime::v1::ContainerEventResponse event;
   while (reader->Read(&event)) {
     if (!PrintEvent(options, event)) {
       context->TryCancel();

@@ -71,7 +71,7 @@ int StreamToTerminal(const std::string& what, const std::string& url, const Stre
 int ExecSync(const GlobalOptions& options, const std::string& container,
              const std::vector<std::string>& cmd, int64_t timeout) {
   Client client(options);
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(container);
   for (const auto& arg : cmd) request.add_cmd(arg);
   request.set_timeout(timeout);
@@ -88,7 +88,7 @@ int ExecSync(const GlobalOptions& options, const std::string& container,
     }
     context = client.StreamContext();
   }
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   auto status = client.runtime().ExecSync(context.get(), request, &response);
   if (!status.ok()) return ReportRpcError("exec " + container, status);
   std::fwrite(response.stdout().data(), 1, response.stdout().size(), stdout);
@@ -104,7 +104,7 @@ int Exec(const GlobalOptions& options, const ExecFlags& flags, const std::string
   }
   if (flags.sync) return ExecSync(options, container, cmd, flags.sync_timeout);
   Client client(options);
-  runtime::v1::ExecRequest request;
+  ::runtime::v1::ExecRequest request;
   request.set_container_id(container);
   for (const auto& arg : cmd) request.add_cmd(arg);
   request.set_stdin(flags.stream.stdin);
@@ -112,7 +112,7 @@ int Exec(const GlobalOptions& options, const ExecFlags& flags, const std::string
   request.set_stdout(true);
   // With a TTY there is one output stream (CRI: ExecRequest.stderr must then be false).
   request.set_stderr(!flags.stream.tty);
-  runtime::v1::ExecResponse response;
+  ::runtime::v1::ExecResponse response;
   auto status = client.runtime().Exec(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("exec " + container, status);
   StreamFlags stream = flags.stream;
@@ -122,13 +122,13 @@ int Exec(const GlobalOptions& options, const ExecFlags& flags, const std::string
 
 int Attach(const GlobalOptions& options, const StreamFlags& flags, const std::string& container) {
   Client client(options);
-  runtime::v1::AttachRequest request;
+  ::runtime::v1::AttachRequest request;
   request.set_container_id(container);
   request.set_stdin(flags.stdin);
   request.set_tty(flags.tty);
   request.set_stdout(true);
   request.set_stderr(!flags.tty);
-  runtime::v1::AttachResponse response;
+  ::runtime::v1::AttachResponse response;
   auto status = client.runtime().Attach(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("attach " + container, status);
   StreamFlags stream = flags;

@@ -40,9 +40,9 @@ int Pull(const GlobalOptions& options, const PullFlags& flags) {
 
 int Images(const GlobalOptions& options, const std::string& filter, bool quiet) {
   Client client(options);
-  runtime::v1::ListImagesRequest request;
+  ::runtime::v1::ListImagesRequest request;
   if (!filter.empty()) request.mutable_filter()->mutable_image()->set_image(filter);
-  runtime::v1::ListImagesResponse response;
+  ::runtime::v1::ListImagesResponse response;
   auto status = client.images().ListImages(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("images", status);
   if (options.output == "json") {
@@ -76,9 +76,9 @@ int RemoveImages(const GlobalOptions& options, const std::vector<std::string>& n
   int exit_code = 0;
   for (const auto& name : names) {
     // RemoveImage succeeds for an absent image; say so instead of "Deleted".
-    runtime::v1::ImageStatusRequest status_request;
+    ::runtime::v1::ImageStatusRequest status_request;
     status_request.mutable_image()->set_image(name);
-    runtime::v1::ImageStatusResponse status_response;
+    ::runtime::v1::ImageStatusResponse status_response;
     auto status =
         client.images().ImageStatus(client.Context().get(), status_request, &status_response);
     if (!status.ok()) {
@@ -90,9 +90,9 @@ int RemoveImages(const GlobalOptions& options, const std::vector<std::string>& n
       exit_code = 1;
       continue;
     }
-    runtime::v1::RemoveImageRequest request;
+    ::runtime::v1::RemoveImageRequest request;
     request.mutable_image()->set_image(status_response.image().id());
-    runtime::v1::RemoveImageResponse response;
+    ::runtime::v1::RemoveImageResponse response;
     status = client.images().RemoveImage(client.Context().get(), request, &response);
     if (!status.ok()) {
       exit_code = ReportRpcError("rmi " + name, status);
@@ -109,17 +109,17 @@ int RemoveImages(const GlobalOptions& options, const std::vector<std::string>& n
 
 int InspectImage(const GlobalOptions& options, const std::string& name) {
   Client client(options);
-  runtime::v1::ImageStatusRequest request;
+  ::runtime::v1::ImageStatusRequest request;
   request.mutable_image()->set_image(name);
   request.set_verbose(true);
-  runtime::v1::ImageStatusResponse response;
+  ::runtime::v1::ImageStatusResponse response;
   auto status = client.images().ImageStatus(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("inspecti " + name, status);
   if (!response.has_image()) {
     std::fprintf(stderr, "berthctl: inspecti %s: no such image\n", name.c_str());
     return 1;
   }
-  runtime::v1::ImageStatusResponse status_only;
+  ::runtime::v1::ImageStatusResponse status_only;
   *status_only.mutable_image() = response.image();
   std::string image_json;
   google::protobuf::util::JsonPrintOptions print;
@@ -156,8 +156,8 @@ int Import(const GlobalOptions& options, const std::string& path, const std::str
 }  // namespace
 
 grpc::Status PullImage(Client& client, const GlobalOptions& options, const PullFlags& flags,
-                       const runtime::v1::PodSandboxConfig* sandbox, std::string* image_ref) {
-  runtime::v1::PullImageRequest request;
+                       const ::runtime::v1::PodSandboxConfig* sandbox, std::string* image_ref) {
+  ::runtime::v1::PullImageRequest request;
   request.mutable_image()->set_image(flags.image);
   if (!flags.creds.empty()) {
     size_t colon = flags.creds.find(':');
@@ -167,7 +167,7 @@ grpc::Status PullImage(Client& client, const GlobalOptions& options, const PullF
   }
   if (!flags.auth.empty()) request.mutable_auth()->set_auth(flags.auth);
   if (sandbox != nullptr) *request.mutable_sandbox_config() = *sandbox;
-  runtime::v1::PullImageResponse response;
+  ::runtime::v1::PullImageResponse response;
   auto status = client.images().PullImage(
       client.Context(std::max(options.timeout_seconds, kPullTimeoutSeconds)).get(), request,
       &response);

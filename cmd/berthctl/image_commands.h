@@ -19,6 +19,6 @@ struct PullFlags {
 // PullImage with the flags' credentials and, when given, the pod's config (as kubelet and
 // `crictl run` send it); a pull gets a long deadline whatever --timeout says. Fills `image_ref`.
 grpc::Status PullImage(Client& client, const GlobalOptions& options, const PullFlags& flags,
-                       const runtime::v1::PodSandboxConfig* sandbox, std::string* image_ref);
+                       const ::runtime::v1::PodSandboxConfig* sandbox, std::string* image_ref);
 
 }  // namespace berthctl

@@ -28,7 +28,7 @@ std::string Age(int64_t created_nanos) {
 }
 
 int RunPod(const GlobalOptions& options, const std::string& path, const std::string& handler) {
-  runtime::v1::RunPodSandboxRequest request;
+  ::runtime::v1::RunPodSandboxRequest request;
   if (auto error = LoadMessageFile(path, request.mutable_config()); !error.empty()) {
     std::fprintf(stderr, "berthctl: runp: %s\n", error.c_str());
     return 1;
@@ -44,7 +44,7 @@ int RunPod(const GlobalOptions& options, const std::string& path, const std::str
 
 int ListPods(const GlobalOptions& options, bool quiet) {
   Client client(options);
-  runtime::v1::ListPodSandboxResponse response;
+  ::runtime::v1::ListPodSandboxResponse response;
   auto status = client.runtime().ListPodSandbox(client.Context().get(), {}, &response);
   if (!status.ok()) return ReportRpcError("pods", status);
   if (options.output == "json") {
@@ -59,7 +59,7 @@ int ListPods(const GlobalOptions& options, bool quiet) {
       {"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME"}};
   for (const auto& pod : response.items()) {
     rows.push_back({pod.id().substr(0, 13), Age(pod.created_at()),
-                    pod.state() == runtime::v1::SANDBOX_READY ? "Ready" : "NotReady",
+                    pod.state() == ::runtime::v1::SANDBOX_READY ? "Ready" : "NotReady",
                     pod.metadata().name(), pod.metadata().namespace_(),
                     std::to_string(pod.metadata().attempt()),
                     pod.runtime_handler().empty() ? "(default)" : pod.runtime_handler()});
@@ -70,10 +70,10 @@ int ListPods(const GlobalOptions& options, bool quiet) {
 
 int InspectPod(const GlobalOptions& options, const std::string& id) {
   Client client(options);
-  runtime::v1::PodSandboxStatusRequest request;
+  ::runtime::v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(id);
   request.set_verbose(true);
-  runtime::v1::PodSandboxStatusResponse response;
+  ::runtime::v1::PodSandboxStatusResponse response;
   auto status = client.runtime().PodSandboxStatus(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("inspectp " + id, status);
   std::string status_json;
@@ -105,8 +105,8 @@ int StopOrRemove(const GlobalOptions& options, const std::vector<std::string>& i
 }  // namespace
 
 grpc::Status RunPodSandbox(Client& client, const GlobalOptions& options,
-                           const runtime::v1::RunPodSandboxRequest& request, std::string* id) {
-  runtime::v1::RunPodSandboxResponse response;
+                           const ::runtime::v1::RunPodSandboxRequest& request, std::string* id) {
+  ::runtime::v1::RunPodSandboxResponse response;
   auto status = client.runtime().RunPodSandbox(
       client.Context(std::max(options.timeout_seconds, kPodTimeoutSeconds)).get(), request,
       &response);
@@ -115,17 +115,17 @@ grpc::Status RunPodSandbox(Client& client, const GlobalOptions& options,
 }
 
 grpc::Status StopPodSandbox(Client& client, const std::string& id) {
-  runtime::v1::StopPodSandboxRequest request;
+  ::runtime::v1::StopPodSandboxRequest request;
   request.set_pod_sandbox_id(id);
-  runtime::v1::StopPodSandboxResponse response;
+  ::runtime::v1::StopPodSandboxResponse response;
   return client.runtime().StopPodSandbox(client.Context(kPodTimeoutSeconds).get(), request,
                                          &response);
 }
 
 grpc::Status RemovePodSandbox(Client& client, const std::string& id) {
-  runtime::v1::RemovePodSandboxRequest request;
+  ::runtime::v1::RemovePodSandboxRequest request;
   request.set_pod_sandbox_id(id);
-  runtime::v1::RemovePodSandboxResponse response;
+  ::runtime::v1::RemovePodSandboxResponse response;
   return client.runtime().RemovePodSandbox(client.Context(kPodTimeoutSeconds).get(), request,
                                            &response);
 }

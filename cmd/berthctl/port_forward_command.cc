@@ -90,10 +90,10 @@ class SharedSession {
   std::shared_ptr<PortForwarder> Get(std::string* error) {
     std::lock_guard lock(mu_);
     if (current_) return current_;
-    runtime::v1::PortForwardRequest request;
+    ::runtime::v1::PortForwardRequest request;
     request.set_pod_sandbox_id(pod_);
     for (int32_t port : ports_) request.add_port(port);
-    runtime::v1::PortForwardResponse response;
+    ::runtime::v1::PortForwardResponse response;
     auto status = client_.runtime().PortForward(client_.Context().get(), request, &response);
     if (!status.ok()) {
       *error = "PortForward: " + status.error_message();

@@ -24,13 +24,13 @@ struct RunFlags {
 // crictl's pull rule for `run`: --with-pull pulls even when the image is there, --no-pull never
 // pulls; by default the image is pulled when ImageStatus does not know it.
 grpc::Status EnsureImage(Client& client, const GlobalOptions& options, const RunFlags& flags,
-                         const runtime::v1::CreateContainerRequest& request) {
+                         const ::runtime::v1::CreateContainerRequest& request) {
   const std::string& image = request.config().image().image();
   if (flags.no_pull || image.empty()) return grpc::Status::OK;
   if (!flags.with_pull) {
-    runtime::v1::ImageStatusRequest status_request;
+    ::runtime::v1::ImageStatusRequest status_request;
     *status_request.mutable_image() = request.config().image();
-    runtime::v1::ImageStatusResponse status_response;
+    ::runtime::v1::ImageStatusResponse status_response;
     auto status =
         client.images().ImageStatus(client.Context().get(), status_request, &status_response);
     if (!status.ok() || status_response.has_image()) return status;
@@ -44,8 +44,8 @@ grpc::Status EnsureImage(Client& client, const GlobalOptions& options, const Run
 // the container's ID. A failure after the pod exists stops and removes the pod (and with it
 // whatever was created in it).
 int Run(const GlobalOptions& options, const RunFlags& flags) {
-  runtime::v1::RunPodSandboxRequest pod_request;
-  runtime::v1::CreateContainerRequest container_request;
+  ::runtime::v1::RunPodSandboxRequest pod_request;
+  ::runtime::v1::CreateContainerRequest container_request;
   for (const auto& error :
        {LoadMessageFile(flags.pod_config, pod_request.mutable_config()),
         LoadMessageFile(flags.container_config, container_request.mutable_config())}) {

@@ -10,7 +10,7 @@ namespace {
 
 int Version(const GlobalOptions& options) {
   Client client(options);
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   auto status = client.runtime().Version(client.Context().get(), {}, &response);
   if (!status.ok()) return ReportRpcError("version", status);
   if (options.output == "json") {
@@ -26,8 +26,8 @@ int Version(const GlobalOptions& options) {
 
 int Status(const GlobalOptions& options) {
   Client client(options);
-  runtime::v1::StatusRequest request;
-  runtime::v1::StatusResponse response;
+  ::runtime::v1::StatusRequest request;
+  ::runtime::v1::StatusResponse response;
   auto status = client.runtime().Status(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("status", status);
   if (options.output == "json") {
@@ -56,9 +56,9 @@ int Status(const GlobalOptions& options) {
 // when it is JSON itself.
 int Info(const GlobalOptions& options) {
   Client client(options);
-  runtime::v1::StatusRequest request;
+  ::runtime::v1::StatusRequest request;
   request.set_verbose(true);
-  runtime::v1::StatusResponse response;
+  ::runtime::v1::StatusResponse response;
   auto status = client.runtime().Status(client.Context().get(), request, &response);
   if (!status.ok()) return ReportRpcError("info", status);
   nlohmann::ordered_json document;

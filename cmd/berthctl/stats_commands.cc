@@ -36,7 +36,8 @@ bool ParseLabels(const std::vector<std::string>& items, const char* command,
 
 // CPU use between two samples of a cumulative CPU counter, in percent of one core, as crictl
 // prints it ("0.00" when the counter did not move or time did not pass).
-std::string CpuPercent(const runtime::v1::CpuUsage& before, const runtime::v1::CpuUsage& after) {
+std::string CpuPercent(const ::runtime::v1::CpuUsage& before,
+                       const ::runtime::v1::CpuUsage& after) {
   uint64_t used_before = before.usage_core_nano_seconds().value();
   uint64_t used_after = after.usage_core_nano_seconds().value();
   int64_t elapsed = after.timestamp() - before.timestamp();
@@ -50,8 +51,8 @@ std::string CpuPercent(const runtime::v1::CpuUsage& before, const runtime::v1::C
 }
 
 template <typename Request, typename Response>
-using ListCall = grpc::Status (runtime::v1::RuntimeService::Stub::*)(grpc::ClientContext*,
-                                                                     const Request&, Response*);
+using ListCall = grpc::Status (::runtime::v1::RuntimeService::Stub::*)(grpc::ClientContext*,
+                                                                       const Request&, Response*);
 
 // Like crictl: with -o json one sample, printed as it is (`*printed` set); otherwise two
 // samples `seconds` apart, so that CPU % is the use between them. Returns the exit code of a
@@ -76,18 +77,18 @@ int TwoSamples(const GlobalOptions& options, const char* command, int seconds,
 }
 
 int ContainerStats(const GlobalOptions& options, const StatsFlags& flags) {
-  runtime::v1::ListContainerStatsRequest request;
+  ::runtime::v1::ListContainerStatsRequest request;
   auto* filter = request.mutable_filter();
   filter->set_id(flags.argument.empty() ? flags.id : flags.argument);
   filter->set_pod_sandbox_id(flags.pod);
   if (!ParseLabels(flags.labels, "stats", filter->mutable_label_selector())) return 1;
-  runtime::v1::ListContainerStatsResponse before, after;
+  ::runtime::v1::ListContainerStatsResponse before, after;
   bool printed = false;
   int exit_code = TwoSamples(options, "stats", flags.seconds,
-                             &runtime::v1::RuntimeService::Stub::ListContainerStats, request,
+                             &::runtime::v1::RuntimeService::Stub::ListContainerStats, request,
                              &before, &after, &printed);
   if (exit_code != 0 || printed) return exit_code;
-  std::map<std::string, const runtime::v1::ContainerStats*> first;
+  std::map<std::string, const ::runtime::v1::ContainerStats*> first;
   for (const auto& stats : before.stats()) first[stats.attributes().id()] = &stats;
   std::vector<std::vector<std::string>> rows = {
       {"CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES"}};
@@ -107,17 +108,17 @@ int ContainerStats(const GlobalOptions& options, const StatsFlags& flags) {
 }
 
 int PodStats(const GlobalOptions& options, const StatsFlags& flags) {
-  runtime::v1::ListPodSandboxStatsRequest request;
+  ::runtime::v1::ListPodSandboxStatsRequest request;
   auto* filter = request.mutable_filter();
   filter->set_id(flags.argument.empty() ? flags.id : flags.argument);
   if (!ParseLabels(flags.labels, "statsp", filter->mutable_label_selector())) return 1;
-  runtime::v1::ListPodSandboxStatsResponse before, after;
+  ::runtime::v1::ListPodSandboxStatsResponse before, after;
   bool printed = false;
   int exit_code = TwoSamples(options, "statsp", flags.seconds,
-                             &runtime::v1::RuntimeService::Stub::ListPodSandboxStats, request,
+                             &::runtime::v1::RuntimeService::Stub::ListPodSandboxStats, request,
                              &before, &after, &printed);
   if (exit_code != 0 || printed) return exit_code;
-  std::map<std::string, const runtime::v1::PodSandboxStats*> first;
+  std::map<std::string, const ::runtime::v1::PodSandboxStats*> first;
   for (const auto& stats : before.stats()) first[stats.attributes().id()] = &stats;
   std::vector<std::vector<std::string>> rows = {{"POD", "POD ID", "CPU %", "MEM"}};
   for (const auto& stats : after.stats()) {

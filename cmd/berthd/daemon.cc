@@ -123,12 +123,13 @@ Result<void> RunDaemon(const Config& config) {
   BERTH_TRY(StartChildReaper());
   BERTH_ASSIGN_OR_RETURN(auto store, MetadataStore::Open(config.root + "/metadata.db"));
 
-  HostFeatures host = ProbeHostFeatures();
+  runtime::HostFeatures host = runtime::ProbeHostFeatures();
   spdlog::info("host kernel={} cgroups={} apparmor={} selinux={} seccomp={}", host.kernel_release,
-               CgroupLayoutName(host.cgroup_layout), host.apparmor_enabled, host.selinux_enabled,
-               host.seccomp_available);
+               runtime::CgroupLayoutName(host.cgroup_layout), host.apparmor_enabled,
+               host.selinux_enabled, host.seccomp_available);
   // Before anything makes a cgroup: every manager asks Cgroups::Probe(), which answers this one.
-  BERTH_ASSIGN_OR_RETURN(Cgroups cgroups, Cgroups::Configure(config.cgroup_driver));
+  BERTH_ASSIGN_OR_RETURN(runtime::Cgroups cgroups,
+                         runtime::Cgroups::Configure(config.cgroup_driver));
   spdlog::info("cgroup driver: {}", cgroups.driver_name());
 
   image::RegistryClient registry(config.registries);

@@ -31,7 +31,7 @@
 #include "security/apparmor.h"
 #include "security/selinux.h"
 
-namespace berth::launcher_internal {
+namespace berth::runtime::launcher_internal {
 namespace {
 
 Result<void> WriteAll(int fd, const void* data, size_t size) {
@@ -254,4 +254,4 @@ void RunContainerInit(const InitPlan& plan) {
   ::_exit(127);
 }
 
-}  // namespace berth::launcher_internal
+}  // namespace berth::runtime::launcher_internal

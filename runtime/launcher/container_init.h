@@ -8,7 +8,7 @@
 #include "runtime/launcher/oci_spec.h"
 #include "security/seccomp_compile.h"
 
-namespace berth::launcher_internal {
+namespace berth::runtime::launcher_internal {
 
 struct NamespaceToJoin {
   int nstype;  // CLONE_NEWNET, ...
@@ -42,4 +42,4 @@ Result<void> ApplyReadonlyPaths(const oci::Spec& spec);
 Result<void> ApplyMaskedPaths(const oci::Spec& spec);
 Result<void> RemountRootReadonly(const oci::Spec& spec);
 
-}  // namespace berth::launcher_internal
+}  // namespace berth::runtime::launcher_internal

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace berth {
+namespace berth::runtime {
 
 std::string FormatRfc3339Nano(const timespec& time) {
   tm utc{};
@@ -24,4 +24,4 @@ std::string FormatCriLogRecord(const timespec& time, LogStream stream, bool part
   return record;
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace berth {
+namespace berth::runtime {
 
 enum class LogStream { kStdout, kStderr };
 
@@ -58,4 +58,4 @@ class CriLineSplitter {
   std::string pending_;
 };
 
-}  // namespace berth
+}  // namespace berth::runtime

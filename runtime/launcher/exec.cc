@@ -32,7 +32,7 @@
 
 extern char** environ;
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 int ExitStatusOf(int status) {
@@ -365,4 +365,4 @@ void RunExecInContainer(const std::string& bundle_dir, pid_t container_pid,
   ::_exit(ExitStatusOf(status));
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -13,7 +13,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // A command to run in a container through berth-exec: for a streaming exec (CRI Exec) with the
 // caller's ends of its stdio, optionally on a pty allocated inside the container.
@@ -75,4 +75,4 @@ Result<int> WaitExec(pid_t pid);
                                      const std::string& cgroup_path,
                                      const std::vector<std::string>& args, bool tty = false);
 
-}  // namespace berth
+}  // namespace berth::runtime

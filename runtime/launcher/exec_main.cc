@@ -18,5 +18,5 @@ int main(int argc, char** argv) {
     return 126;
   }
   std::vector<std::string> args(argv + first + 1, argv + argc);
-  berth::RunExecInContainer(argv[1], std::stoi(argv[2]), argv[3], args, tty);
+  berth::runtime::RunExecInContainer(argv[1], std::stoi(argv[2]), argv[3], args, tty);
 }

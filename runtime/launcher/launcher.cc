@@ -19,7 +19,7 @@
 #include "runtime/launcher/process_setup.h"
 #include "security/apparmor.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 using launcher_internal::InitPlan;
@@ -341,4 +341,4 @@ Result<void> RemoveContainerCgroup(const oci::Spec& spec) {
   return Cgroups::Probe().Remove(cgroup.path);
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

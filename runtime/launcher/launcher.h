@@ -16,7 +16,7 @@
 #include "base/unique_fd.h"
 #include "runtime/launcher/oci_spec.h"
 
-namespace berth {
+namespace berth::runtime {
 
 // The container's stdio, borrowed from the caller (it keeps ownership); -1 means /dev/null.
 struct StdioFds {
@@ -67,4 +67,4 @@ Result<void> StartContainer(CreatedContainer& container);
 // and so is a systemd scope (systemd removes it with its last process).
 Result<void> RemoveContainerCgroup(const oci::Spec& spec);
 
-}  // namespace berth
+}  // namespace berth::runtime

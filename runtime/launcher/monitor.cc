@@ -18,7 +18,7 @@
 #include "base/parse_number.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 // Runs in the forked children of a (possibly multi-threaded) berthd: only async-signal-safe calls
@@ -210,4 +210,4 @@ Result<std::optional<ExitStatus>> ReadExitStatus(const std::string& state_dir) {
   return std::optional<ExitStatus>(status);
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -18,7 +18,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 struct MonitorRequest {
   std::string monitor_binary;  // berth-monitor (next to berthd)
@@ -85,4 +85,4 @@ std::string MonitorSocketPath(const std::string& state_dir);
 std::string ExitFilePath(const std::string& state_dir);
 std::string StartFilePath(const std::string& state_dir);
 
-}  // namespace berth
+}  // namespace berth::runtime

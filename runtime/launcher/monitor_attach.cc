@@ -9,7 +9,7 @@
 
 #include "runtime/terminal.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 // A client that does not read its output for this long (in bytes) is dropped, not waited for.
@@ -163,4 +163,4 @@ void AttachHub::Finish(int exit_code) {
   clients_.clear();
 }
 
-}  // namespace berth
+}  // namespace berth::runtime

@@ -12,7 +12,7 @@
 
 #include "base/unique_fd.h"
 
-namespace berth {
+namespace berth::runtime {
 
 class AttachHub {
  public:
@@ -61,4 +61,4 @@ class AttachHub {
   mutable size_t polled_clients_ = 0;
 };
 
-}  // namespace berth
+}  // namespace berth::runtime

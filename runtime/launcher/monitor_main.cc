@@ -32,7 +32,7 @@
 #include "runtime/launcher/monitor.h"
 #include "runtime/launcher/monitor_attach.h"
 
-namespace berth {
+namespace berth::runtime {
 namespace {
 
 constexpr int kReportFd = 3;
@@ -387,8 +387,8 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace berth
+}  // namespace berth::runtime
 
 int main(int argc, char** argv) {
-  return berth::Main(argc, argv);
+  return berth::runtime::Main(argc, argv);
 }

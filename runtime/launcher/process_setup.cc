@@ -13,7 +13,7 @@
 #include "base/file_util.h"
 #include "base/process_util.h"
 
-namespace berth::launcher_internal {
+namespace berth::runtime::launcher_internal {
 namespace {
 
 std::string EnvValue(const std::vector<std::string>& env, const std::string& name) {
@@ -135,4 +135,4 @@ int LastCapability() {
   return text.ok() ? std::atoi(text->c_str()) : 40;
 }
 
-}  // namespace berth::launcher_internal
+}  // namespace berth::runtime::launcher_internal

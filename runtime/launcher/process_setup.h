@@ -9,7 +9,7 @@
 #include "base/result.h"
 #include "runtime/launcher/oci_spec.h"
 
-namespace berth::launcher_internal {
+namespace berth::runtime::launcher_internal {
 
 // args[0] as given when it has a '/', else looked up in PATH from `env`.
 Result<std::string> FindExecutable(const std::vector<std::string>& args,
@@ -28,4 +28,4 @@ Result<void> ExecProcess(const std::vector<std::string>& args, const std::vector
 // /proc/sys/kernel/cap_last_cap.
 int LastCapability();
 
-}  // namespace berth::launcher_internal
+}  // namespace berth::runtime::launcher_internal

@@ -17,7 +17,7 @@
 #include "runtime/cgroups.h"
 #include "runtime/launcher/container_init.h"
 
-namespace berth::launcher_internal {
+namespace berth::runtime::launcher_internal {
 namespace {
 
 Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
@@ -380,4 +380,4 @@ Result<void> RemountRootReadonly(const oci::Spec& spec) {
   return Ok();
 }
 
-}  // namespace berth::launcher_internal
+}  // namespace berth::runtime::launcher_internal

@@ -218,10 +218,10 @@ bool BerthdProcess::Start(const std::vector<std::string>& extra_args) {
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   channel_ = grpc::CreateCustomChannel(endpoint(), grpc::InsecureChannelCredentials(), arguments);
-  runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
-  images_ = runtime::v1::ImageService::NewStub(channel_);
+  runtime_ = ::runtime::v1::RuntimeService::NewStub(channel_);
+  images_ = ::runtime::v1::ImageService::NewStub(channel_);
   while (std::chrono::steady_clock::now() < deadline) {
-    runtime::v1::VersionResponse response;
+    ::runtime::v1::VersionResponse response;
     if (runtime_->Version(CallContext(1).get(), {}, &response).ok()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -256,10 +256,10 @@ std::string BerthdProcess::ReadLog() const {
   return text.str();
 }
 
-runtime::v1::RuntimeService::Stub& BerthdProcess::runtime() {
+::runtime::v1::RuntimeService::Stub& BerthdProcess::runtime() {
   return *runtime_;
 }
-runtime::v1::ImageService::Stub& BerthdProcess::images() {
+::runtime::v1::ImageService::Stub& BerthdProcess::images() {
   return *images_;
 }
 

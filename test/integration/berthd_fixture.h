@@ -90,8 +90,8 @@ class BerthdProcess {
   // The berthd command line this fixture uses (for tests that start a second one by hand).
   std::vector<std::string> Command(const std::vector<std::string>& extra_args = {}) const;
 
-  runtime::v1::RuntimeService::Stub& runtime();
-  runtime::v1::ImageService::Stub& images();
+  ::runtime::v1::RuntimeService::Stub& runtime();
+  ::runtime::v1::ImageService::Stub& images();
 
  private:
   TempDir dir_;
@@ -103,8 +103,8 @@ class BerthdProcess {
   std::string test_bridge_;
   std::string test_table_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
-  std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+  std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<::runtime::v1::ImageService::Stub> images_;
 };
 
 // A client context with a deadline, for one call.

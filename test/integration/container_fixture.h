@@ -15,7 +15,7 @@
 
 namespace berth::testing {
 
-using runtime::v1::ContainerConfig;
+using ::runtime::v1::ContainerConfig;
 
 class ContainerFixture : public ::testing::Test {
  protected:
@@ -29,12 +29,12 @@ class ContainerFixture : public ::testing::Test {
     if (!cgroup_driver_.empty()) berthd_.SetExtraConfig("cgroup_driver: " + cgroup_driver_ + "\n");
     ASSERT_TRUE(berthd_.Start()) << berthd_.ReadLog();
     if (cgroup_driver_ == "systemd") {  // the run really is the systemd driver's
-      runtime::v1::RuntimeConfigResponse config;
+      ::runtime::v1::RuntimeConfigResponse config;
       ASSERT_TRUE(berthd_.runtime().RuntimeConfig(CallContext().get(), {}, &config).ok());
-      ASSERT_EQ(config.linux().cgroup_driver(), runtime::v1::SYSTEMD);
+      ASSERT_EQ(config.linux().cgroup_driver(), ::runtime::v1::SYSTEMD);
     }
     for (const char* name : {"busybox", "entrypoint", "user"}) Import(name);
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     auto* config = request.mutable_config();
     config->mutable_metadata()->set_name("ctr-pod");
     config->mutable_metadata()->set_namespace_("default");
@@ -42,7 +42,7 @@ class ContainerFixture : public ::testing::Test {
     config->set_hostname("ctr-pod");
     config->set_log_directory(logs_.path());
     config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-        runtime::v1::CONTAINER);
+        ::runtime::v1::CONTAINER);
     config->mutable_linux()->mutable_security_context()->set_privileged(privileged_pod_);
     for (const auto& [key, value] : pod_sysctls_)
       (*config->mutable_linux()->mutable_sysctls())[key] = value;
@@ -52,23 +52,23 @@ class ContainerFixture : public ::testing::Test {
                          ->mutable_security_context()
                          ->mutable_namespace_options()
                          ->mutable_userns_options();
-      userns->set_mode(runtime::v1::POD);
+      userns->set_mode(::runtime::v1::POD);
       for (auto* mapping : {userns->add_uids(), userns->add_gids()}) {
         mapping->set_host_id(pod_userns_host_id_);
         mapping->set_container_id(0);
         mapping->set_length(65536);
       }
     }
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     pod_ = response.pod_sandbox_id();
   }
   void TearDown() override {
     if (!berthd_.running() || pod_.empty()) return;
-    runtime::v1::RemovePodSandboxRequest request;
+    ::runtime::v1::RemovePodSandboxRequest request;
     request.set_pod_sandbox_id(pod_);
-    runtime::v1::RemovePodSandboxResponse response;
+    ::runtime::v1::RemovePodSandboxResponse response;
     EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), request, &response).ok());
     // Nothing of the pod's containers is left: mounts, cgroups, processes.
     EXPECT_EQ(ReadText("/proc/self/mountinfo").find(berthd_.root() + "/containers"),
@@ -103,10 +103,10 @@ class ContainerFixture : public ::testing::Test {
     return config;
   }
   grpc::Status Create(const ContainerConfig& config, std::string* id) {
-    runtime::v1::CreateContainerRequest request;
+    ::runtime::v1::CreateContainerRequest request;
     request.set_pod_sandbox_id(pod_);
     *request.mutable_config() = config;
-    runtime::v1::CreateContainerResponse response;
+    ::runtime::v1::CreateContainerResponse response;
     auto status = berthd_.runtime().CreateContainer(CallContext(60).get(), request, &response);
     *id = response.container_id();
     if (status.ok()) created_.push_back(*id);
@@ -116,24 +116,24 @@ class ContainerFixture : public ::testing::Test {
     std::string id;
     auto created = Create(config, &id);
     EXPECT_TRUE(created.ok()) << created.error_message();
-    runtime::v1::StartContainerRequest start;
+    ::runtime::v1::StartContainerRequest start;
     start.set_container_id(id);
-    runtime::v1::StartContainerResponse started;
+    ::runtime::v1::StartContainerResponse started;
     auto status = berthd_.runtime().StartContainer(CallContext().get(), start, &started);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return id;
   }
-  runtime::v1::ContainerStatus Status(const std::string& id) {
-    runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatus Status(const std::string& id) {
+    ::runtime::v1::ContainerStatusRequest request;
     request.set_container_id(id);
-    runtime::v1::ContainerStatusResponse response;
+    ::runtime::v1::ContainerStatusResponse response;
     EXPECT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
     return response.status();
   }
-  runtime::v1::ContainerStatus WaitExited(const std::string& id, int seconds = 20) {
+  ::runtime::v1::ContainerStatus WaitExited(const std::string& id, int seconds = 20) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     auto status = Status(id);
-    while (status.state() != runtime::v1::CONTAINER_EXITED &&
+    while (status.state() != ::runtime::v1::CONTAINER_EXITED &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       status = Status(id);
@@ -141,16 +141,16 @@ class ContainerFixture : public ::testing::Test {
     return status;
   }
   grpc::Status Stop(const std::string& id, int64_t timeout) {
-    runtime::v1::StopContainerRequest request;
+    ::runtime::v1::StopContainerRequest request;
     request.set_container_id(id);
     request.set_timeout(timeout);
-    runtime::v1::StopContainerResponse response;
+    ::runtime::v1::StopContainerResponse response;
     return berthd_.runtime().StopContainer(CallContext(60).get(), request, &response);
   }
   grpc::Status Remove(const std::string& id) {
-    runtime::v1::RemoveContainerRequest request;
+    ::runtime::v1::RemoveContainerRequest request;
     request.set_container_id(id);
-    runtime::v1::RemoveContainerResponse response;
+    ::runtime::v1::RemoveContainerResponse response;
     return berthd_.runtime().RemoveContainer(CallContext(60).get(), request, &response);
   }
   // The messages of a CRI log file's lines for `stream`, checking every line's format.
@@ -170,7 +170,7 @@ class ContainerFixture : public ::testing::Test {
   static inline const nlohmann::json* images_ = nullptr;
   bool privileged_pod_ = false;                     // set by a subclass before SetUp
   std::map<std::string, std::string> pod_sysctls_;  // likewise
-  runtime::v1::DNSConfig pod_dns_;                  // likewise
+  ::runtime::v1::DNSConfig pod_dns_;                // likewise
   uint32_t pod_userns_host_id_ = 0;  // likewise: a pod user namespace at this host id
   std::string cgroup_driver_;        // likewise: berth.yaml's cgroup_driver
   TempDir logs_{"berth-container-logs"};

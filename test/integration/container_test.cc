@@ -24,7 +24,7 @@ using ContainerTest = ContainerFixture;
 TEST_F(ContainerTest, ExitCodesReasonsAndLogs) {
   std::string ok = Run(Config("ok", "test/busybox:1", {"/bin/sh", "-c", "echo out; echo err >&2"}));
   auto status = WaitExited(ok);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 0);
   EXPECT_EQ(status.reason(), "Completed");
   EXPECT_NE(status.created_at(), 0);
@@ -88,7 +88,7 @@ TEST_F(ContainerTest, TwoContainersTalkOverLocalhostAndShareShm) {
   EXPECT_EQ(WaitExited(client).exit_code(), 0);
   EXPECT_EQ(LogLines(logs_.path() + "/client.log", "stdout"),
             (std::vector<std::string>{"served", "shared"}));
-  EXPECT_EQ(Status(web).state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(Status(web).state(), ::runtime::v1::CONTAINER_RUNNING);
 }
 
 TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
@@ -101,7 +101,7 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(seconds, 0.9);
   auto status = Status(stubborn);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 137);
   // One that handles SIGTERM exits with its own code.
   std::string polite = Run(
@@ -119,9 +119,9 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
   // Removing a running container force-stops it.
   std::string running = Run(Config("running", "test/busybox:1", {"/bin/sleep", "300"}));
   ASSERT_TRUE(Remove(running).ok());
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(running);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   EXPECT_EQ(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
@@ -130,10 +130,10 @@ TEST_F(ContainerTest, StopHonoursTheTimeoutAndIsIdempotent) {
 // (berthd is the subreaper), and berthd reaps it when it ends: no zombie is left for PID 1.
 TEST_F(ContainerTest, EndedMonitorsAreReapedByBerthd) {
   std::string id = Run(Config("reaped", "test/busybox:1", {"/bin/sleep", "300"}));
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
   int monitor = nlohmann::json::parse(response.info().at("info"))["monitorPid"];
   ASSERT_GT(monitor, 0);
@@ -163,9 +163,9 @@ TEST_F(ContainerTest, BadRequestsAreClearErrors) {
   EXPECT_NE(missing_path.error_message().find("/nonexistent/berth-host-path"), std::string::npos);
   auto missing_binary = Create(Config("nobin", "test/busybox:1", {"/bin/nope"}), &id);
   if (missing_binary.ok()) {
-    runtime::v1::StartContainerRequest start;
+    ::runtime::v1::StartContainerRequest start;
     start.set_container_id(id);
-    runtime::v1::StartContainerResponse started;
+    ::runtime::v1::StartContainerResponse started;
     missing_binary = berthd_.runtime().StartContainer(CallContext().get(), start, &started);
   }
   EXPECT_FALSE(missing_binary.ok());
@@ -176,7 +176,7 @@ TEST_F(ContainerTest, BadRequestsAreClearErrors) {
   EXPECT_EQ(duplicate.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_NE(duplicate.error_message().find(first), std::string::npos);
   // Nothing of the refused ones stays mounted.
-  runtime::v1::ListContainersResponse list;
+  ::runtime::v1::ListContainersResponse list;
   ASSERT_TRUE(berthd_.runtime().ListContainers(CallContext().get(), {}, &list).ok());
   size_t bundles = 0;
   for (const auto& entry : std::filesystem::directory_iterator(berthd_.root() + "/containers")) {
@@ -191,14 +191,14 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
                               {"/bin/sh", "-c", "echo inside > /tmp/marker; exec /bin/sleep 300"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto exec = [&](std::vector<std::string> cmd, int64_t timeout,
-                  runtime::v1::ExecSyncResponse* out) {
-    runtime::v1::ExecSyncRequest request;
+                  ::runtime::v1::ExecSyncResponse* out) {
+    ::runtime::v1::ExecSyncRequest request;
     request.set_container_id(id);
     for (auto& part : cmd) request.add_cmd(part);
     request.set_timeout(timeout);
     return berthd_.runtime().ExecSync(CallContext(60).get(), request, out);
   };
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   // The container's files, hostname, user and PID namespace.
   auto status = exec({"/bin/sh", "-c",
                       "while [ ! -f /tmp/marker ]; do sleep 0.05; done; cat /tmp/marker; hostname; "
@@ -234,9 +234,9 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
                   "dd if=/dev/zero of=/tmp/blob bs=1024 count=512 2>/dev/null; "
                   "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/sleep 300"}));
   // Wait until the writable layer holds the file the container wrote.
-  runtime::v1::ContainerStatsRequest request;
+  ::runtime::v1::ContainerStatsRequest request;
   request.set_container_id(id);
-  runtime::v1::ContainerStatsResponse stats;
+  ::runtime::v1::ContainerStatsResponse stats;
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(berthd_.runtime().ContainerStats(CallContext().get(), request, &stats).ok());
     if (stats.stats().writable_layer().used_bytes().value() >= 512 * 1024) break;
@@ -247,15 +247,15 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
   EXPECT_GT(stats.stats().memory().working_set_bytes().value(), 0u);
   EXPECT_GE(stats.stats().writable_layer().used_bytes().value(), 512u * 1024);
 
-  runtime::v1::ListContainerStatsRequest list;
+  ::runtime::v1::ListContainerStatsRequest list;
   list.mutable_filter()->set_pod_sandbox_id(pod_);
-  runtime::v1::ListContainerStatsResponse listed;
+  ::runtime::v1::ListContainerStatsResponse listed;
   ASSERT_TRUE(berthd_.runtime().ListContainerStats(CallContext().get(), list, &listed).ok());
   ASSERT_EQ(listed.stats_size(), 1);
 
-  runtime::v1::PodSandboxStatsRequest pod_request;
+  ::runtime::v1::PodSandboxStatsRequest pod_request;
   pod_request.set_pod_sandbox_id(pod_);
-  runtime::v1::PodSandboxStatsResponse pod_stats;
+  ::runtime::v1::PodSandboxStatsResponse pod_stats;
   ASSERT_TRUE(berthd_.runtime().PodSandboxStats(CallContext().get(), pod_request, &pod_stats).ok());
   const auto& linux = pod_stats.stats().linux();
   EXPECT_EQ(linux.containers_size(), 1);
@@ -263,17 +263,17 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
   EXPECT_GE(linux.process().process_count().value(), 1u);
 
   // UpdateContainerResources reaches the live cgroup.
-  runtime::v1::UpdateContainerResourcesRequest update;
+  ::runtime::v1::UpdateContainerResourcesRequest update;
   update.set_container_id(id);
   update.mutable_linux()->set_memory_limit_in_bytes(96 << 20);
   update.mutable_linux()->set_cpu_shares(256);
-  runtime::v1::UpdateContainerResourcesResponse updated;
+  ::runtime::v1::UpdateContainerResourcesResponse updated;
   ASSERT_TRUE(
       berthd_.runtime().UpdateContainerResources(CallContext().get(), update, &updated).ok());
-  runtime::v1::ContainerStatusRequest status_request;
+  ::runtime::v1::ContainerStatusRequest status_request;
   status_request.set_container_id(id);
   status_request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse status;
+  ::runtime::v1::ContainerStatusResponse status;
   ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), status_request, &status).ok());
   EXPECT_EQ(status.status().resources().linux().memory_limit_in_bytes(), 96 << 20);
   std::string cgroup = nlohmann::json::parse(status.info().at("info"))["cgroupPath"];
@@ -283,11 +283,11 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
     EXPECT_EQ(ReadText("/sys/fs/cgroup/cpu" + cgroup + "/cpu.shares"), "256\n");
   }
 
-  runtime::v1::StreamContainersRequest stream_request;
+  ::runtime::v1::StreamContainersRequest stream_request;
   stream_request.mutable_filter()->set_pod_sandbox_id(pod_);
   auto context = CallContext();
   auto reader = berthd_.runtime().StreamContainers(context.get(), stream_request);
-  runtime::v1::StreamContainersResponse batch;
+  ::runtime::v1::StreamContainersResponse batch;
   std::vector<std::string> ids;
   while (reader->Read(&batch)) {
     for (const auto& container : batch.containers()) ids.push_back(container.id());
@@ -299,14 +299,14 @@ TEST_F(ContainerTest, StatsUpdateResourcesAndStream) {
 TEST_F(ContainerTest, GetContainerEventsStreamsTheLifecycle) {
   auto context = CallContext(60);
   auto reader = berthd_.runtime().GetContainerEvents(context.get(), {});
-  std::vector<std::pair<std::string, runtime::v1::ContainerEventType>> seen;
+  std::vector<std::pair<std::string, ::runtime::v1::ContainerEventType>> seen;
   std::thread collector([&] {
-    runtime::v1::ContainerEventResponse event;
+    ::runtime::v1::ContainerEventResponse event;
     while (reader->Read(&event)) {
       EXPECT_EQ(event.pod_sandbox_status().id(), pod_);
       EXPECT_NE(event.created_at(), 0);
       seen.emplace_back(event.container_id(), event.container_event_type());
-      if (event.container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT) break;
+      if (event.container_event_type() == ::runtime::v1::CONTAINER_DELETED_EVENT) break;
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the subscription is in place
@@ -316,15 +316,15 @@ TEST_F(ContainerTest, GetContainerEventsStreamsTheLifecycle) {
   ASSERT_TRUE(Remove(id).ok());
   collector.join();
   context->TryCancel();
-  std::vector<runtime::v1::ContainerEventType> types;
+  std::vector<::runtime::v1::ContainerEventType> types;
   for (const auto& [container, type] : seen) {
     EXPECT_EQ(container, id);
     types.push_back(type);
   }
   EXPECT_EQ(types,
-            (std::vector<runtime::v1::ContainerEventType>{
-                runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
-                runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+            (std::vector<::runtime::v1::ContainerEventType>{
+                ::runtime::v1::CONTAINER_CREATED_EVENT, ::runtime::v1::CONTAINER_STARTED_EVENT,
+                ::runtime::v1::CONTAINER_STOPPED_EVENT, ::runtime::v1::CONTAINER_DELETED_EVENT}));
 }
 
 TEST_F(ContainerTest, MemoryLimitKillsWithOomKilled) {
@@ -335,7 +335,7 @@ TEST_F(ContainerTest, MemoryLimitKillsWithOomKilled) {
   config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
   std::string id = Run(config);
   auto status = WaitExited(id, 60);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 137);
   EXPECT_EQ(status.reason(), "OOMKilled");
 }
@@ -357,7 +357,7 @@ TEST_F(ContainerTest, MemoryOomGroupEndsTheWholeContainer) {
   (*resources->mutable_unified())["memory.oom.group"] = "1";
   std::string id = Run(config);
   auto status = WaitExited(id, 60);
-  EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 137);
   EXPECT_EQ(status.reason(), "OOMKilled");
   EXPECT_EQ(LogLines(logs_.path() + "/grouped.log", "stdout"), std::vector<std::string>{});
@@ -365,9 +365,9 @@ TEST_F(ContainerTest, MemoryOomGroupEndsTheWholeContainer) {
 
 TEST_F(ContainerTest, ImageInUseCannotBeRemoved) {
   std::string id = Run(Config("holder", "test/busybox:1", {"/bin/sleep", "300"}));
-  runtime::v1::RemoveImageRequest request;
+  ::runtime::v1::RemoveImageRequest request;
   request.mutable_image()->set_image("test/busybox:1");
-  runtime::v1::RemoveImageResponse response;
+  ::runtime::v1::RemoveImageResponse response;
   auto refused = berthd_.images().RemoveImage(CallContext().get(), request, &response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   ASSERT_TRUE(Remove(id).ok());
@@ -385,9 +385,9 @@ TEST_F(ContainerTest, ContainersOutliveAKilledBerthd) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // "short" exits meanwhile
   size_t lines_before = LogLines(logs_.path() + "/ticker.log", "stdout").size();
   ASSERT_TRUE(berthd_.Start());
-  EXPECT_EQ(Status(ticker).state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(Status(ticker).state(), ::runtime::v1::CONTAINER_RUNNING);
   auto exited = Status(short_lived);
-  EXPECT_EQ(exited.state(), runtime::v1::CONTAINER_EXITED);
+  EXPECT_EQ(exited.state(), ::runtime::v1::CONTAINER_EXITED);
   EXPECT_EQ(exited.exit_code(), 5);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_GT(LogLines(logs_.path() + "/ticker.log", "stdout").size(), lines_before);
@@ -427,10 +427,10 @@ TEST_F(ContainerTest, ResourcesDevicesAndRecursiveReadOnlyMounts) {
   }
   EXPECT_EQ(lines,
             (std::vector<std::string>{"ro-sub-writable", "rro-sub-readonly", "device", "500"}));
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse status;
+  ::runtime::v1::ContainerStatusResponse status;
   ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &status).ok());
   EXPECT_TRUE(status.status().mounts(1).recursive_read_only());
   EXPECT_EQ(status.status().resources().linux().cpuset_cpus(), "0");
@@ -541,7 +541,7 @@ TEST_F(SystemdDriverTest, ContainersAreScopesWithTheirLimitsAndOutliveARestart) 
   // A crashed berthd's successor (same driver) finds the container and ends it.
   berthd_.Kill();
   ASSERT_TRUE(berthd_.Start()) << berthd_.ReadLog();
-  EXPECT_EQ(Status(id).state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(Status(id).state(), ::runtime::v1::CONTAINER_RUNNING);
   EXPECT_TRUE(Stop(id, 2).ok());
   EXPECT_TRUE(Remove(id).ok());
   for (int i = 0; i < 100 && std::filesystem::exists(scope); ++i) {
@@ -617,13 +617,13 @@ TEST_F(ContainerTest, BidirectionalMountPropagationReachesTheHostAndBack) {
   auto* mount = config.add_mounts();
   mount->set_host_path(source);
   mount->set_container_path("/data");
-  mount->set_propagation(runtime::v1::PROPAGATION_BIDIRECTIONAL);
+  mount->set_propagation(::runtime::v1::PROPAGATION_BIDIRECTIONAL);
   config.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities(
       "SYS_ADMIN");
   // berth-default, like containerd's and docker's default AppArmor profile, denies mount(2):
   // a container that mounts runs unconfined (critest's propagation specs run privileged).
   config.mutable_linux()->mutable_security_context()->mutable_apparmor()->set_profile_type(
-      runtime::v1::SecurityProfile::Unconfined);
+      ::runtime::v1::SecurityProfile::Unconfined);
   std::string id = Run(config);
   bool seen = false;
   for (int i = 0; i < 100 && !seen; ++i) {
@@ -634,13 +634,13 @@ TEST_F(ContainerTest, BidirectionalMountPropagationReachesTheHostAndBack) {
   // And the other way: a mount made on the host now is seen inside.
   ASSERT_EQ(::mount("tmpfs", (source + "/from-host").c_str(), "tmpfs", 0, "size=1m"), 0);
   std::ofstream(source + "/from-host/made-outside") << "x";
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(id);
   request.add_cmd("/bin/busybox");
   request.add_cmd("ls");
   request.add_cmd("/data/from-host");
   request.set_timeout(10);
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   ASSERT_TRUE(berthd_.runtime().ExecSync(CallContext().get(), request, &response).ok());
   EXPECT_EQ(response.stdout(), "made-outside\n");
   EXPECT_TRUE(Remove(id).ok());

@@ -80,9 +80,9 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
   grpc::Status Scenario() {
     grpc::Status status;
     if (Pulling()) {
-      runtime::v1::PullImageRequest pull;
+      ::runtime::v1::PullImageRequest pull;
       pull.mutable_image()->set_image(registry_->host() + "/crash/busybox:1");
-      runtime::v1::PullImageResponse pulled;
+      ::runtime::v1::PullImageResponse pulled;
       return berthd_.images().PullImage(CallContext(60).get(), pull, &pulled);
     }
     auto import = RunCommand({BerthctlBinary(), "-r", berthd_.endpoint(), "import",
@@ -94,27 +94,27 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     std::string first;
     if (!(status = CreateAndStart("first", pod, &first)).ok()) return status;
     if (!(status = StopContainer(first)).ok()) return status;
-    runtime::v1::RemoveContainerRequest remove;
+    ::runtime::v1::RemoveContainerRequest remove;
     remove.set_container_id(first);
-    runtime::v1::RemoveContainerResponse removed;
+    ::runtime::v1::RemoveContainerResponse removed;
     status = berthd_.runtime().RemoveContainer(CallContext(60).get(), remove, &removed);
     if (!status.ok()) return status;
     std::string second;
     if (!(status = CreateAndStart("second", pod, &second)).ok()) return status;
-    runtime::v1::StopPodSandboxRequest stop;
+    ::runtime::v1::StopPodSandboxRequest stop;
     stop.set_pod_sandbox_id(pod);
-    runtime::v1::StopPodSandboxResponse stopped;
+    ::runtime::v1::StopPodSandboxResponse stopped;
     if (!(status = berthd_.runtime().StopPodSandbox(CallContext(60).get(), stop, &stopped)).ok()) {
       return status;
     }
-    runtime::v1::RemovePodSandboxRequest rm;
+    ::runtime::v1::RemovePodSandboxRequest rm;
     rm.set_pod_sandbox_id(pod);
-    runtime::v1::RemovePodSandboxResponse rmed;
+    ::runtime::v1::RemovePodSandboxResponse rmed;
     return berthd_.runtime().RemovePodSandbox(CallContext(60).get(), rm, &rmed);
   }
 
   grpc::Status RunPod(std::string* id) {
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     auto* config = request.mutable_config();
     config->mutable_metadata()->set_name("crash-pod");
     config->mutable_metadata()->set_namespace_("default");
@@ -126,15 +126,15 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     port->set_host_port(18080 + (::getpid() % 1000));
     (*config->mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "0";
     config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-        runtime::v1::POD);
-    runtime::v1::RunPodSandboxResponse response;
+        ::runtime::v1::POD);
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
     *id = response.pod_sandbox_id();
     return status;
   }
 
   grpc::Status CreateAndStart(const std::string& name, const std::string& pod, std::string* id) {
-    runtime::v1::CreateContainerRequest request;
+    ::runtime::v1::CreateContainerRequest request;
     request.set_pod_sandbox_id(pod);
     auto* config = request.mutable_config();
     config->mutable_metadata()->set_name(name);
@@ -142,52 +142,52 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     for (const char* part : {"sleep", "3600"}) config->add_command(part);
     config->set_log_path(name + ".log");
     config->mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(64 << 20);
-    runtime::v1::CreateContainerResponse created;
+    ::runtime::v1::CreateContainerResponse created;
     auto status = berthd_.runtime().CreateContainer(CallContext(60).get(), request, &created);
     if (!status.ok()) return status;
     *id = created.container_id();
-    runtime::v1::StartContainerRequest start;
+    ::runtime::v1::StartContainerRequest start;
     start.set_container_id(*id);
-    runtime::v1::StartContainerResponse started;
+    ::runtime::v1::StartContainerResponse started;
     return berthd_.runtime().StartContainer(CallContext(60).get(), start, &started);
   }
 
   grpc::Status StopContainer(const std::string& id) {
-    runtime::v1::StopContainerRequest request;
+    ::runtime::v1::StopContainerRequest request;
     request.set_container_id(id);
     request.set_timeout(0);
-    runtime::v1::StopContainerResponse response;
+    ::runtime::v1::StopContainerResponse response;
     return berthd_.runtime().StopContainer(CallContext(60).get(), request, &response);
   }
 
   // After the restart: every container belongs to a listed pod; then everything goes.
   void CheckConsistentAndRemoveAll() {
-    runtime::v1::ListPodSandboxResponse pods;
+    ::runtime::v1::ListPodSandboxResponse pods;
     ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
     std::set<std::string> pod_ids;
     for (const auto& pod : pods.items()) pod_ids.insert(pod.id());
-    runtime::v1::ListContainersResponse containers;
+    ::runtime::v1::ListContainersResponse containers;
     ASSERT_TRUE(berthd_.runtime().ListContainers(CallContext().get(), {}, &containers).ok());
     for (const auto& container : containers.containers()) {
       EXPECT_TRUE(pod_ids.count(container.pod_sandbox_id())) << container.id();
-      runtime::v1::ContainerStatusRequest request;
+      ::runtime::v1::ContainerStatusRequest request;
       request.set_container_id(container.id());
-      runtime::v1::ContainerStatusResponse status;
+      ::runtime::v1::ContainerStatusResponse status;
       EXPECT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &status).ok());
     }
     for (const auto& id : pod_ids) {
-      runtime::v1::StopPodSandboxRequest stop;
+      ::runtime::v1::StopPodSandboxRequest stop;
       stop.set_pod_sandbox_id(id);
-      runtime::v1::StopPodSandboxResponse stopped;
+      ::runtime::v1::StopPodSandboxResponse stopped;
       auto status = berthd_.runtime().StopPodSandbox(CallContext(60).get(), stop, &stopped);
       EXPECT_TRUE(status.ok()) << status.error_message();
-      runtime::v1::RemovePodSandboxRequest remove;
+      ::runtime::v1::RemovePodSandboxRequest remove;
       remove.set_pod_sandbox_id(id);
-      runtime::v1::RemovePodSandboxResponse removed;
+      ::runtime::v1::RemovePodSandboxResponse removed;
       status = berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed);
       EXPECT_TRUE(status.ok()) << status.error_message();
     }
-    runtime::v1::ListContainersResponse left;
+    ::runtime::v1::ListContainersResponse left;
     ASSERT_TRUE(berthd_.runtime().ListContainers(CallContext().get(), {}, &left).ok());
     EXPECT_EQ(left.containers_size(), 0);
   }
@@ -277,11 +277,11 @@ TEST_F(SharedHostTest, ASecondBerthdLeavesTheFirstOnesContainersAlone) {
   ASSERT_EQ(other.Stop(), 0);
 
   EXPECT_TRUE(BerthCgroups().count(id));
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
-  runtime::v1::ContainerStatusResponse status;
+  ::runtime::v1::ContainerStatusResponse status;
   ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &status).ok());
-  EXPECT_EQ(status.status().state(), runtime::v1::CONTAINER_RUNNING);
+  EXPECT_EQ(status.status().state(), ::runtime::v1::CONTAINER_RUNNING);
   CheckConsistentAndRemoveAll();
   ASSERT_EQ(berthd_.Stop(), 0);
   CheckNothingLeft();

@@ -22,9 +22,9 @@ using CriCompletenessTest = ContainerFixture;
 
 // <signal.h>'s macros hide the enum's names (cri_api.h only holds them off while the stubs are
 // read): values are looked up by name.
-runtime::v1::Signal CriSignal(const std::string& name) {
-  runtime::v1::Signal signal = runtime::v1::RUNTIME_DEFAULT;
-  EXPECT_TRUE(runtime::v1::Signal_Parse(name, &signal)) << name;
+::runtime::v1::Signal CriSignal(const std::string& name) {
+  ::runtime::v1::Signal signal = ::runtime::v1::RUNTIME_DEFAULT;
+  EXPECT_TRUE(::runtime::v1::Signal_Parse(name, &signal)) << name;
   return signal;
 }
 
@@ -60,15 +60,15 @@ TEST_F(CriCompletenessTest, StopSignalOverridesTheImagesAndIsReported) {
 TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
   auto context = CallContext(60);
   auto reader = berthd_.runtime().GetContainerEvents(context.get(), {});
-  std::vector<runtime::v1::ContainerEventResponse> seen;
+  std::vector<::runtime::v1::ContainerEventResponse> seen;
   std::string pod;
   std::mutex mutex;
   std::thread collector([&] {
-    runtime::v1::ContainerEventResponse event;
+    ::runtime::v1::ContainerEventResponse event;
     while (reader->Read(&event)) {
       std::lock_guard guard(mutex);
       seen.push_back(event);
-      if (event.container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT &&
+      if (event.container_event_type() == ::runtime::v1::CONTAINER_DELETED_EVENT &&
           event.container_id() == pod) {
         break;
       }
@@ -76,27 +76,27 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the subscription is in place
 
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   auto* config = run.mutable_config();
   config->mutable_metadata()->set_name("evented-pod");
   config->mutable_metadata()->set_namespace_("default");
   config->mutable_metadata()->set_uid("evented-pod-uid");
   config->set_log_directory(logs_.path());
   config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-      runtime::v1::NODE);
-  runtime::v1::RunPodSandboxResponse ran;
+      ::runtime::v1::NODE);
+  ::runtime::v1::RunPodSandboxResponse ran;
   ASSERT_TRUE(berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran).ok());
   {
     std::lock_guard guard(mutex);
     pod = ran.pod_sandbox_id();
   }
-  runtime::v1::StopPodSandboxRequest stop;
+  ::runtime::v1::StopPodSandboxRequest stop;
   stop.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::StopPodSandboxResponse stopped;
+  ::runtime::v1::StopPodSandboxResponse stopped;
   ASSERT_TRUE(berthd_.runtime().StopPodSandbox(CallContext(60).get(), stop, &stopped).ok());
-  runtime::v1::RemovePodSandboxRequest remove;
+  ::runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxResponse removed;
+  ::runtime::v1::RemovePodSandboxResponse removed;
   ASSERT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -104,7 +104,7 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
     {
       std::lock_guard guard(mutex);
       if (!seen.empty() &&
-          seen.back().container_event_type() == runtime::v1::CONTAINER_DELETED_EVENT) {
+          seen.back().container_event_type() == ::runtime::v1::CONTAINER_DELETED_EVENT) {
         break;
       }
     }
@@ -113,7 +113,7 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
   context->TryCancel();
   collector.join();
 
-  std::vector<runtime::v1::ContainerEventType> types;
+  std::vector<::runtime::v1::ContainerEventType> types;
   for (const auto& event : seen) {
     if (event.container_id() != ran.pod_sandbox_id()) continue;
     types.push_back(event.container_event_type());
@@ -122,25 +122,25 @@ TEST_F(CriCompletenessTest, PodSandboxLifecycleIsStreamedAsEvents) {
     EXPECT_EQ(event.pod_sandbox_status().id(), ran.pod_sandbox_id());
     EXPECT_EQ(event.pod_sandbox_status().metadata().name(), "evented-pod");
     EXPECT_EQ(event.pod_sandbox_status().state(),
-              event.container_event_type() == runtime::v1::CONTAINER_STARTED_EVENT ||
-                      event.container_event_type() == runtime::v1::CONTAINER_CREATED_EVENT
-                  ? runtime::v1::SANDBOX_READY
-                  : runtime::v1::SANDBOX_NOTREADY);
+              event.container_event_type() == ::runtime::v1::CONTAINER_STARTED_EVENT ||
+                      event.container_event_type() == ::runtime::v1::CONTAINER_CREATED_EVENT
+                  ? ::runtime::v1::SANDBOX_READY
+                  : ::runtime::v1::SANDBOX_NOTREADY);
   }
   EXPECT_EQ(types,
-            (std::vector<runtime::v1::ContainerEventType>{
-                runtime::v1::CONTAINER_CREATED_EVENT, runtime::v1::CONTAINER_STARTED_EVENT,
-                runtime::v1::CONTAINER_STOPPED_EVENT, runtime::v1::CONTAINER_DELETED_EVENT}));
+            (std::vector<::runtime::v1::ContainerEventType>{
+                ::runtime::v1::CONTAINER_CREATED_EVENT, ::runtime::v1::CONTAINER_STARTED_EVENT,
+                ::runtime::v1::CONTAINER_STOPPED_EVENT, ::runtime::v1::CONTAINER_DELETED_EVENT}));
 }
 
-runtime::v1::PodSandboxConfig HostNetworkPod(const std::string& name, const std::string& logs) {
-  runtime::v1::PodSandboxConfig config;
+::runtime::v1::PodSandboxConfig HostNetworkPod(const std::string& name, const std::string& logs) {
+  ::runtime::v1::PodSandboxConfig config;
   config.mutable_metadata()->set_name(name);
   config.mutable_metadata()->set_namespace_("default");
   config.mutable_metadata()->set_uid(name + "-uid");
   config.set_log_directory(logs);
   config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-      runtime::v1::NODE);
+      ::runtime::v1::NODE);
   return config;
 }
 
@@ -153,25 +153,25 @@ std::string NodeName() {
 TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
   // A custom hostname is refused, as containerd refuses it: the pod shares the node's UTS
   // namespace, so `hostname` would disagree with /etc/hostname and $HOSTNAME.
-  runtime::v1::RunPodSandboxRequest custom;
+  ::runtime::v1::RunPodSandboxRequest custom;
   *custom.mutable_config() = HostNetworkPod("hostnet-custom", logs_.path());
   custom.mutable_config()->set_hostname("custom-name");
-  runtime::v1::RunPodSandboxResponse refused;
+  ::runtime::v1::RunPodSandboxResponse refused;
   auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), custom, &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("custom-name"), std::string::npos)
       << status.error_message();
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
   EXPECT_EQ(pods.items_size(), 1);  // only the fixture's pod
 
   // Without one (as kubelet sends it), or with the node's own, all three say the node's name.
   for (const std::string& hostname : {std::string(), NodeName()}) {
-    runtime::v1::RunPodSandboxRequest run;
+    ::runtime::v1::RunPodSandboxRequest run;
     *run.mutable_config() =
         HostNetworkPod("hostnet-" + std::to_string(hostname.size()), logs_.path());
     run.mutable_config()->set_hostname(hostname);
-    runtime::v1::RunPodSandboxResponse ran;
+    ::runtime::v1::RunPodSandboxResponse ran;
     status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran);
     ASSERT_TRUE(status.ok()) << status.error_message();
     std::string saved_pod = pod_;
@@ -182,9 +182,9 @@ TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
     EXPECT_EQ(WaitExited(id).exit_code(), 0);
     EXPECT_EQ(LogLines(logs_.path() + "/" + log + ".log", "stdout"),
               (std::vector<std::string>{NodeName(), NodeName(), NodeName()}));
-    runtime::v1::RemovePodSandboxRequest remove;
+    ::runtime::v1::RemovePodSandboxRequest remove;
     remove.set_pod_sandbox_id(pod_);
-    runtime::v1::RemovePodSandboxResponse removed;
+    ::runtime::v1::RemovePodSandboxResponse removed;
     EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
     pod_ = saved_pod;
   }
@@ -192,10 +192,10 @@ TEST_F(CriCompletenessTest, HostNetworkPodsHaveTheNodesHostnameEverywhere) {
 
 TEST_F(CriCompletenessTest, VerboseInfoHasTheRuntimeSpecAndTheEffectiveSettings) {
   std::string id = Run(Config("verbose", "test/busybox:1", {"/bin/sleep", "300"}));
-  runtime::v1::ContainerStatusRequest request;
+  ::runtime::v1::ContainerStatusRequest request;
   request.set_container_id(id);
   request.set_verbose(true);
-  runtime::v1::ContainerStatusResponse response;
+  ::runtime::v1::ContainerStatusResponse response;
   ASSERT_TRUE(berthd_.runtime().ContainerStatus(CallContext().get(), request, &response).ok());
   auto info = nlohmann::json::parse(response.info().at("info"));
   EXPECT_EQ(info["sandboxID"], pod_);
@@ -207,9 +207,9 @@ TEST_F(CriCompletenessTest, VerboseInfoHasTheRuntimeSpecAndTheEffectiveSettings)
   EXPECT_EQ(spec["process"]["args"], (std::vector<std::string>{"/bin/sleep", "300"}));
   EXPECT_TRUE(spec["linux"]["namespaces"].is_array());
 
-  runtime::v1::StatusRequest status_request;
+  ::runtime::v1::StatusRequest status_request;
   status_request.set_verbose(true);
-  runtime::v1::StatusResponse status;
+  ::runtime::v1::StatusResponse status;
   ASSERT_TRUE(berthd_.runtime().Status(CallContext().get(), status_request, &status).ok());
   ASSERT_TRUE(status.info().contains("settings"));
   auto settings = nlohmann::json::parse(status.info().at("settings"));
@@ -224,7 +224,7 @@ TEST_F(CriCompletenessTest, VerboseInfoHasTheRuntimeSpecAndTheEffectiveSettings)
 
 TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
   std::string id = Run(Config("measured", "test/busybox:1", {"/bin/sleep", "300"}));
-  runtime::v1::ListMetricDescriptorsResponse descriptors;
+  ::runtime::v1::ListMetricDescriptorsResponse descriptors;
   ASSERT_TRUE(berthd_.runtime().ListMetricDescriptors(CallContext().get(), {}, &descriptors).ok());
   std::map<std::string, int> label_count;
   for (const auto& descriptor : descriptors.descriptors()) {
@@ -236,15 +236,15 @@ TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
     EXPECT_TRUE(label_count.contains(name)) << name;
   }
 
-  runtime::v1::ListPodSandboxMetricsResponse response;
+  ::runtime::v1::ListPodSandboxMetricsResponse response;
   ASSERT_TRUE(berthd_.runtime().ListPodSandboxMetrics(CallContext().get(), {}, &response).ok());
-  const runtime::v1::PodSandboxMetrics* pod = nullptr;
+  const ::runtime::v1::PodSandboxMetrics* pod = nullptr;
   for (const auto& metrics : response.pod_metrics()) {
     if (metrics.pod_sandbox_id() == pod_) pod = &metrics;
   }
   ASSERT_NE(pod, nullptr);
   std::map<std::string, uint64_t> values;
-  auto check = [&](const runtime::v1::Metric& metric) {
+  auto check = [&](const ::runtime::v1::Metric& metric) {
     // Every metric is described, with a label value for each label key.
     ASSERT_TRUE(label_count.contains(metric.name())) << metric.name();
     EXPECT_EQ(metric.label_values_size(), label_count[metric.name()]) << metric.name();
@@ -263,7 +263,7 @@ TEST_F(CriCompletenessTest, PodSandboxMetricsUseCadvisorNames) {
   // The streaming form sends the same pods.
   auto context = CallContext();
   auto reader = berthd_.runtime().StreamPodSandboxMetrics(context.get(), {});
-  runtime::v1::StreamPodSandboxMetricsResponse batch;
+  ::runtime::v1::StreamPodSandboxMetricsResponse batch;
   int streamed = 0;
   while (reader->Read(&batch)) streamed += batch.pod_sandbox_metrics_size();
   EXPECT_TRUE(reader->Finish().ok());
@@ -287,29 +287,29 @@ TEST_F(CriCompletenessTest, UpdatePodSandboxResourcesResizesThePodCgroup) {
   if (!std::filesystem::exists("/sys/fs/cgroup/memory")) GTEST_SKIP() << "checks cgroup v1 files";
   std::string slice = "berthtest" + std::to_string(::getpid()) + "-podres.slice";
   std::string path = "/berthtest" + std::to_string(::getpid()) + ".slice/" + slice;
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   auto* config = run.mutable_config();
   config->mutable_metadata()->set_name("resized");
   config->mutable_metadata()->set_namespace_("default");
   config->mutable_metadata()->set_uid("resized-uid");
   config->set_log_directory(logs_.path());
   config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-      runtime::v1::NODE);
+      ::runtime::v1::NODE);
   config->mutable_linux()->set_cgroup_parent(slice);
   config->mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(256 << 20);
   config->mutable_linux()->mutable_resources()->set_cpu_shares(1024);
-  runtime::v1::RunPodSandboxResponse ran;
+  ::runtime::v1::RunPodSandboxResponse ran;
   auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), run, &ran);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(ReadText("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"),
             std::to_string(256 << 20) + "\n");
 
-  runtime::v1::UpdatePodSandboxResourcesRequest update;
+  ::runtime::v1::UpdatePodSandboxResourcesRequest update;
   update.set_pod_sandbox_id(ran.pod_sandbox_id());
   update.mutable_resources()->set_memory_limit_in_bytes(96 << 20);
   update.mutable_resources()->set_cpu_shares(512);
   update.mutable_overhead()->set_memory_limit_in_bytes(32 << 20);
-  runtime::v1::UpdatePodSandboxResourcesResponse updated;
+  ::runtime::v1::UpdatePodSandboxResourcesResponse updated;
   status = berthd_.runtime().UpdatePodSandboxResources(CallContext().get(), update, &updated);
   ASSERT_TRUE(status.ok()) << status.error_message();
   // Resources plus the overhead, as the pod cgroup is sized at RunPodSandbox.
@@ -321,9 +321,9 @@ TEST_F(CriCompletenessTest, UpdatePodSandboxResourcesResizesThePodCgroup) {
   status = berthd_.runtime().UpdatePodSandboxResources(CallContext().get(), update, &updated);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 
-  runtime::v1::RemovePodSandboxRequest remove;
+  ::runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxResponse removed;
+  ::runtime::v1::RemovePodSandboxResponse removed;
   EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
   EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory" + path));
 }

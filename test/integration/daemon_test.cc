@@ -16,13 +16,13 @@
 namespace berth::testing {
 namespace {
 
-using runtime::v1::StatusRequest;
-using runtime::v1::StatusResponse;
+using ::runtime::v1::StatusRequest;
+using ::runtime::v1::StatusResponse;
 
 TEST(DaemonTest, VersionNamesBerthAndApiV1) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   ASSERT_TRUE(berthd.runtime().Version(CallContext().get(), {}, &response).ok());
   EXPECT_EQ(response.runtime_name(), "berth");
   EXPECT_EQ(response.runtime_api_version(), "v1");
@@ -39,7 +39,7 @@ TEST(DaemonTest, StatusReportsConditionsHandlersAndVerboseInfo) {
   StatusResponse response;
   ASSERT_TRUE(berthd.runtime().Status(CallContext().get(), request, &response).ok());
 
-  std::map<std::string, runtime::v1::RuntimeCondition> conditions;
+  std::map<std::string, ::runtime::v1::RuntimeCondition> conditions;
   for (const auto& condition : response.status().conditions())
     conditions[condition.type()] = condition;
   ASSERT_EQ(conditions.count("RuntimeReady"), 1u);
@@ -81,7 +81,7 @@ TEST(DaemonTest, NetworkReadyFollowsTheCniConfigDirectory) {
     for (const auto& condition : response.status().conditions()) {
       if (condition.type() == "NetworkReady") return condition;
     }
-    return runtime::v1::RuntimeCondition();
+    return ::runtime::v1::RuntimeCondition();
   };
   auto before = network_ready();
   EXPECT_FALSE(before.status());
@@ -98,9 +98,9 @@ TEST(DaemonTest, NetworkReadyFollowsTheCniConfigDirectory) {
 TEST(DaemonTest, RuntimeConfigReportsCgroupfs) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::RuntimeConfigResponse response;
+  ::runtime::v1::RuntimeConfigResponse response;
   ASSERT_TRUE(berthd.runtime().RuntimeConfig(CallContext().get(), {}, &response).ok());
-  EXPECT_EQ(response.linux().cgroup_driver(), runtime::v1::CgroupDriver::CGROUPFS);
+  EXPECT_EQ(response.linux().cgroup_driver(), ::runtime::v1::CgroupDriver::CGROUPFS);
 }
 
 // cgroup_driver: systemd where systemd is PID 1 on a pure cgroup v2 host (kubeadm's and kind's
@@ -114,9 +114,9 @@ TEST(DaemonTest, SystemdCgroupDriverIsReportedOrRefusedClearly) {
   std::ofstream(dir.path() + "/berth.yaml") << "cgroup_driver: systemd\n" << berthd.NetworkYaml();
   if (systemd_node) {
     ASSERT_TRUE(berthd.Start({"--config", dir.path() + "/berth.yaml"})) << berthd.ReadLog();
-    runtime::v1::RuntimeConfigResponse response;
+    ::runtime::v1::RuntimeConfigResponse response;
     ASSERT_TRUE(berthd.runtime().RuntimeConfig(CallContext().get(), {}, &response).ok());
-    EXPECT_EQ(response.linux().cgroup_driver(), runtime::v1::CgroupDriver::SYSTEMD);
+    EXPECT_EQ(response.linux().cgroup_driver(), ::runtime::v1::CgroupDriver::SYSTEMD);
     EXPECT_NE(berthd.ReadLog().find("cgroup driver: systemd"), std::string::npos);
     return;
   }
@@ -131,7 +131,7 @@ TEST(DaemonTest, SystemdCgroupDriverIsReportedOrRefusedClearly) {
 TEST(DaemonTest, UnimplementedRpcsAnswerUnimplemented) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::CheckpointContainerResponse checkpoint;
+  ::runtime::v1::CheckpointContainerResponse checkpoint;
   auto status = berthd.runtime().CheckpointContainer(CallContext().get(), {}, &checkpoint);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
@@ -167,7 +167,7 @@ TEST(DaemonTest, SecondBerthdOnTheSameSocketFailsClearly) {
   EXPECT_NE(second.output.find("socket " + berthd.socket_path()), std::string::npos)
       << second.output;
   // The first one is unharmed.
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   EXPECT_TRUE(berthd.runtime().Version(CallContext().get(), {}, &response).ok());
 }
 
@@ -194,7 +194,7 @@ TEST(DaemonTest, StaleSocketFileIsReplaced) {
   ::close(fd);
   ASSERT_TRUE(std::filesystem::exists(berthd.socket_path()));
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   EXPECT_TRUE(berthd.runtime().Version(CallContext().get(), {}, &response).ok());
 }
 
@@ -204,7 +204,7 @@ TEST(DaemonTest, KilledBerthdCanBeRestartedOnTheSameSocket) {
   berthd.Kill();
   ASSERT_TRUE(std::filesystem::exists(berthd.socket_path()));  // left behind by the crash
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::VersionResponse response;
+  ::runtime::v1::VersionResponse response;
   EXPECT_TRUE(berthd.runtime().Version(CallContext().get(), {}, &response).ok());
 }
 
@@ -247,7 +247,7 @@ TEST(DaemonTest, FlagsOverrideTheConfigFile) {
 TEST(DaemonTest, EveryRpcIsLoggedWithItsDurationAtDebug) {
   BerthdProcess berthd;
   ASSERT_TRUE(berthd.Start());
-  runtime::v1::CheckpointContainerResponse checkpoint;
+  ::runtime::v1::CheckpointContainerResponse checkpoint;
   (void)berthd.runtime().CheckpointContainer(CallContext().get(), {}, &checkpoint);
   ASSERT_EQ(berthd.Stop(), 0);
   std::string log = berthd.ReadLog();

@@ -44,7 +44,7 @@ class DiskUsageTest : public ContainerFixture {};
 
 TEST_F(DiskUsageTest, ImageFsInfoCountsEachHardLinkedFileOnce) {
   Import("hardlinks");
-  runtime::v1::ImageFsInfoResponse response;
+  ::runtime::v1::ImageFsInfoResponse response;
   ASSERT_TRUE(berthd_.images().ImageFsInfo(CallContext().get(), {}, &response).ok());
   ASSERT_EQ(response.image_filesystems_size(), 1);
   const auto& usage = response.image_filesystems(0);
@@ -64,9 +64,9 @@ TEST_F(DiskUsageTest, WritableLayerCountsEachHardLinkedFileOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(std::filesystem::exists(upper + "/done")) << "the container did not finish writing";
-  runtime::v1::ContainerStatsRequest request;
+  ::runtime::v1::ContainerStatsRequest request;
   request.set_container_id(id);
-  runtime::v1::ContainerStatsResponse stats;
+  ::runtime::v1::ContainerStatsResponse stats;
   ASSERT_TRUE(berthd_.runtime().ContainerStats(CallContext().get(), request, &stats).ok());
   const auto& layer = stats.stats().writable_layer();
   DuTotal du = Du({upper});

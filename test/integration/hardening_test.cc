@@ -61,9 +61,9 @@ class HardeningTest : public ContainerFixture {
 
 TEST_F(HardeningTest, IdsOutsideTheLinuxRangeNeverBecomeRoot) {
   std::string image = ImportHostile("user-overflow");
-  runtime::v1::ImageStatusRequest request;
+  ::runtime::v1::ImageStatusRequest request;
   request.mutable_image()->set_image(image);
-  runtime::v1::ImageStatusResponse response;
+  ::runtime::v1::ImageStatusResponse response;
   ASSERT_TRUE(berthd_.images().ImageStatus(CallContext().get(), request, &response).ok());
   // Not a uid kubelet could check against runAsNonRoot: reported as a name it cannot verify.
   EXPECT_FALSE(response.image().has_uid());
@@ -135,13 +135,13 @@ TEST_F(HardeningTest, ACreateRefusedByTheLauncherLeavesNoCgroup) {
 TEST_F(HardeningTest, ControlCharactersInNamesAreRefusedAndNeverForgeLogLines) {
   const std::string forged = "x\nlevel=error msg=forged";
   for (int field = 0; field < 4; ++field) {
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     auto* metadata = request.mutable_config()->mutable_metadata();
     metadata->set_name(field == 0 ? forged : "p");
     metadata->set_namespace_(field == 1 ? forged : "default");
     metadata->set_uid(field == 2 ? forged : "uid");
     request.mutable_config()->set_hostname(field == 3 ? "host\n10.0.0.1 evil" : "host");
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext().get(), request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
   }

@@ -13,10 +13,10 @@
 namespace berth::testing {
 namespace {
 
-using runtime::v1::ImageStatusRequest;
-using runtime::v1::ImageStatusResponse;
-using runtime::v1::PullImageRequest;
-using runtime::v1::PullImageResponse;
+using ::runtime::v1::ImageStatusRequest;
+using ::runtime::v1::ImageStatusResponse;
+using ::runtime::v1::PullImageRequest;
+using ::runtime::v1::PullImageResponse;
 
 class ImagePullTest : public ::testing::Test {
  protected:
@@ -60,7 +60,7 @@ class ImagePullTest : public ::testing::Test {
     return response;
   }
   size_t ImageCount() {
-    runtime::v1::ListImagesResponse response;
+    ::runtime::v1::ListImagesResponse response;
     EXPECT_TRUE(berthd_.images().ListImages(CallContext().get(), {}, &response).ok());
     return static_cast<size_t>(response.images_size());
   }
@@ -284,7 +284,7 @@ TEST_F(ImagePullTest, RemoveStatusFsInfoAndRestart) {
   ASSERT_TRUE(Pull(registry->host() + "/fixtures/busybox", &response).ok());
   ASSERT_TRUE(Pull(registry->host() + "/fixtures/layers", &response).ok());
 
-  runtime::v1::ImageFsInfoResponse before;
+  ::runtime::v1::ImageFsInfoResponse before;
   ASSERT_TRUE(berthd_.images().ImageFsInfo(CallContext().get(), {}, &before).ok());
   ASSERT_EQ(before.image_filesystems_size(), 1);
   EXPECT_EQ(before.image_filesystems(0).fs_id().mountpoint(), berthd_.root());
@@ -295,12 +295,12 @@ TEST_F(ImagePullTest, RemoveStatusFsInfoAndRestart) {
   ASSERT_TRUE(berthd_.Start({"--config", config_dir_.path() + "/berth.yaml"}));
   EXPECT_EQ(ImageCount(), 2u);
 
-  runtime::v1::RemoveImageRequest remove;
+  ::runtime::v1::RemoveImageRequest remove;
   remove.mutable_image()->set_image(registry->host() + "/fixtures/layers");
-  runtime::v1::RemoveImageResponse removed;
+  ::runtime::v1::RemoveImageResponse removed;
   ASSERT_TRUE(berthd_.images().RemoveImage(CallContext().get(), remove, &removed).ok());
   EXPECT_EQ(ImageCount(), 1u);
-  runtime::v1::ImageFsInfoResponse after;
+  ::runtime::v1::ImageFsInfoResponse after;
   ASSERT_TRUE(berthd_.images().ImageFsInfo(CallContext().get(), {}, &after).ok());
   EXPECT_LT(after.image_filesystems(0).used_bytes().value(),
             before.image_filesystems(0).used_bytes().value());

@@ -55,7 +55,7 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
   int port = std::stoi(match[1]);
 
   // A host-network pod, a failed status lookup and a failed pull (nothing listens on port 1).
-  runtime::v1::RunPodSandboxRequest run;
+  ::runtime::v1::RunPodSandboxRequest run;
   run.mutable_config()->mutable_metadata()->set_name("scraped");
   run.mutable_config()->mutable_metadata()->set_namespace_("default");
   run.mutable_config()->mutable_metadata()->set_uid("scraped-uid");
@@ -63,17 +63,17 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
       ->mutable_linux()
       ->mutable_security_context()
       ->mutable_namespace_options()
-      ->set_network(runtime::v1::NODE);
-  runtime::v1::RunPodSandboxResponse ran;
+      ->set_network(::runtime::v1::NODE);
+  ::runtime::v1::RunPodSandboxResponse ran;
   ASSERT_TRUE(berthd.runtime().RunPodSandbox(CallContext(60).get(), run, &ran).ok());
-  runtime::v1::ContainerStatusRequest missing;
+  ::runtime::v1::ContainerStatusRequest missing;
   missing.set_container_id("no-such-container");
-  runtime::v1::ContainerStatusResponse status;
+  ::runtime::v1::ContainerStatusResponse status;
   EXPECT_EQ(berthd.runtime().ContainerStatus(CallContext().get(), missing, &status).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  runtime::v1::PullImageRequest pull;
+  ::runtime::v1::PullImageRequest pull;
   pull.mutable_image()->set_image("127.0.0.1:1/absent:1");
-  runtime::v1::PullImageResponse pulled;
+  ::runtime::v1::PullImageResponse pulled;
   EXPECT_FALSE(berthd.images().PullImage(CallContext(30).get(), pull, &pulled).ok());
 
   std::string answer = HttpGet(port, "/metrics");
@@ -109,9 +109,9 @@ TEST(MetricsEndpointTest, ServesRpcPodPullAndProcessMetrics) {
   EXPECT_EQ(HttpGet(port, "/").rfind("HTTP/1.1 404", 0), 0u);
   EXPECT_EQ(HttpGet(port, "/metrics", "POST").rfind("HTTP/1.1 405", 0), 0u);
 
-  runtime::v1::RemovePodSandboxRequest remove;
+  ::runtime::v1::RemovePodSandboxRequest remove;
   remove.set_pod_sandbox_id(ran.pod_sandbox_id());
-  runtime::v1::RemovePodSandboxResponse removed;
+  ::runtime::v1::RemovePodSandboxResponse removed;
   EXPECT_TRUE(berthd.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
   EXPECT_EQ(berthd.Stop(), 0);
 }

@@ -23,7 +23,7 @@ TEST(NamespacesTest, PinnedNamespacesAreNewAndOutliveTheirThread) {
   BERTH_REQUIRE_ROOT();
   TempDir dir("berth-ns");
   std::string pins = dir.path() + "/pod";
-  auto created = CreatePinnedNamespaces({pins, true, true, true, "pod-host"});
+  auto created = runtime::CreatePinnedNamespaces({pins, true, true, true, "pod-host"});
   ASSERT_TRUE(created.ok()) << created.error().message();
   for (const char* kind : {"net", "ipc", "uts"}) {
     EXPECT_NE(InodeOf(pins + "/" + kind), 0u) << kind;
@@ -52,9 +52,9 @@ TEST(NamespacesTest, PinnedNamespacesAreNewAndOutliveTheirThread) {
   EXPECT_TRUE(only_lo);
 
   for (const char* kind : {"net", "ipc", "uts"}) {
-    ASSERT_TRUE(UnpinNamespace(pins + "/" + kind).ok());
+    ASSERT_TRUE(runtime::UnpinNamespace(pins + "/" + kind).ok());
     EXPECT_FALSE(std::filesystem::exists(pins + "/" + kind));
-    EXPECT_TRUE(UnpinNamespace(pins + "/" + kind).ok());  // idempotent
+    EXPECT_TRUE(runtime::UnpinNamespace(pins + "/" + kind).ok());  // idempotent
   }
 }
 

@@ -126,9 +126,9 @@ class PullErrorsTest : public ::testing::Test {
     ASSERT_TRUE(berthd_.Start({"--config", config}));
   }
   grpc::Status Pull(const std::string& image) {
-    runtime::v1::PullImageRequest request;
+    ::runtime::v1::PullImageRequest request;
     request.mutable_image()->set_image(image);
-    runtime::v1::PullImageResponse response;
+    ::runtime::v1::PullImageResponse response;
     return berthd_.images().PullImage(CallContext(120).get(), request, &response);
   }
   void ExpectNothingLeft(const std::string& attempt) {

@@ -9,8 +9,8 @@
 namespace berth::testing {
 namespace {
 
-runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
-  runtime::v1::RunPodSandboxRequest request;
+::runtime::v1::RunPodSandboxRequest PodRequest(const std::string& name) {
+  ::runtime::v1::RunPodSandboxRequest request;
   auto* metadata = request.mutable_config()->mutable_metadata();
   metadata->set_name(name);
   metadata->set_namespace_("default");
@@ -23,18 +23,18 @@ class RetryTest : public ::testing::Test {
   void SetUp() override { BERTH_REQUIRE_ROOT(); }
   void TearDown() override {
     if (!berthd_.running()) return;
-    runtime::v1::ListPodSandboxResponse pods;
+    ::runtime::v1::ListPodSandboxResponse pods;
     ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
     for (const auto& pod : pods.items()) {
-      runtime::v1::RemovePodSandboxRequest remove;
+      ::runtime::v1::RemovePodSandboxRequest remove;
       remove.set_pod_sandbox_id(pod.id());
-      runtime::v1::RemovePodSandboxResponse removed;
+      ::runtime::v1::RemovePodSandboxResponse removed;
       EXPECT_TRUE(berthd_.runtime().RemovePodSandbox(CallContext(60).get(), remove, &removed).ok());
     }
   }
 
   grpc::Status RunPod(const std::string& name, int deadline_seconds, std::string* id) {
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(deadline_seconds).get(),
                                                   PodRequest(name), &response);
     *id = response.pod_sandbox_id();
@@ -52,7 +52,7 @@ TEST_F(RetryTest, ARunPodSandboxThatOutlivedItsCallerIsGivenToTheRetry) {
   // Still in flight: the retry waits for it and gets its sandbox.
   ASSERT_TRUE(RunPod("slow", 30, &retry).ok());
   EXPECT_FALSE(retry.empty());
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
   ASSERT_EQ(pods.items_size(), 1);
   EXPECT_EQ(pods.items(0).id(), retry);
@@ -68,7 +68,7 @@ TEST_F(RetryTest, ARetryAfterTheFirstCallFinishedGetsItsSandbox) {
   EXPECT_EQ(RunPod("late", 1, &first).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the first call has finished by now
   ASSERT_TRUE(RunPod("late", 30, &retry).ok());
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
   ASSERT_EQ(pods.items_size(), 1);
   EXPECT_EQ(pods.items(0).id(), retry);
@@ -92,15 +92,15 @@ class ContainerRetryTest : public ContainerFixture {
 };
 
 TEST_F(ContainerRetryTest, ACreateContainerThatOutlivedItsCallerIsGivenToTheRetry) {
-  runtime::v1::CreateContainerRequest request;
+  ::runtime::v1::CreateContainerRequest request;
   request.set_pod_sandbox_id(pod_);
   *request.mutable_config() = Config("slow", "test/busybox:1", {"sleep", "60"});
-  runtime::v1::CreateContainerResponse first, retry;
+  ::runtime::v1::CreateContainerResponse first, retry;
   EXPECT_EQ(berthd_.runtime().CreateContainer(CallContext(1).get(), request, &first).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   ASSERT_TRUE(berthd_.runtime().CreateContainer(CallContext(30).get(), request, &retry).ok());
   created_.push_back(retry.container_id());
-  runtime::v1::ListContainersResponse containers;
+  ::runtime::v1::ListContainersResponse containers;
   ASSERT_TRUE(berthd_.runtime().ListContainers(CallContext().get(), {}, &containers).ok());
   ASSERT_EQ(containers.containers_size(), 1);
   EXPECT_EQ(containers.containers(0).id(), retry.container_id());

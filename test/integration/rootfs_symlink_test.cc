@@ -36,12 +36,12 @@ class DanglingSymlinkTest : public ContainerFixture {
     }
   }
   std::string Cat(const std::string& id, const std::string& path) {
-    runtime::v1::ExecSyncRequest request;
+    ::runtime::v1::ExecSyncRequest request;
     request.set_container_id(id);
     for (const char* part : {"/bin/busybox", "cat"}) request.add_cmd(part);
     request.add_cmd(path);
     request.set_timeout(20);
-    runtime::v1::ExecSyncResponse response;
+    ::runtime::v1::ExecSyncResponse response;
     auto status = berthd_.runtime().ExecSync(CallContext(60).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.exit_code(), 0) << path << ": " << response.stderr();

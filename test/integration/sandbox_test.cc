@@ -21,7 +21,7 @@
 namespace berth::testing {
 namespace {
 
-using runtime::v1::PodSandboxConfig;
+using ::runtime::v1::PodSandboxConfig;
 
 std::string RandomHex(int length) {
   static std::mt19937_64 engine{std::random_device{}()};
@@ -204,7 +204,7 @@ class SandboxTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     if (!berthd_.running()) return;
     // Remove every pod the test left, then the bridge and table berth made for this test.
-    runtime::v1::ListPodSandboxResponse pods;
+    ::runtime::v1::ListPodSandboxResponse pods;
     (void)berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods);
     for (const auto& pod : pods.items()) Remove(pod.id());
     berthd_.Stop();
@@ -228,32 +228,32 @@ class SandboxTest : public ::testing::TestWithParam<std::string> {
   }
   grpc::Status Run(const PodSandboxConfig& config, std::string* id,
                    const std::string& handler = "") {
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     *request.mutable_config() = config;
     request.set_runtime_handler(handler);
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
     *id = response.pod_sandbox_id();
     return status;
   }
-  runtime::v1::PodSandboxStatusResponse Status(const std::string& id, bool verbose = false) {
-    runtime::v1::PodSandboxStatusRequest request;
+  ::runtime::v1::PodSandboxStatusResponse Status(const std::string& id, bool verbose = false) {
+    ::runtime::v1::PodSandboxStatusRequest request;
     request.set_pod_sandbox_id(id);
     request.set_verbose(verbose);
-    runtime::v1::PodSandboxStatusResponse response;
+    ::runtime::v1::PodSandboxStatusResponse response;
     EXPECT_TRUE(berthd_.runtime().PodSandboxStatus(CallContext().get(), request, &response).ok());
     return response;
   }
   grpc::Status Stop(const std::string& id) {
-    runtime::v1::StopPodSandboxRequest request;
+    ::runtime::v1::StopPodSandboxRequest request;
     request.set_pod_sandbox_id(id);
-    runtime::v1::StopPodSandboxResponse response;
+    ::runtime::v1::StopPodSandboxResponse response;
     return berthd_.runtime().StopPodSandbox(CallContext(60).get(), request, &response);
   }
   grpc::Status Remove(const std::string& id) {
-    runtime::v1::RemovePodSandboxRequest request;
+    ::runtime::v1::RemovePodSandboxRequest request;
     request.set_pod_sandbox_id(id);
-    runtime::v1::RemovePodSandboxResponse response;
+    ::runtime::v1::RemovePodSandboxResponse response;
     return berthd_.runtime().RemovePodSandbox(CallContext(60).get(), request, &response);
   }
   std::string PodDir(const std::string& id) { return berthd_.state() + "/pods/" + id; }
@@ -277,7 +277,7 @@ TEST_P(SandboxTest, TwoPodsGetAddressesAndTalk) {
   EXPECT_EQ(ip_a.rfind(subnet_prefix_, 0), 0u) << ip_a;
   EXPECT_EQ(ip_b.rfind(subnet_prefix_, 0), 0u) << ip_b;
   EXPECT_NE(ip_a, ip_b);
-  EXPECT_EQ(status_a.state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(status_a.state(), ::runtime::v1::SANDBOX_READY);
   EXPECT_EQ(status_a.metadata().name(), "pod-a");
   EXPECT_NE(status_a.created_at(), 0);
   EXPECT_EQ(status_a.labels().at("app"), "pod-a");
@@ -388,7 +388,7 @@ TEST_P(SandboxTest, BadRequestsFailCleanly) {
   EXPECT_EQ(Run(no_name, &second).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   // Nothing of the refused ones is left: one pod, one pod directory, one veth.
-  runtime::v1::ListPodSandboxResponse pods;
+  ::runtime::v1::ListPodSandboxResponse pods;
   ASSERT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &pods).ok());
   EXPECT_EQ(pods.items_size(), 1);
   size_t dirs = 0;
@@ -405,7 +405,7 @@ TEST_P(SandboxTest, StopAndRemoveAreIdempotentAndLeaveNothing) {
   int veths = CountBridgePorts(bridge_);
   ASSERT_TRUE(Stop(id).ok());
   ASSERT_TRUE(Stop(id).ok());
-  EXPECT_EQ(Status(id).status().state(), runtime::v1::SANDBOX_NOTREADY);
+  EXPECT_EQ(Status(id).status().state(), ::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_FALSE(Status(id).status().has_network() && !Status(id).status().network().ip().empty());
   EXPECT_EQ(CountBridgePorts(bridge_), veths - 1);
   EXPECT_FALSE(std::filesystem::exists(Netns(id)));
@@ -414,9 +414,9 @@ TEST_P(SandboxTest, StopAndRemoveAreIdempotentAndLeaveNothing) {
   EXPECT_FALSE(std::filesystem::exists(PodDir(id)));
   EXPECT_TRUE(Stop(std::string(64, 'f')).ok());
   EXPECT_TRUE(Remove(std::string(64, 'f')).ok());
-  runtime::v1::PodSandboxStatusRequest request;
+  ::runtime::v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(id);
-  runtime::v1::PodSandboxStatusResponse response;
+  ::runtime::v1::PodSandboxStatusResponse response;
   EXPECT_EQ(
       berthd_.runtime().PodSandboxStatus(CallContext().get(), request, &response).error_code(),
       grpc::StatusCode::NOT_FOUND);
@@ -427,22 +427,22 @@ TEST_P(SandboxTest, ListFilters) {
   ASSERT_TRUE(Run(Config("list-a"), &a).ok());
   ASSERT_TRUE(Run(Config("list-b"), &b).ok());
   ASSERT_TRUE(Stop(b).ok());
-  auto list = [&](const runtime::v1::PodSandboxFilter& filter) {
-    runtime::v1::ListPodSandboxRequest request;
+  auto list = [&](const ::runtime::v1::PodSandboxFilter& filter) {
+    ::runtime::v1::ListPodSandboxRequest request;
     *request.mutable_filter() = filter;
-    runtime::v1::ListPodSandboxResponse response;
+    ::runtime::v1::ListPodSandboxResponse response;
     EXPECT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), request, &response).ok());
     std::vector<std::string> ids;
     for (const auto& item : response.items()) ids.push_back(item.id());
     return ids;
   };
-  runtime::v1::PodSandboxFilter by_id;
+  ::runtime::v1::PodSandboxFilter by_id;
   by_id.set_id(a.substr(0, 12));
   EXPECT_EQ(list(by_id), std::vector<std::string>{a});
-  runtime::v1::PodSandboxFilter by_state;
-  by_state.mutable_state()->set_state(runtime::v1::SANDBOX_NOTREADY);
+  ::runtime::v1::PodSandboxFilter by_state;
+  by_state.mutable_state()->set_state(::runtime::v1::SANDBOX_NOTREADY);
   EXPECT_EQ(list(by_state), std::vector<std::string>{b});
-  runtime::v1::PodSandboxFilter by_label;
+  ::runtime::v1::PodSandboxFilter by_label;
   (*by_label.mutable_label_selector())["app"] = "list-a";
   EXPECT_EQ(list(by_label), std::vector<std::string>{a});
   // A unique prefix works for status too.
@@ -458,7 +458,7 @@ TEST_P(SandboxTest, SandboxesSurviveARestart) {
   ASSERT_EQ(berthd_.Stop(), 0);
   ASSERT_TRUE(berthd_.Start({"--config", config_dir_.path() + "/berth.yaml"}));
   auto status = Status(id).status();
-  EXPECT_EQ(status.state(), runtime::v1::SANDBOX_READY);
+  EXPECT_EQ(status.state(), ::runtime::v1::SANDBOX_READY);
   EXPECT_EQ(status.network().ip(), ip);
   EXPECT_EQ(Ping(ip, 8081), "pong:ping");
   // A new pod does not get the address the old one holds.
@@ -471,17 +471,17 @@ TEST_P(SandboxTest, HostNetworkAndSharedPidNamespace) {
   auto host = Config("hostnet");
   host.clear_hostname();  // a host-network pod has the node's (cri_completeness_test)
   host.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-      runtime::v1::NODE);
+      ::runtime::v1::NODE);
   std::string host_id;
   auto ran = Run(host, &host_id);
   ASSERT_TRUE(ran.ok()) << ran.error_message();
   EXPECT_FALSE(std::filesystem::exists(Netns(host_id)));
   EXPECT_EQ(ReadText(PodDir(host_id) + "/etc/resolv.conf"), ReadText("/etc/resolv.conf"));
-  EXPECT_EQ(Status(host_id).status().linux().namespaces().options().network(), runtime::v1::NODE);
+  EXPECT_EQ(Status(host_id).status().linux().namespaces().options().network(), ::runtime::v1::NODE);
 
   auto shared = Config("sharedpid");
   shared.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
-      runtime::v1::POD);
+      ::runtime::v1::POD);
   std::string shared_id;
   ran = Run(shared, &shared_id);
   ASSERT_TRUE(ran.ok()) << ran.error_message();
@@ -528,11 +528,11 @@ TEST_P(SandboxTest, StreamPodSandboxesListsWhatListDoes) {
   std::string a, b;
   ASSERT_TRUE(Run(Config("stream-a"), &a).ok());
   ASSERT_TRUE(Run(Config("stream-b"), &b).ok());
-  runtime::v1::StreamPodSandboxesRequest request;
+  ::runtime::v1::StreamPodSandboxesRequest request;
   (*request.mutable_filter()->mutable_label_selector())["app"] = "stream-b";
   auto context = CallContext();
   auto reader = berthd_.runtime().StreamPodSandboxes(context.get(), request);
-  runtime::v1::StreamPodSandboxesResponse batch;
+  ::runtime::v1::StreamPodSandboxesResponse batch;
   std::vector<std::string> ids;
   while (reader->Read(&batch)) {
     for (const auto& pod : batch.pod_sandboxes()) ids.push_back(pod.id());

@@ -19,32 +19,32 @@ class SecurityContextTest : public ContainerFixture {
   // Runs `script` in a container with `edit` applied to its security context; its stdout lines.
   std::vector<std::string> Output(
       const std::string& name, const std::string& script,
-      const std::function<void(runtime::v1::LinuxContainerSecurityContext&)>& edit = {},
+      const std::function<void(::runtime::v1::LinuxContainerSecurityContext&)>& edit = {},
       const std::string& image = "test/busybox:1") {
     auto config = Config(name, image, {"/bin/sh", "-c", script});
     if (edit) edit(*config.mutable_linux()->mutable_security_context());
     std::string id = Run(config);
     auto status = WaitExited(id);
-    EXPECT_EQ(status.state(), runtime::v1::CONTAINER_EXITED) << name;
+    EXPECT_EQ(status.state(), ::runtime::v1::CONTAINER_EXITED) << name;
     last_status_ = status;
     return LogLines(logs_.path() + "/" + name + ".log", "stdout");
   }
   // The value of a "Key:\tvalue" line of /proc/self/status inside a container.
   std::string ProcStatus(
       const std::string& name, const std::string& key,
-      const std::function<void(runtime::v1::LinuxContainerSecurityContext&)>& edit = {}) {
+      const std::function<void(::runtime::v1::LinuxContainerSecurityContext&)>& edit = {}) {
     auto lines = Output(name, "grep '^" + key + ":' /proc/self/status | cut -f2", edit);
     return lines.empty() ? "" : lines[0];
   }
   grpc::Status CreateOnly(
       const std::string& name,
-      const std::function<void(runtime::v1::LinuxContainerSecurityContext&)>& edit) {
+      const std::function<void(::runtime::v1::LinuxContainerSecurityContext&)>& edit) {
     auto config = Config(name, "test/busybox:1", {"/bin/true"});
     edit(*config.mutable_linux()->mutable_security_context());
     std::string id;
     return Create(config, &id);
   }
-  runtime::v1::ContainerStatus last_status_;
+  ::runtime::v1::ContainerStatus last_status_;
 };
 
 TEST_F(SecurityContextTest, CapabilitiesDefaultAddDropAndAll) {
@@ -115,7 +115,7 @@ TEST_F(SecurityContextTest, UsersGroupsAndPolicies) {
       [](auto& sc) {
         sc.set_run_as_username("appuser");
         sc.add_supplemental_groups(5000);
-        sc.set_supplemental_groups_policy(runtime::v1::Strict);
+        sc.set_supplemental_groups_policy(::runtime::v1::Strict);
       },
       "test/user:1");
   EXPECT_EQ(strict, (std::vector<std::string>{"2345 5000"}));
@@ -178,7 +178,7 @@ TEST_F(SecurityContextTest, ReadonlyRootfsNoNewPrivsAndMaskedPaths) {
 
 TEST_F(SecurityContextTest, SeccompRuntimeDefaultLocalhostAndUnconfined) {
   auto runtime_default = [](auto& sc) {
-    sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+    sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
   };
   auto lines = Output("seccomp-default",
                       "grep '^Seccomp:' /proc/self/status | cut -f2; "
@@ -203,7 +203,7 @@ TEST_F(SecurityContextTest, SeccompRuntimeDefaultLocalhostAndUnconfined) {
   auto denied =
       Output("seccomp-local", "/bin/busybox mkdir /tmp/x 2>/dev/null && echo made || echo denied",
              [&](auto& sc) {
-               sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+               sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
                sc.mutable_seccomp()->set_localhost_ref(profile);
              });
   EXPECT_EQ(denied, std::vector<std::string>{"denied"});
@@ -211,18 +211,18 @@ TEST_F(SecurityContextTest, SeccompRuntimeDefaultLocalhostAndUnconfined) {
       Output("seccomp-none",
              "grep '^Seccomp:' /proc/self/status | cut -f2; /bin/busybox mkdir /tmp/x && echo made",
              [](auto& sc) {
-               sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Unconfined);
+               sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Unconfined);
              });
   EXPECT_EQ(unconfined, (std::vector<std::string>{"0", "made"}));
   // A missing or broken profile is a clear error at create.
   auto missing = CreateOnly("seccomp-missing", [&](auto& sc) {
-    sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+    sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
     sc.mutable_seccomp()->set_localhost_ref(profiles.path() + "/nope.json");
   });
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
   std::ofstream(profiles.path() + "/broken.json") << R"({"defaultAction":"SCMP_ACT_BOGUS"})";
   auto broken = CreateOnly("seccomp-broken", [&](auto& sc) {
-    sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::Localhost);
+    sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::Localhost);
     sc.mutable_seccomp()->set_localhost_ref(profiles.path() + "/broken.json");
   });
   EXPECT_EQ(broken.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << broken.error_message();
@@ -234,14 +234,14 @@ TEST_F(SecurityContextTest, AppArmorRequestedWithoutAppArmorIsAClearError) {
   if (std::ifstream("/sys/module/apparmor/parameters/enabled").good())
     GTEST_SKIP() << "AppArmor is enabled here";
   auto requested = CreateOnly("apparmor", [](auto& sc) {
-    sc.mutable_apparmor()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+    sc.mutable_apparmor()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
   });
   EXPECT_EQ(requested.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(requested.error_message().find("apparmor is not supported"), std::string::npos)
       << requested.error_message();
   // Unconfined (and unset) work.
   auto lines = Output("apparmor-off", "echo ran", [](auto& sc) {
-    sc.mutable_apparmor()->set_profile_type(runtime::v1::SecurityProfile::Unconfined);
+    sc.mutable_apparmor()->set_profile_type(::runtime::v1::SecurityProfile::Unconfined);
   });
   EXPECT_EQ(lines, std::vector<std::string>{"ran"});
 }
@@ -279,7 +279,7 @@ TEST_F(PrivilegedPodTest, PrivilegedContainerHasEverything) {
       "echo $v > $f && echo cgroup-writable",
       [](auto& sc) {
         sc.set_privileged(true);
-        sc.mutable_seccomp()->set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+        sc.mutable_seccomp()->set_profile_type(::runtime::v1::SecurityProfile::RuntimeDefault);
       });
   ASSERT_EQ(lines.size(), 7u) << ::testing::PrintToString(lines);
   uint64_t caps = std::stoull(lines[0], nullptr, 16);
@@ -318,13 +318,13 @@ TEST_F(UserNamespacePodTest, RootMapsToTheGivenHostRangeAndFilesLookRight) {
   // Exec joins the user namespace too.
   auto exec = Config("userns-exec", "test/busybox:1", {"/bin/sleep", "300"});
   std::string id = Run(exec);
-  runtime::v1::ExecSyncRequest request;
+  ::runtime::v1::ExecSyncRequest request;
   request.set_container_id(id);
   request.add_cmd("/bin/sh");
   request.add_cmd("-c");
   request.add_cmd("cat /proc/self/uid_map | tr -s ' ' | sed 's/^ //'");
   request.set_timeout(10);
-  runtime::v1::ExecSyncResponse response;
+  ::runtime::v1::ExecSyncResponse response;
   ASSERT_TRUE(berthd_.runtime().ExecSync(CallContext().get(), request, &response).ok());
   EXPECT_EQ(response.stdout(), "0 231072 65536\n");
   // A host directory owned by host root is the pod root's through an idmapped mount.

@@ -49,9 +49,9 @@ TEST(ShutdownTest, AStuckHandlerDoesNotKeepBerthdAlivePastTheGracePeriod) {
 
   grpc::Status pulled;
   std::thread puller([&] {
-    runtime::v1::PullImageRequest request;
+    ::runtime::v1::PullImageRequest request;
     request.mutable_image()->set_image(registry.host() + "/stuck/image:1");
-    runtime::v1::PullImageResponse response;
+    ::runtime::v1::PullImageResponse response;
     pulled = berthd.images().PullImage(CallContext(600).get(), request, &response);
   });
   ASSERT_TRUE(registry.WaitForRequest(std::chrono::seconds(30)));
@@ -81,12 +81,12 @@ TEST(ShutdownTest, AHandlerSleepingAtAFailpointDoesNotKeepBerthdAlive) {
   ASSERT_TRUE(berthd.Start());
   grpc::Status ran;
   std::thread runner([&] {
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     auto* metadata = request.mutable_config()->mutable_metadata();
     metadata->set_name("stuck");
     metadata->set_namespace_("default");
     metadata->set_uid("stuck-uid");
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     ran = berthd.runtime().RunPodSandbox(CallContext(600).get(), request, &response);
   });
   std::string pods = berthd.state() + "/pods";

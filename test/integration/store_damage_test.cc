@@ -49,33 +49,33 @@ class StoreDamageTest : public ::testing::Test {
   void SetUp() override { BERTH_REQUIRE_ROOT(); }
 
   std::string RunPod(const std::string& name) {
-    runtime::v1::RunPodSandboxRequest request;
+    ::runtime::v1::RunPodSandboxRequest request;
     auto* config = request.mutable_config();
     config->mutable_metadata()->set_name(name);
     config->mutable_metadata()->set_namespace_("default");
     config->mutable_metadata()->set_uid("uid-" + name);
     config->set_hostname(name);
-    runtime::v1::RunPodSandboxResponse response;
+    ::runtime::v1::RunPodSandboxResponse response;
     auto status = berthd_.runtime().RunPodSandbox(CallContext(60).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.pod_sandbox_id();
   }
   std::string PodIp(const std::string& id) {
-    runtime::v1::PodSandboxStatusRequest request;
+    ::runtime::v1::PodSandboxStatusRequest request;
     request.set_pod_sandbox_id(id);
-    runtime::v1::PodSandboxStatusResponse response;
+    ::runtime::v1::PodSandboxStatusResponse response;
     EXPECT_TRUE(berthd_.runtime().PodSandboxStatus(CallContext().get(), request, &response).ok());
     return response.status().network().ip();
   }
   void RemovePod(const std::string& id) {
-    runtime::v1::RemovePodSandboxRequest request;
+    ::runtime::v1::RemovePodSandboxRequest request;
     request.set_pod_sandbox_id(id);
-    runtime::v1::RemovePodSandboxResponse response;
+    ::runtime::v1::RemovePodSandboxResponse response;
     auto status = berthd_.runtime().RemovePodSandbox(CallContext(60).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
   int PodCount() {
-    runtime::v1::ListPodSandboxResponse response;
+    ::runtime::v1::ListPodSandboxResponse response;
     EXPECT_TRUE(berthd_.runtime().ListPodSandbox(CallContext().get(), {}, &response).ok());
     return response.items_size();
   }

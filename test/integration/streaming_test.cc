@@ -64,14 +64,14 @@ class StreamingTest : public ContainerFixture, public ::testing::WithParamInterf
   }
   grpc::Status ExecUrl(const std::string& id, std::vector<std::string> cmd, bool tty, bool stdin,
                        std::string* url) {
-    runtime::v1::ExecRequest request;
+    ::runtime::v1::ExecRequest request;
     request.set_container_id(id);
     for (auto& part : cmd) request.add_cmd(part);
     request.set_tty(tty);
     request.set_stdin(stdin);
     request.set_stdout(true);
     request.set_stderr(!tty);
-    runtime::v1::ExecResponse response;
+    ::runtime::v1::ExecResponse response;
     auto status = berthd_.runtime().Exec(CallContext().get(), request, &response);
     *url = response.url();
     return status;
@@ -158,13 +158,13 @@ TEST_P(StreamingTest, AttachWithStdinOnceAndTty) {
     config.set_stdin_once(true);
     config.set_tty(tty);
     std::string id = Run(config);
-    runtime::v1::AttachRequest request;
+    ::runtime::v1::AttachRequest request;
     request.set_container_id(id);
     request.set_stdin(true);
     request.set_stdout(true);
     request.set_stderr(!tty);
     request.set_tty(tty);
-    runtime::v1::AttachResponse response;
+    ::runtime::v1::AttachResponse response;
     auto status = berthd_.runtime().Attach(CallContext().get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     auto result = RunAt(response.url(), tty, std::string("hello\n"));
@@ -182,10 +182,10 @@ TEST_P(StreamingTest, PortForwardTwoConnectionsToAPodServer) {
       "web", "test/busybox:1",
       {"/bin/sh", "-c",
        "mkdir /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www"}));
-  runtime::v1::PortForwardRequest request;
+  ::runtime::v1::PortForwardRequest request;
   request.set_pod_sandbox_id(pod_);
   request.add_port(8080);
-  runtime::v1::PortForwardResponse response;
+  ::runtime::v1::PortForwardResponse response;
   ASSERT_TRUE(berthd_.runtime().PortForward(CallContext().get(), request, &response).ok());
   auto forwarder = streaming::client::PortForwarder::Connect(response.url(), GetParam());
   ASSERT_TRUE(forwarder.ok()) << forwarder.error().message();
@@ -224,7 +224,7 @@ TEST_P(StreamingTest, PortForwardTwoConnectionsToAPodServer) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
   UniqueFd ours(pair[0]);
   ::shutdown(ours.get(), SHUT_WR);
-  runtime::v1::PortForwardRequest any;
+  ::runtime::v1::PortForwardRequest any;
   any.set_pod_sandbox_id(pod_);
   ASSERT_TRUE(berthd_.runtime().PortForward(CallContext().get(), any, &response).ok());
   auto refused = streaming::client::ForwardPort(response.url(), 9, UniqueFd(pair[1]), GetParam());

@@ -27,7 +27,9 @@ class FakeHost {
     std::filesystem::create_directories(std::filesystem::path(root_ + relative).parent_path());
     std::ofstream(root_ + relative) << content;
   }
-  HostFeatures Probe() { return ProbeHostFeatures(root_ + "/proc", root_ + "/sys"); }
+  runtime::HostFeatures Probe() {
+    return runtime::ProbeHostFeatures(root_ + "/proc", root_ + "/sys");
+  }
 
  private:
   std::string root_;
@@ -44,8 +46,8 @@ TEST(HostFeaturesTest, HybridCgroupsAndNoLsm) {
   host.Write("/proc/self/mountinfo", kHybridMountinfo);
   host.Write("/proc/self/status", "Name:\tx\nSeccomp:\t0\n");
   host.Write("/proc/sys/user/max_user_namespaces", "1000\n");
-  HostFeatures features = host.Probe();
-  EXPECT_EQ(features.cgroup_layout, CgroupLayout::kHybrid);
+  runtime::HostFeatures features = host.Probe();
+  EXPECT_EQ(features.cgroup_layout, runtime::CgroupLayout::kHybrid);
   EXPECT_EQ(features.cgroup_v2_path, "/sys/fs/cgroup/unified");
   EXPECT_FALSE(features.apparmor_enabled);
   EXPECT_FALSE(features.selinux_enabled);
@@ -61,21 +63,21 @@ TEST(HostFeaturesTest, UnifiedOnlyWithAppArmorAndSelinux) {
   host.Write("/sys/module/apparmor/parameters/enabled", "Y\n");
   host.Write("/sys/fs/selinux/enforce", "1\n");
   host.Write("/proc/sys/user/max_user_namespaces", "0\n");
-  HostFeatures features = host.Probe();
-  EXPECT_EQ(features.cgroup_layout, CgroupLayout::kV2);
+  runtime::HostFeatures features = host.Probe();
+  EXPECT_EQ(features.cgroup_layout, runtime::CgroupLayout::kV2);
   EXPECT_EQ(features.cgroup_v2_path, "/sys/fs/cgroup");
   EXPECT_TRUE(features.apparmor_enabled);
   EXPECT_TRUE(features.selinux_enabled);
   EXPECT_FALSE(features.seccomp_available);
   EXPECT_FALSE(features.user_namespaces);
-  auto json = nlohmann::json::parse(HostFeaturesToJson(features));
+  auto json = nlohmann::json::parse(runtime::HostFeaturesToJson(features));
   EXPECT_EQ(json["cgroups"], "v2");
   EXPECT_EQ(json["apparmor"], true);
 }
 
 TEST(HostFeaturesTest, ThisMachineHasCgroups) {
-  HostFeatures features = ProbeHostFeatures();
-  EXPECT_NE(features.cgroup_layout, CgroupLayout::kNone);
+  runtime::HostFeatures features = runtime::ProbeHostFeatures();
+  EXPECT_NE(features.cgroup_layout, runtime::CgroupLayout::kNone);
   EXPECT_FALSE(features.kernel_release.empty());
 }
 

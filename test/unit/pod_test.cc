@@ -42,37 +42,37 @@ TEST(SysctlsTest, OnlyNamespacedOnesAreAllowed) {
 }
 
 TEST(CgroupPathTest, SlicesBecomePathsAndPathsStay) {
-  EXPECT_EQ(*CgroupParentToPath(""), "");
-  EXPECT_EQ(*CgroupParentToPath("/kubepods/burstable/pod1"), "/kubepods/burstable/pod1");
-  EXPECT_EQ(*CgroupParentToPath("/test.slice"), "/test.slice");
-  EXPECT_EQ(*CgroupParentToPath("kubepods-burstable-pod1.slice"),
+  EXPECT_EQ(*runtime::CgroupParentToPath(""), "");
+  EXPECT_EQ(*runtime::CgroupParentToPath("/kubepods/burstable/pod1"), "/kubepods/burstable/pod1");
+  EXPECT_EQ(*runtime::CgroupParentToPath("/test.slice"), "/test.slice");
+  EXPECT_EQ(*runtime::CgroupParentToPath("kubepods-burstable-pod1.slice"),
             "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice");
-  EXPECT_EQ(*CgroupParentToPath("machine.slice"), "/machine.slice");
-  EXPECT_FALSE(CgroupParentToPath("/a/../../etc").ok());
-  EXPECT_FALSE(CgroupParentToPath("relative/path").ok());
-  EXPECT_FALSE(CgroupParentToPath("a--b.slice").ok());
+  EXPECT_EQ(*runtime::CgroupParentToPath("machine.slice"), "/machine.slice");
+  EXPECT_FALSE(runtime::CgroupParentToPath("/a/../../etc").ok());
+  EXPECT_FALSE(runtime::CgroupParentToPath("relative/path").ok());
+  EXPECT_FALSE(runtime::CgroupParentToPath("a--b.slice").ok());
 }
 
 // config.json's linux.cgroupsPath: a cgroupfs path as it is, a systemd scope in runc's
 // "<slice>:<prefix>:<name>" form, and back.
 TEST(CgroupPathTest, OciCgroupsPathRoundTrips) {
-  EXPECT_EQ(OciCgroupsPath("/berth/abc"), "/berth/abc");
-  EXPECT_EQ(OciCgroupsPath("/kubepods.slice/kubepods-pod1.slice/berth-abc.scope"),
+  EXPECT_EQ(runtime::OciCgroupsPath("/berth/abc"), "/berth/abc");
+  EXPECT_EQ(runtime::OciCgroupsPath("/kubepods.slice/kubepods-pod1.slice/berth-abc.scope"),
             "kubepods-pod1.slice:berth:abc");
-  EXPECT_EQ(OciCgroupsPath("/berth.slice/berth-abc.scope"), "berth.slice:berth:abc");
-  auto path = ParseOciCgroupsPath("/berth/abc");
+  EXPECT_EQ(runtime::OciCgroupsPath("/berth.slice/berth-abc.scope"), "berth.slice:berth:abc");
+  auto path = runtime::ParseOciCgroupsPath("/berth/abc");
   ASSERT_TRUE(path.ok());
   EXPECT_EQ(path->path, "/berth/abc");
   EXPECT_FALSE(path->systemd_managed);
-  auto scope = ParseOciCgroupsPath("kubepods-pod1.slice:berth:abc");
+  auto scope = runtime::ParseOciCgroupsPath("kubepods-pod1.slice:berth:abc");
   ASSERT_TRUE(scope.ok());
   EXPECT_EQ(scope->path, "/kubepods.slice/kubepods-pod1.slice/berth-abc.scope");
   EXPECT_TRUE(scope->systemd_managed);
-  EXPECT_EQ(ParseOciCgroupsPath(":berth:abc")->path, "/system.slice/berth-abc.scope");
-  EXPECT_FALSE(ParseOciCgroupsPath("/a/../b").ok());
-  EXPECT_FALSE(ParseOciCgroupsPath("a.slice:berth").ok());
-  EXPECT_FALSE(ParseOciCgroupsPath("a.slice:berth:x/y").ok());
-  EXPECT_FALSE(ParseOciCgroupsPath("a.slice::abc").ok());
+  EXPECT_EQ(runtime::ParseOciCgroupsPath(":berth:abc")->path, "/system.slice/berth-abc.scope");
+  EXPECT_FALSE(runtime::ParseOciCgroupsPath("/a/../b").ok());
+  EXPECT_FALSE(runtime::ParseOciCgroupsPath("a.slice:berth").ok());
+  EXPECT_FALSE(runtime::ParseOciCgroupsPath("a.slice:berth:x/y").ok());
+  EXPECT_FALSE(runtime::ParseOciCgroupsPath("a.slice::abc").ok());
 }
 
 TEST(SandboxJsonTest, RoundTrips) {

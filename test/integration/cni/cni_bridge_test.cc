@@ -199,7 +199,7 @@ class BridgeCniTest : public ::testing::Test {
     if (network_) {
       for (const auto& pod : pods_) (void)network_->Teardown(pod);
     }
-    for (const auto& pin : pins_) (void)UnpinNamespace(pin);
+    for (const auto& pin : pins_) (void)runtime::UnpinNamespace(pin);
     RunCommand({"/usr/sbin/ip", "link", "del", bridge_});
     if (!portmap_chains_existed_) RemovePortmapChains();
     if (!nat_tables_existed_[0]) RunCommand({"/usr/sbin/nft", "delete", "table", "ip", "nat"});
@@ -251,7 +251,7 @@ class BridgeCniTest : public ::testing::Test {
 
   std::string NewNetns(const std::string& name) {
     std::string dir = dir_->path() + "/pins/" + name;
-    auto created = CreatePinnedNamespaces({dir, true, false, false, ""});
+    auto created = runtime::CreatePinnedNamespaces({dir, true, false, false, ""});
     EXPECT_TRUE(created.ok()) << created.error().message();
     pins_.push_back(dir + "/net");
     return dir + "/net";
@@ -454,7 +454,7 @@ TEST_F(BridgeCniTest, TeardownWorksAfterTheNamespaceIsGone) {
   auto status = network_->Setup(pod);
   ASSERT_TRUE(status.ok()) << status.error().message();
   EXPECT_EQ(Allocations().size(), 1u);
-  ASSERT_TRUE(UnpinNamespace(netns).ok());
+  ASSERT_TRUE(runtime::UnpinNamespace(netns).ok());
   auto torn = network_->Teardown(pod);
   ASSERT_TRUE(torn.ok()) << torn.error().message();
   EXPECT_TRUE(Allocations().empty());

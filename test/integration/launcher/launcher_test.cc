@@ -49,10 +49,11 @@ RunResult RunBundle(BusyboxBundle& bundle) {
   int fds[2];
   EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   UniqueFd read_end(fds[0]), write_end(fds[1]);
-  auto created = CreateContainer(*spec, StdioFds{-1, write_end.get(), write_end.get()});
+  auto created =
+      runtime::CreateContainer(*spec, runtime::StdioFds{-1, write_end.get(), write_end.get()});
   write_end.reset();
   if (!created.ok()) return {created.error(), ReadAll(read_end.get()), -1};
-  auto started = StartContainer(*created);
+  auto started = runtime::StartContainer(*created);
   if (!started.ok()) result.error = started.error();
   result.output = ReadAll(read_end.get());
   result.exit_code = WaitExit(created->pid());
@@ -137,7 +138,7 @@ TEST_F(LauncherTest, SymlinkedMountTargetStaysInsideTheRootfs) {
 
 TEST_F(LauncherTest, NewMountAndPidNamespacesAndAJoinedNetns) {
   TempDir pins("berth-launcher-ns");
-  ASSERT_TRUE(CreatePinnedNamespaces({pins.path() + "/pod", true, false, false, ""}).ok());
+  ASSERT_TRUE(runtime::CreatePinnedNamespaces({pins.path() + "/pod", true, false, false, ""}).ok());
   std::string netns = pins.path() + "/pod/net";
   bundle_.spec()["linux"]["namespaces"] = {{{"type", "pid"}},
                                            {{"type", "mount"}},
@@ -159,7 +160,7 @@ TEST_F(LauncherTest, NewMountAndPidNamespacesAndAJoinedNetns) {
                            "mqueue", "ptmx", "stdout"})
     EXPECT_NE(result.output.find(std::string(node) + "\n"), std::string::npos)
         << node << " missing in " << result.output;
-  EXPECT_TRUE(UnpinNamespace(netns).ok());
+  EXPECT_TRUE(runtime::UnpinNamespace(netns).ok());
 }
 
 TEST_F(LauncherTest, UserAndGroupsAreApplied) {
@@ -182,17 +183,17 @@ TEST_F(LauncherTest, JoinsItsCgroupWhichIsRemovedAfter) {
   bundle_.SetArgs({"cat", "/proc/self/cgroup"});
   auto spec = oci::LoadBundle(bundle_.Write());
   ASSERT_TRUE(spec.ok()) << spec.error().message();
-  auto created = CreateContainer(*spec, StdioFds{});
+  auto created = runtime::CreateContainer(*spec, runtime::StdioFds{});
   ASSERT_TRUE(created.ok()) << created.error().message();
   std::ifstream in("/proc/" + std::to_string(created->pid()) + "/cgroup");
   std::string line;
   int joined = 0;
   while (std::getline(in, line)) joined += line.ends_with(":" + cgroup) ? 1 : 0;
-  Cgroups cgroups = Cgroups::Probe();
+  runtime::Cgroups cgroups = runtime::Cgroups::Probe();
   EXPECT_EQ(joined, static_cast<int>(cgroups.v1().size() + (cgroups.v2().empty() ? 0 : 1)));
-  ASSERT_TRUE(StartContainer(*created).ok());
+  ASSERT_TRUE(runtime::StartContainer(*created).ok());
   EXPECT_EQ(WaitExit(created->pid()), 0);
-  EXPECT_TRUE(RemoveContainerCgroup(*spec).ok());
+  EXPECT_TRUE(runtime::RemoveContainerCgroup(*spec).ok());
   EXPECT_FALSE(cgroups.Exists(cgroup));
 }
 
@@ -201,13 +202,13 @@ TEST_F(LauncherTest, JoinsItsCgroupWhichIsRemovedAfter) {
 // programs attach to any v2 cgroup): a process inside may make any node and open the allowed
 // ones (/dev/zero's numbers), not others (a block device). Skipped without a v2 hierarchy.
 TEST_F(LauncherTest, DeviceProgramOnAV2CgroupEnforcesTheRules) {
-  Cgroups cgroups = Cgroups::Probe();
+  runtime::Cgroups cgroups = runtime::Cgroups::Probe();
   if (cgroups.v2().empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
   std::string cgroup = cgroups.v2() + "/berth-device-test-" + std::to_string(::getpid());
   ASSERT_EQ(::mkdir(cgroup.c_str(), 0755), 0) << cgroup;
-  auto program = DeviceFilterProgram(DefaultDeviceRules());
+  auto program = runtime::DeviceFilterProgram(runtime::DefaultDeviceRules());
   ASSERT_TRUE(program.ok()) << program.error().message();
-  auto attached = AttachDeviceFilter(cgroup, *program);
+  auto attached = runtime::AttachDeviceFilter(cgroup, *program);
   ASSERT_TRUE(attached.ok()) << attached.error().message();
   std::string nodes = std::filesystem::temp_directory_path().string() + "/berth-device-test-" +
                       std::to_string(::getpid());
@@ -245,9 +246,9 @@ TEST_F(LauncherTest, OnlyStdioReachesTheContainer) {
   bundle_.SetArgs({"/bin/busybox", "sleep", "30"});
   auto spec = oci::LoadBundle(bundle_.Write());
   ASSERT_TRUE(spec.ok());
-  auto created = CreateContainer(*spec, StdioFds{});
+  auto created = runtime::CreateContainer(*spec, runtime::StdioFds{});
   ASSERT_TRUE(created.ok()) << created.error().message();
-  ASSERT_TRUE(StartContainer(*created).ok());
+  ASSERT_TRUE(runtime::StartContainer(*created).ok());
   std::vector<std::string> fds;
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(created->pid()) + "/fd"))
@@ -264,7 +265,7 @@ TEST_F(LauncherTest, DroppingACreatedContainerEndsIt) {
   ASSERT_TRUE(spec.ok());
   pid_t pid;
   {
-    auto created = CreateContainer(*spec, StdioFds{});
+    auto created = runtime::CreateContainer(*spec, runtime::StdioFds{});
     ASSERT_TRUE(created.ok()) << created.error().message();
     pid = created->pid();
   }

@@ -27,9 +27,9 @@ std::string Slurp(const std::string& path) {
   return text.str();
 }
 
-std::optional<ExitStatus> WaitForExit(const std::string& state_dir, int seconds = 20) {
+std::optional<runtime::ExitStatus> WaitForExit(const std::string& state_dir, int seconds = 20) {
   for (int i = 0; i < seconds * 20; ++i) {
-    auto status = ReadExitStatus(state_dir);
+    auto status = runtime::ReadExitStatus(state_dir);
     if (status.ok() && status->has_value()) return **status;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -64,21 +64,21 @@ class MonitorTest : public ::testing::Test {
   void TearDown() override {
     if (::geteuid() != 0) return;
     EXPECT_EQ(HostMountsUnder(bundle_.dir()), "");
-    EXPECT_FALSE(Cgroups::Probe().Exists(cgroup_)) << "cgroup left behind";
+    EXPECT_FALSE(runtime::Cgroups::Probe().Exists(cgroup_)) << "cgroup left behind";
   }
 
-  MonitorRequest Request() {
+  runtime::MonitorRequest Request() {
     return {BERTH_MONITOR_BINARY, bundle_.Write(), bundle_.dir() + "/state",
             bundle_.dir() + "/ctr.log"};
   }
 
   // Spawns, starts and waits; returns the exit status.
-  std::optional<ExitStatus> RunToExit() {
-    MonitorRequest request = Request();
-    auto spawned = SpawnMonitor(request);
+  std::optional<runtime::ExitStatus> RunToExit() {
+    runtime::MonitorRequest request = Request();
+    auto spawned = runtime::SpawnMonitor(request);
     EXPECT_TRUE(spawned.ok()) << spawned.error().message();
     if (!spawned.ok()) return std::nullopt;
-    auto started = StartMonitoredContainer(request.state_dir);
+    auto started = runtime::StartMonitoredContainer(request.state_dir);
     EXPECT_TRUE(started.ok()) << started.error().message();
     auto status = WaitForExit(request.state_dir);
     for (int i = 0; i < 100 && !ProcessGone(spawned->monitor_pid); ++i)
@@ -123,10 +123,10 @@ TEST_F(MonitorTest, WritesCriLogAndRecordsExitCodes) {
 TEST_F(MonitorTest, KilledContainerRecords128PlusSignal) {
   // From the host: the container's PID 1 ignores SIGKILL sent from inside its own namespace.
   bundle_.SetArgs({"sleep", "30"});
-  MonitorRequest request = Request();
-  auto spawned = SpawnMonitor(request);
+  runtime::MonitorRequest request = Request();
+  auto spawned = runtime::SpawnMonitor(request);
   ASSERT_TRUE(spawned.ok()) << spawned.error().message();
-  ASSERT_TRUE(StartMonitoredContainer(request.state_dir).ok());
+  ASSERT_TRUE(runtime::StartMonitoredContainer(request.state_dir).ok());
   ASSERT_EQ(::kill(spawned->container_pid, SIGKILL), 0);
   auto status = WaitForExit(request.state_dir);
   ASSERT_TRUE(status);
@@ -154,21 +154,21 @@ TEST_F(MonitorTest, LongLinesAreSplitIntoPartials) {
 
 TEST_F(MonitorTest, CreateErrorsComeBackFromTheMonitor) {
   bundle_.SetArgs({"/bin/nope"});
-  auto spawned = SpawnMonitor(Request());
+  auto spawned = runtime::SpawnMonitor(Request());
   ASSERT_FALSE(spawned.ok());
   EXPECT_EQ(spawned.error().message(), "exec /bin/nope: No such file or directory");
 }
 
 TEST_F(MonitorTest, SurvivesTheDeathOfItsStarterAndReopensItsLog) {
   bundle_.SetArgs({"sh", "-c", "echo one; sleep 2; echo two"});
-  MonitorRequest request = Request();
+  runtime::MonitorRequest request = Request();
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   pid_t starter = ::fork();
   if (starter == 0) {
     // Stands in for berthd: spawns and starts, then is killed.
-    auto spawned = SpawnMonitor(request);
-    bool ok = spawned.ok() && StartMonitoredContainer(request.state_dir).ok();
+    auto spawned = runtime::SpawnMonitor(request);
+    bool ok = spawned.ok() && runtime::StartMonitoredContainer(request.state_dir).ok();
     pid_t pid = ok ? spawned->monitor_pid : -1;
     (void)!::write(fds[1], &pid, sizeof pid);
     ::pause();
@@ -189,7 +189,7 @@ TEST_F(MonitorTest, SurvivesTheDeathOfItsStarterAndReopensItsLog) {
   for (int i = 0; i < 100 && Log().find("one") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::filesystem::rename(request.log_path, request.log_path + ".1");
-  ASSERT_TRUE(ReopenMonitoredLog(request.state_dir).ok());
+  ASSERT_TRUE(runtime::ReopenMonitoredLog(request.state_dir).ok());
 
   auto status = WaitForExit(request.state_dir);
   ASSERT_TRUE(status);

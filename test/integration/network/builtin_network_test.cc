@@ -132,7 +132,8 @@ TEST_F(BuiltinNetworkTest, PodSideHasEth0WithAddressAndDefaultRoute) {
 TEST_F(BuiltinNetworkTest, TeardownWorksWhenTheNamespaceIsGone) {
   TestPod pod = env_->NewPod();
   ASSERT_FALSE(SetupPod(pod, {{"tcp", kServerPort, FreeLoopbackPort(), ""}}).empty());
-  ASSERT_TRUE(UnpinNamespace(pod.netns_path).ok());  // the namespace dies, and its veth with it
+  ASSERT_TRUE(
+      runtime::UnpinNamespace(pod.netns_path).ok());  // the namespace dies, and its veth with it
   auto torn = env_->network().Teardown(env_->Request(pod));
   ASSERT_TRUE(torn.ok()) << torn.error().message();
   ExpectPodGone(pod);

@@ -18,13 +18,13 @@ class NetlinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
-    auto created = CreatePinnedNamespaces({dir_.path() + "/ns", true, false, false, ""});
+    auto created = runtime::CreatePinnedNamespaces({dir_.path() + "/ns", true, false, false, ""});
     ASSERT_TRUE(created.ok()) << created.error().message();
     netns_ = dir_.path() + "/ns/net";
   }
   void TearDown() override {
     if (!netns_.empty()) {
-      EXPECT_TRUE(UnpinNamespace(netns_).ok());
+      EXPECT_TRUE(runtime::UnpinNamespace(netns_).ok());
     }
   }
 

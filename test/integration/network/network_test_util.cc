@@ -102,7 +102,7 @@ NetworkTestEnv::~NetworkTestEnv() {
       auto torn = network_->Teardown(Request(pod));
       if (!torn.ok()) ADD_FAILURE() << torn.error().message();
     }
-    (void)UnpinNamespace(pod.netns_path);
+    (void)runtime::UnpinNamespace(pod.netns_path);
   }
   if (network_) {
     auto removed = network_->RemoveHostNetwork();
@@ -115,7 +115,7 @@ TestPod NetworkTestEnv::NewPod() {
   pod.id = RandomHex(64);
   std::string dir = dir_.path() + "/pods/" + pod.id.substr(0, 12);
   pod.netns_path = dir + "/net";
-  auto created = CreatePinnedNamespaces({dir, /*net=*/true, false, false, ""});
+  auto created = runtime::CreatePinnedNamespaces({dir, /*net=*/true, false, false, ""});
   if (!created.ok()) ADD_FAILURE() << "pin namespace: " << created.error().message();
   pods_.push_back(pod);
   return pod;

@@ -10,15 +10,15 @@ namespace {
 
 TEST(CriLogTest, FormatsRecords) {
   timespec time{1714566896, 5};  // 2024-05-01T12:34:56Z
-  EXPECT_EQ(FormatRfc3339Nano(time), "2024-05-01T12:34:56.000000005Z");
-  EXPECT_EQ(FormatCriLogRecord(time, LogStream::kStdout, false, "hello"),
+  EXPECT_EQ(runtime::FormatRfc3339Nano(time), "2024-05-01T12:34:56.000000005Z");
+  EXPECT_EQ(runtime::FormatCriLogRecord(time, runtime::LogStream::kStdout, false, "hello"),
             "2024-05-01T12:34:56.000000005Z stdout F hello\n");
-  EXPECT_EQ(FormatCriLogRecord(time, LogStream::kStderr, true, ""),
+  EXPECT_EQ(runtime::FormatCriLogRecord(time, runtime::LogStream::kStderr, true, ""),
             "2024-05-01T12:34:56.000000005Z stderr P \n");
 }
 
 std::vector<std::string> Split(const std::vector<std::string>& chunks, bool finish = true) {
-  CriLineSplitter splitter;
+  runtime::CriLineSplitter splitter;
   std::vector<std::string> records;
   auto emit = [&](bool partial, std::string_view text) {
     records.push_back((partial ? "P:" : "F:") +
