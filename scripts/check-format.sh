@@ -14,7 +14,8 @@ if [ "${1:-}" = --fix ]; then
   exit 0
 fi
 if ! "$format" --dry-run -Werror "${files[@]}" 2>/tmp/berth-format.$$; then
-  grep -o '^[^:]*' /tmp/berth-format.$$ | sort -u | sed 's/^/not formatted: /' | head -50
+  grep -oE '^[^: ]+\.(cc|h):[0-9]+:[0-9]+: ' /tmp/berth-format.$$ | cut -d: -f1 | sort -u |
+    sed 's/^/not formatted: /' | head -50
   rm -f /tmp/berth-format.$$
   echo "check-format: run scripts/check-format.sh --fix" >&2
   exit 1

@@ -105,6 +105,55 @@ struct CollectorsGuard {
   ~CollectorsGuard() { metrics::DefaultRegistry().ClearCollectors(); }
 };
 
+// User-namespaced pods get their rootfs as an overlay over idmapped layers: report them
+// supported (Status) only where that mount works, tried here rather than inferred from the
+// kernel's version (Debian 12's 6.1 has user namespaces and idmapped mounts, and overlayfs
+// over idmapped lowers only through the classic mount options).
+void CheckUserNamespaces(runtime::HostFeatures& host, image::ImageManager& images) {
+  if (!host.user_namespaces || !host.mount_setattr) return;
+  if (auto probed = images.snapshots().ProbeIdmappedMount(); !probed) {
+    spdlog::warn("user namespaces for pods are off: {}", probed.error().message());
+    host.user_namespaces = false;
+  }
+}
+
+// The managers' calls into each other, set once both exist.
+void ConnectManagers(pod::SandboxManager& sandboxes, pod::ContainerManager& containers,
+                     image::ImageManager& images) {
+  sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
+  sandboxes.SetRemoveContainersHook(
+      [&](const std::string& id) { return containers.RemoveAll(id); });
+  sandboxes.SetEventHook([&](const pod::Sandbox& sandbox, pod::ContainerEventType type) {
+    containers.PublishSandboxEvent(sandbox, type);
+  });
+  images.SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
+}
+
+streaming::StreamingServerConfig StreamingConfigOf(const Config& config) {
+  streaming::StreamingServerConfig streaming;
+  streaming.address = config.streaming.address;
+  streaming.port = static_cast<uint16_t>(config.streaming.port);
+  streaming.token_ttl = std::chrono::seconds(config.streaming.token_ttl_seconds);
+  if (!config.streaming.tls_cert_file.empty())
+    streaming.tls_cert_file = config.streaming.tls_cert_file;
+  if (!config.streaming.tls_key_file.empty())
+    streaming.tls_key_file = config.streaming.tls_key_file;
+  return streaming;
+}
+
+// The Prometheus endpoint where metrics.address asks for one (none otherwise).
+Result<std::unique_ptr<metrics::HttpEndpoint>> StartMetricsEndpoint(
+    const Config& config, pod::SandboxManager& sandboxes, pod::ContainerManager& containers,
+    image::ImageManager& images) {
+  if (config.metrics.address.empty()) return std::unique_ptr<metrics::HttpEndpoint>();
+  metrics::DefaultRegistry().AddCollector(
+      [&](metrics::Registry& registry) { CollectState(registry, sandboxes, containers, images); });
+  BERTH_ASSIGN_OR_RETURN(auto endpoint, metrics::HttpEndpoint::Start(config.metrics.address,
+                                                                     metrics::DefaultRegistry()));
+  spdlog::info("metrics endpoint at {}", endpoint->url());
+  return endpoint;
+}
+
 }  // namespace
 
 Result<void> RunDaemon(const Config& config) {
@@ -140,16 +189,7 @@ Result<void> RunDaemon(const Config& config) {
       auto images,
       image::ImageManager::Open(image_options, *store, image::MakeRegistryOpener(registry)));
 
-  // User-namespaced pods get their rootfs as an overlay over idmapped layers: report them
-  // supported (Status) only where that mount works, tried here rather than inferred from the
-  // kernel's version (Debian 12's 6.1 has user namespaces and idmapped mounts, and overlayfs
-  // over idmapped lowers only through the classic mount options).
-  if (host.user_namespaces && host.mount_setattr) {
-    if (auto probed = images->snapshots().ProbeIdmappedMount(); !probed) {
-      spdlog::warn("user namespaces for pods are off: {}", probed.error().message());
-      host.user_namespaces = false;
-    }
-  }
+  CheckUserNamespaces(host, *images);
 
   auto network = MakeNetwork(config, *store);
   if (!network) return std::move(network).error().Wrap("pod network (" + config.network.mode + ")");
@@ -163,38 +203,16 @@ Result<void> RunDaemon(const Config& config) {
   pod::Reconciler(config.root, config.state, images->snapshots(), **network)
       .Run(sandboxes.List({}), containers.List({}));
   containers.StartExitWatcher();
-  sandboxes.SetStopContainersHook([&](const std::string& id) { return containers.StopAll(id); });
-  sandboxes.SetRemoveContainersHook(
-      [&](const std::string& id) { return containers.RemoveAll(id); });
-  sandboxes.SetEventHook([&](const pod::Sandbox& sandbox, pod::ContainerEventType type) {
-    containers.PublishSandboxEvent(sandbox, type);
-  });
-  images->SetInUseCheck([&](const std::string& id) { return containers.ImageInUse(id); });
+  ConnectManagers(sandboxes, containers, *images);
 
   cri::ContainerStreams container_streams(containers, sandboxes);
-  streaming::StreamingServerConfig streaming_config;
-  streaming_config.address = config.streaming.address;
-  streaming_config.port = static_cast<uint16_t>(config.streaming.port);
-  streaming_config.token_ttl = std::chrono::seconds(config.streaming.token_ttl_seconds);
-  if (!config.streaming.tls_cert_file.empty())
-    streaming_config.tls_cert_file = config.streaming.tls_cert_file;
-  if (!config.streaming.tls_key_file.empty())
-    streaming_config.tls_key_file = config.streaming.tls_key_file;
-  streaming::StreamingServer streaming_server(streaming_config, container_streams);
+  streaming::StreamingServer streaming_server(StreamingConfigOf(config), container_streams);
   BERTH_TRY(streaming_server.Start());
   spdlog::info("streaming server at {}", streaming_server.BaseUrl());
 
   CollectorsGuard collectors_guard;
-  std::unique_ptr<metrics::HttpEndpoint> metrics_endpoint;
-  if (!config.metrics.address.empty()) {
-    metrics::DefaultRegistry().AddCollector([&](metrics::Registry& registry) {
-      CollectState(registry, sandboxes, containers, *images);
-    });
-    BERTH_ASSIGN_OR_RETURN(
-        metrics_endpoint,
-        metrics::HttpEndpoint::Start(config.metrics.address, metrics::DefaultRegistry()));
-    spdlog::info("metrics endpoint at {}", metrics_endpoint->url());
-  }
+  BERTH_ASSIGN_OR_RETURN(auto metrics_endpoint,
+                         StartMetricsEndpoint(config, sandboxes, containers, *images));
 
   cri::RuntimeService runtime_service(config, host, sandboxes, containers, **network,
                                       streaming_server);
