@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < count; ++i) {
     ::runtime::v1::CreateContainerRequest create;
     create.set_pod_sandbox_id(pod_created.pod_sandbox_id());
+    *create.mutable_sandbox_config() = pod.config();  // as kubelet sends it (containerd needs it)
     auto* config = create.mutable_config();
     config->mutable_metadata()->set_name(std::string("c").append(std::to_string(i)));
     config->mutable_image()->set_image(image);
