@@ -220,6 +220,7 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     return count.exit_code == 0 ? std::stoi(count.output) : -1;
   }
 
+  static void TearDownTestSuite() { registry_.reset(); }  // stopped here, not at static exit
   static const nlohmann::json* images_;
   static std::unique_ptr<RegistryFixture> registry_;
   TempDir scratch_{"berth-crash"};

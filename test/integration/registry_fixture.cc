@@ -16,11 +16,15 @@
 namespace berth::testing {
 namespace {
 
-const std::string kFixturesDir = std::string(BERTH_SOURCE_DIR) + "/test/fixtures";
+// A function, not a static string: a fixture held in another file's static is stopped during
+// static destruction, when such a string may already be gone (it was, and leaked a registry).
+std::string FixturesDir() {
+  return std::string(BERTH_SOURCE_DIR) + "/test/fixtures";
+}
 
 std::vector<std::string> Python(const std::string& script, std::vector<std::string> args) {
   // execv does no PATH search; env finds python3 wherever the machine keeps it.
-  std::vector<std::string> argv{"/usr/bin/env", "python3", kFixturesDir + "/" + script};
+  std::vector<std::string> argv{"/usr/bin/env", "python3", FixturesDir() + "/" + script};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
