@@ -3,15 +3,21 @@
 # makes a scratch directory ($work), starts "$build/cmd/berthd/berthd" there with a bench-only
 # bridge, subnet and nftables table ($berthd_pid), defines ctl (berthctl against it), imports the
 # busybox image as bench/busybox:1, and on exit stops berthd and removes all of it. Needs $build.
+# A script with a scratch directory and exit trap of its own (bench/compare) calls
+# bench_berthd_run BRIDGE SUBNET TABLE and bench_berthd_stop instead.
 bench_berthd() {
-  local kind=$1
-  bench_bridge=$2
-  bench_table=$4
-  work=$(mktemp -d "/tmp/berth-$kind-bench-XXXXXX")
+  work=$(mktemp -d "/tmp/berth-$1-bench-XXXXXX")
   berthd_pid=
   trap bench_berthd_cleanup EXIT
+  bench_berthd_run "$2" "$3" "$4"
+}
+
+# Starts berthd in $work (root, state, socket, berthd.log there) and imports busybox.
+bench_berthd_run() {
+  bench_bridge=$1
+  bench_table=$3
   cat >"$work/berth.yaml" <<YAML
-network: {bridge: $bench_bridge, subnet: $3, nft_table: $bench_table}
+network: {bridge: $bench_bridge, subnet: $2, nft_table: $bench_table}
 YAML
   "$build/cmd/berthd/berthd" --config "$work/berth.yaml" --root "$work/root" --state "$work/state" \
     --listen "$work/berth.sock" --log-level warn 2>"$work/berthd.log" &
@@ -23,11 +29,18 @@ YAML
 
 ctl() { "$build/cmd/berthctl/berthctl" --endpoint "unix://$work/berth.sock" "$@"; }
 
-bench_berthd_cleanup() {
-  set +e
-  [ -n "$berthd_pid" ] && kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid"
+# Stops berthd and removes its bridge and table; safe to call again.
+bench_berthd_stop() {
+  [ -n "${berthd_pid:-}" ] && kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid"
+  berthd_pid=
   ip link delete "$bench_bridge" 2>/dev/null
   nft delete table ip "$bench_table" 2>/dev/null
+  return 0
+}
+
+bench_berthd_cleanup() {
+  set +e
+  bench_berthd_stop
   rm -rf "$work"
 }
 

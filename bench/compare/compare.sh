@@ -29,8 +29,9 @@ installed=()
 berthd_pid=
 containerd_pid=
 cni_bin=/usr/lib/cni
-berth_bridge=bcmp0 berth_table=berth_cmp
 containerd_bridge=bcmpc0
+# shellcheck source=bench/bench_berthd.sh
+source bench/bench_berthd.sh
 
 say() { echo "compare: $*" >&2; }
 
@@ -71,8 +72,8 @@ fi
 containerd --version >"$results/containerd.version"
 runc --version | head -n 1 >"$results/runc.version"
 
-# --- the images: busybox, and for containerd a sandbox ("pause") image from the same layer ----
-python3 - "$work/images" <<'PY'
+# --- containerd's images: busybox, and a sandbox ("pause") image from the same layer ----------
+python3 - "$work/containerd-images" <<'PY'
 import os, sys
 sys.path.insert(0, "test/fixtures")
 import images
@@ -83,7 +84,6 @@ for name, cfg in (("busybox", {"Cmd": ["sh"]}),
     spec = images.ImageSpec(layers=[images.rootfs_layer()], config=cfg)
     images.build_image(spec, f"{out}/{name}", ref="1")
     images.write_docker_archive(f"{out}/{name}", f"{out}/{name}.docker.tar", f"bench/{name}:1")
-    images.write_oci_archive(f"{out}/{name}", f"{out}/{name}.oci.tar")
 PY
 
 # Runs the workloads against ENDPOINT; NAME is the side (berth, containerd), PID its daemon.
@@ -111,27 +111,11 @@ memory_probe() {
     --pods "$running" --work "$work/memory-$name" --report "$results/$name.memory" -- "$@"
 }
 
-# --- berth -------------------------------------------------------------------------------------
-start_berthd() {
-  cat >"$work/berth.yaml" <<YAML
-network: {bridge: $berth_bridge, subnet: 10.238.0.0/24, nft_table: $berth_table}
-YAML
-  "$build/cmd/berthd/berthd" --config "$work/berth.yaml" --root "$work/berth/root" \
-    --state "$work/berth/state" --listen "$work/berth.sock" --log-level warn \
-    2>"$work/berthd.log" &
-  berthd_pid=$!
-  for _ in $(seq 200); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
-  "$build/cmd/berthctl/berthctl" --endpoint "unix://$work/berth.sock" import \
-    "$work/images/busybox.oci.tar" --name bench/busybox:1 >/dev/null
-}
+# --- berth: bench/bench_berthd.sh's berthd, pods removed first -------------------------------
 stop_berthd() {
   [ -n "$berthd_pid" ] || return 0
   "$crictl" -r "unix://$work/berth.sock" rmp -fa >/dev/null 2>&1 || true
-  kill -TERM "$berthd_pid" 2>/dev/null && wait "$berthd_pid" 2>/dev/null || true
-  berthd_pid=
-  ip link delete "$berth_bridge" 2>/dev/null || true
-  nft delete table ip "$berth_table" 2>/dev/null || true
-  return 0
+  bench_berthd_stop || true
 }
 
 # --- containerd --------------------------------------------------------------------------------
@@ -166,7 +150,7 @@ TOML
   containerd_pid=$!
   for _ in $(seq 200); do [ -S "$work/containerd.sock" ] && break; sleep 0.05; done
   for image in busybox pause; do
-    ctr --address "$work/containerd.sock" -n k8s.io images import "$work/images/$image.docker.tar" \
+    ctr --address "$work/containerd.sock" -n k8s.io images import "$work/containerd-images/$image.docker.tar" \
       >/dev/null
   done
 }
@@ -201,7 +185,7 @@ stop_containerd() {
 }
 
 say "berth"
-start_berthd
+bench_berthd_run bcmp0 10.238.0.0/24 berth_cmp
 run_workloads berth "unix://$work/berth.sock" "$berthd_pid" bench/busybox:1
 memory_probe berth "unix://$work/berth.sock" bench/busybox:1 \
   "berthd .*$work" "berth-monitor .*$work" "^berth-pod-init "
